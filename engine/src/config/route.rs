@@ -1,0 +1,90 @@
+//! The shape of a route file.
+
+use super::Located;
+use crate::destinations::{file::FileDestinationConfig, http::HttpDestinationConfig, route::RouteDestinationConfig};
+use crate::sources::{http::HttpSourceConfig, timer::TimerSourceConfig};
+use crate::steps::reply::ReplyConfig;
+use crate::steps::StepSpec;
+use schemars::JsonSchema;
+use serde::Deserialize;
+
+/// One route: a source, steps, destinations, a reply and error handling.
+#[derive(Clone, Debug, PartialEq, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RouteSpec {
+    /// Unique among all routes, e.g. `examples.patient-register`.
+    pub id: Located<String>,
+    /// What the route is for, shown in the console and the logs.
+    #[serde(default)]
+    pub description: String,
+    /// Where messages come from.
+    pub source: Located<SourceSpec>,
+    /// The pipeline, run in order on every message.
+    #[serde(default)]
+    pub steps: Vec<Located<StepSpec>>,
+    /// Where the processed message goes, each with its own queue and retry.
+    #[serde(default)]
+    pub destinations: Vec<Located<DestinationSpec>>,
+    /// The answer to a synchronous source once every step ran. Without one,
+    /// an HTTP source answers 200 with `{"status":"accepted","id":...}`
+    /// unless a `reply` step built an answer.
+    #[serde(default)]
+    pub reply: Option<Located<ReplyConfig>>,
+    /// How failures are answered.
+    #[serde(default)]
+    pub on_error: ErrorPolicy,
+    /// Unit tests run by `medbus test`.
+    #[serde(default)]
+    pub tests: Vec<Located<crate::unit_test::RouteTest>>,
+}
+
+/// A source, as a single-key map: `source: { http: {...} }`.
+#[derive(Clone, Debug, PartialEq, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum SourceSpec {
+    /// An HTTP endpoint (method + path) on a listener shared by many routes.
+    Http(HttpSourceConfig),
+    /// A schedule: a fixed interval or a cron expression.
+    Timer(TimerSourceConfig),
+}
+
+/// A destination: a name, where to send, and how to deliver.
+#[derive(Clone, Debug, PartialEq, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DestinationSpec {
+    /// Unique within the route; names the queue, the trace and test expectations.
+    pub name: String,
+    /// Where to send, as a single-key map: `to: { http: {...} }`.
+    pub to: Located<EndpointSpec>,
+    /// Delivery attempts before the message is dead-lettered.
+    #[serde(default = "default_max_attempts")]
+    pub max_attempts: u32,
+}
+
+fn default_max_attempts() -> u32 {
+    10
+}
+
+#[derive(Clone, Debug, PartialEq, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum EndpointSpec {
+    /// Send the payload with an HTTP request.
+    Http(HttpDestinationConfig),
+    /// Write the payload to a file, atomically.
+    File(FileDestinationConfig),
+    /// Hand the message to another route.
+    Route(RouteDestinationConfig),
+}
+
+/// How the route answers a failed message.
+#[derive(Clone, Debug, Default, PartialEq, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ErrorPolicy {
+    /// The answer to a rejected or failed message. Its templates see
+    /// `error.code`, `error.message`, `error.kind` (`rejected` or `failed`)
+    /// besides `body`, `vars`, `headers` and `msg`. Without one, HTTP routes
+    /// answer `{"error":{"code":...,"message":...}}` with 400 (rejected) or
+    /// 500 (failed).
+    #[serde(default)]
+    pub reply: Option<Located<ReplyConfig>>,
+}

@@ -1,0 +1,5 @@
+//! Where processed messages go.
+
+pub mod file;
+pub mod http;
+pub mod route;

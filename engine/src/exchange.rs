@@ -1,0 +1,159 @@
+//! One message on its way through a route: what came in, what the steps
+//! made of it, what goes out and what is answered.
+
+use crate::value::{Map, Path, Scope, Value};
+use bytes::Bytes;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, Debug)]
+pub struct Exchange {
+    pub id: String,
+    pub route: String,
+    pub received_at: DateTime<Utc>,
+    /// Source metadata: for HTTP the lower-cased request headers plus
+    /// `method`, `path`, `query` and `remote`; for a timer, `fired_at`.
+    pub headers: Map<String, Value>,
+    pub raw: Bytes,
+    pub content_type: Option<String>,
+    /// The message as the steps see it. Starts as the raw body's text; the
+    /// `parse` step turns it into a tree.
+    pub body: Value,
+    pub vars: Map<String, Value>,
+    /// What destinations send, once a `template` step rendered it; when no
+    /// step did, destinations send `body` serialised as JSON.
+    pub out: Option<Payload>,
+    /// The synchronous answer, once a `reply` step or the route's `reply` built it.
+    pub reply: Option<Reply>,
+    pub trace: Vec<TraceEntry>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Payload {
+    pub content_type: String,
+    pub body: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Reply {
+    pub status: u16,
+    pub content_type: String,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub headers: Vec<(String, String)>,
+    pub body: String,
+}
+
+/// One step's record in the journal: what ran, how long, and what it left.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TraceEntry {
+    pub step: String,
+    pub index: usize,
+    pub micros: u64,
+    pub outcome: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub output: Option<Value>,
+}
+
+impl Exchange {
+    pub fn new(route: &str, raw: Bytes, content_type: Option<String>, headers: Map<String, Value>) -> Self {
+        let body = Value::String(String::from_utf8_lossy(&raw).into_owned());
+        Exchange {
+            id: uuid::Uuid::now_v7().to_string(),
+            route: route.to_string(),
+            received_at: Utc::now(),
+            headers,
+            raw,
+            content_type,
+            body,
+            vars: Map::new(),
+            out: None,
+            reply: None,
+            trace: Vec::new(),
+        }
+    }
+
+    /// The `msg` scope: read-only facts about the message.
+    pub fn msg_value(&self) -> Value {
+        serde_json::json!({
+            "id": self.id,
+            "route": self.route,
+            "received_at": self.received_at.to_rfc3339(),
+            "content_type": self.content_type,
+        })
+    }
+
+    pub fn lookup(&self, path: &Path) -> Option<Value> {
+        match path.scope {
+            Scope::Body => path.lookup(&self.body).cloned(),
+            Scope::Vars => path.lookup_in_map(&self.vars).cloned(),
+            Scope::Headers => path.lookup_in_map(&self.headers).cloned(),
+            Scope::Msg => path.lookup(&self.msg_value()).cloned(),
+        }
+    }
+
+    pub fn lookup_all(&self, path: &Path) -> Vec<Value> {
+        let owned;
+        let root: &Value = match path.scope {
+            Scope::Body => &self.body,
+            Scope::Vars => {
+                owned = Value::Object(self.vars.clone());
+                &owned
+            }
+            Scope::Headers => {
+                owned = Value::Object(self.headers.clone());
+                &owned
+            }
+            Scope::Msg => {
+                owned = self.msg_value();
+                &owned
+            }
+        };
+        path.lookup_all(root).into_iter().cloned().collect()
+    }
+
+    pub fn assign(&mut self, path: &Path, new: Value) -> Result<(), String> {
+        match path.scope {
+            Scope::Body => path.assign(&mut self.body, new),
+            Scope::Vars => assign_in_map(&mut self.vars, path, new),
+            Scope::Headers => assign_in_map(&mut self.headers, path, new),
+            Scope::Msg => Err(format!("cannot set `{path}`: `msg` is read-only")),
+        }
+    }
+
+    /// Body, vars, headers and msg as one object: the context of templates,
+    /// conditions and scripts.
+    pub fn context_value(&self) -> Value {
+        serde_json::json!({
+            "body": self.body,
+            "vars": self.vars,
+            "headers": self.headers,
+            "msg": self.msg_value(),
+        })
+    }
+
+    /// The bytes destinations send.
+    pub fn outgoing(&self) -> Payload {
+        match &self.out {
+            Some(payload) => payload.clone(),
+            None => match &self.body {
+                Value::String(text) => Payload {
+                    content_type: "text/plain; charset=utf-8".into(),
+                    body: text.clone(),
+                },
+                other => Payload {
+                    content_type: "application/json".into(),
+                    body: other.to_string(),
+                },
+            },
+        }
+    }
+}
+
+fn assign_in_map(map: &mut Map<String, Value>, path: &Path, new: Value) -> Result<(), String> {
+    let mut root = Value::Object(std::mem::take(map));
+    let result = path.assign(&mut root, new);
+    if let Value::Object(m) = root {
+        *map = m;
+    }
+    result
+}

@@ -1,0 +1,3 @@
+//! Mapping tables (placeholder until implemented).
+
+pub struct Mappings {}

@@ -1,0 +1,3 @@
+//! The Rhai sandbox (placeholder until implemented).
+
+pub struct Scripting {}

@@ -1,0 +1,229 @@
+//! The engine's own settings (`medbus.yaml`), each overridable by an
+//! environment variable. Relative directories are relative to the settings
+//! file's folder.
+
+use crate::config::{Diagnostic, Position};
+use schemars::JsonSchema;
+use serde::Deserialize;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+#[derive(Clone, Debug, PartialEq, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct SettingsFile {
+    /// Folder of route files, read recursively. Env: MEDBUS_ROUTES_DIR.
+    pub routes_dir: PathBuf,
+    /// Folder of Rhai scripts. Env: MEDBUS_SCRIPTS_DIR.
+    pub scripts_dir: PathBuf,
+    /// Folder of mapping tables (YAML or CSV). Env: MEDBUS_MAPPINGS_DIR.
+    pub mappings_dir: PathBuf,
+    /// Folder of Tera templates. Env: MEDBUS_TEMPLATES_DIR.
+    pub templates_dir: PathBuf,
+    /// Where medbus keeps its state (the SQLite journal, files). Env: MEDBUS_DATA_DIR.
+    pub data_dir: PathBuf,
+    /// `sqlite` (a file in the data dir), `sqlite:///path/to/file.db`, or a
+    /// `postgres://` URL. Env: MEDBUS_JOURNAL.
+    pub journal: String,
+    /// `full`: fsync on every commit. `normal`: survives a process crash,
+    /// not a power loss. Env: MEDBUS_JOURNAL_DURABILITY.
+    pub journal_durability: Durability,
+    /// Listener of /health, /metrics and the admin API. Env: MEDBUS_ADMIN_ADDR.
+    pub admin_addr: SocketAddr,
+    /// Listener of HTTP routes that name no address of their own. Env: MEDBUS_HTTP_ADDR.
+    pub http_addr: SocketAddr,
+    /// IANA time zone of timers and date helpers. Env: MEDBUS_TIMEZONE.
+    pub timezone: String,
+    /// `text` (human-readable) or `json`. Env: MEDBUS_LOG_FORMAT.
+    pub log_format: LogFormat,
+    /// Log filter, as RUST_LOG. Env: MEDBUS_LOG.
+    pub log: String,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Durability {
+    Full,
+    Normal,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+impl Default for SettingsFile {
+    fn default() -> Self {
+        SettingsFile {
+            routes_dir: "routes".into(),
+            scripts_dir: "scripts".into(),
+            mappings_dir: "mappings".into(),
+            templates_dir: "templates".into(),
+            data_dir: "data".into(),
+            journal: "sqlite".into(),
+            journal_durability: Durability::Full,
+            admin_addr: "127.0.0.1:8081".parse().unwrap(),
+            http_addr: "127.0.0.1:8080".parse().unwrap(),
+            timezone: "Asia/Shanghai".into(),
+            log_format: LogFormat::Text,
+            log: "info".into(),
+        }
+    }
+}
+
+/// Settings resolved: environment applied, folders made absolute.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Settings {
+    pub file: PathBuf,
+    pub routes_dir: PathBuf,
+    pub scripts_dir: PathBuf,
+    pub mappings_dir: PathBuf,
+    pub templates_dir: PathBuf,
+    pub data_dir: PathBuf,
+    pub journal: JournalLocation,
+    pub journal_durability: Durability,
+    pub admin_addr: SocketAddr,
+    pub http_addr: SocketAddr,
+    pub timezone: chrono_tz::Tz,
+    pub log_format: LogFormat,
+    pub log: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum JournalLocation {
+    Sqlite(PathBuf),
+    Postgres(String),
+}
+
+/// Every environment variable that overrides a setting, with its key.
+pub const ENV_OVERRIDES: &[(&str, &str)] = &[
+    ("MEDBUS_ROUTES_DIR", "routes_dir"),
+    ("MEDBUS_SCRIPTS_DIR", "scripts_dir"),
+    ("MEDBUS_MAPPINGS_DIR", "mappings_dir"),
+    ("MEDBUS_TEMPLATES_DIR", "templates_dir"),
+    ("MEDBUS_DATA_DIR", "data_dir"),
+    ("MEDBUS_JOURNAL", "journal"),
+    ("MEDBUS_JOURNAL_DURABILITY", "journal_durability"),
+    ("MEDBUS_ADMIN_ADDR", "admin_addr"),
+    ("MEDBUS_HTTP_ADDR", "http_addr"),
+    ("MEDBUS_TIMEZONE", "timezone"),
+    ("MEDBUS_LOG_FORMAT", "log_format"),
+    ("MEDBUS_LOG", "log"),
+];
+
+impl Settings {
+    /// Reads the settings file (missing is fine: defaults apply), then the
+    /// environment. Every problem is returned, each with its position.
+    pub fn load(file: &Path, env: &dyn Fn(&str) -> Option<String>) -> Result<Settings, Vec<Diagnostic>> {
+        let text = match std::fs::read_to_string(file) {
+            Ok(text) => text,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+            Err(e) => return Err(vec![Diagnostic::in_file(file, format!("cannot read the settings file: {e}"))]),
+        };
+        // The file alone first, for exact positions of its own errors.
+        let mut raw = serde_json::json!({});
+        if !text.trim().is_empty() {
+            serde_saphyr::from_str::<SettingsFile>(&text).map_err(|e| vec![crate::config::yaml_error(file, &e)])?;
+            raw = serde_saphyr::from_str(&text).map_err(|e| vec![crate::config::yaml_error(file, &e)])?;
+        }
+        if let Some(map) = raw.as_object_mut() {
+            for (var, key) in ENV_OVERRIDES {
+                if let Some(value) = env(var).filter(|v| !v.is_empty()) {
+                    map.insert((*key).to_string(), serde_json::Value::String(value));
+                }
+            }
+        }
+        let parsed: SettingsFile = serde_json::from_value(raw).map_err(|e| {
+            vec![Diagnostic::new(
+                "<environment>",
+                Position { line: 1, column: 1 },
+                format!("bad setting from an environment variable: {e}"),
+            )]
+        })?;
+        Settings::resolve(file, parsed)
+    }
+
+    fn resolve(file: &Path, s: SettingsFile) -> Result<Settings, Vec<Diagnostic>> {
+        let base = file.parent().map(Path::to_path_buf).unwrap_or_default();
+        let base = if base.as_os_str().is_empty() { PathBuf::from(".") } else { base };
+        let base = std::path::absolute(&base).unwrap_or(base);
+        let abs = |p: &Path| if p.is_absolute() { p.to_path_buf() } else { base.join(p) };
+        let mut errors = Vec::new();
+        let timezone = s.timezone.parse::<chrono_tz::Tz>().unwrap_or_else(|_| {
+            errors.push(Diagnostic::in_file(
+                file,
+                format!("timezone `{}` is unknown; expected an IANA name such as Asia/Shanghai", s.timezone),
+            ));
+            chrono_tz::Asia::Shanghai
+        });
+        let data_dir = abs(&s.data_dir);
+        let journal = if s.journal == "sqlite" {
+            JournalLocation::Sqlite(data_dir.join("journal.db"))
+        } else if let Some(path) = s.journal.strip_prefix("sqlite://") {
+            JournalLocation::Sqlite(abs(Path::new(path)))
+        } else if s.journal.starts_with("postgres://") || s.journal.starts_with("postgresql://") {
+            JournalLocation::Postgres(s.journal.clone())
+        } else {
+            errors.push(Diagnostic::in_file(
+                file,
+                format!("journal `{}` is not understood; expected `sqlite`, `sqlite:///path/file.db` or a `postgres://` URL", s.journal),
+            ));
+            JournalLocation::Sqlite(data_dir.join("journal.db"))
+        };
+        if !errors.is_empty() {
+            return Err(errors);
+        }
+        Ok(Settings {
+            file: file.to_path_buf(),
+            routes_dir: abs(&s.routes_dir),
+            scripts_dir: abs(&s.scripts_dir),
+            mappings_dir: abs(&s.mappings_dir),
+            templates_dir: abs(&s.templates_dir),
+            data_dir,
+            journal,
+            journal_durability: s.journal_durability,
+            admin_addr: s.admin_addr,
+            http_addr: s.http_addr,
+            timezone,
+            log_format: s.log_format,
+            log: s.log,
+        })
+    }
+
+    /// Settings for unit tests and `medbus test`: everything under `base`.
+    pub fn for_dir(base: &Path) -> Settings {
+        Settings::resolve(&base.join("medbus.yaml"), SettingsFile::default()).expect("defaults are valid")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn environment_overrides_the_file_and_paths_are_relative_to_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("medbus.yaml");
+        std::fs::write(&file, "data_dir: state\nadmin_addr: 127.0.0.1:9000\n").unwrap();
+        let env = |name: &str| (name == "MEDBUS_ADMIN_ADDR").then(|| "127.0.0.1:9100".to_string());
+        let s = Settings::load(&file, &env).unwrap();
+        assert_eq!(s.admin_addr, "127.0.0.1:9100".parse().unwrap());
+        assert_eq!(s.data_dir, std::path::absolute(dir.path()).unwrap().join("state"));
+        assert_eq!(s.journal, JournalLocation::Sqlite(s.data_dir.join("journal.db")));
+        assert_eq!(s.timezone, chrono_tz::Asia::Shanghai);
+        assert_eq!(s.journal_durability, Durability::Full);
+    }
+
+    #[test]
+    fn unknown_keys_and_bad_values_are_reported_with_positions() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("medbus.yaml");
+        std::fs::write(&file, "data_dir: x\nadmin_adr: 1\n").unwrap();
+        let errors = Settings::load(&file, &|_| None).unwrap_err();
+        assert!(errors[0].to_string().contains("medbus.yaml:2:"), "{}", errors[0]);
+        std::fs::write(&file, "timezone: Mars/Olympus\n").unwrap();
+        let errors = Settings::load(&file, &|_| None).unwrap_err();
+        assert!(errors[0].message.contains("Asia/Shanghai"));
+    }
+}

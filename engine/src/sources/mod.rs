@@ -1,0 +1,4 @@
+//! Where messages come from.
+
+pub mod http;
+pub mod timer;

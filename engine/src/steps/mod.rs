@@ -1,0 +1,193 @@
+//! The step kinds of a route's pipeline. Each kind is one module holding its
+//! config struct (what a route file says), its compiled form (built once per
+//! configuration load) and its tests.
+
+pub mod call;
+pub mod extract;
+pub mod filter;
+pub mod map;
+pub mod parse;
+pub mod reply;
+pub mod script;
+pub mod set;
+pub mod template;
+pub mod validate;
+
+use crate::config::{Diagnostics, Position};
+use crate::exchange::Exchange;
+use crate::resources::Resources;
+use schemars::JsonSchema;
+use serde::Deserialize;
+use std::path::Path;
+
+/// A step as written in a route file: a single-key map such as
+/// `- script: { file: examples/normalize.rhai }`.
+#[derive(Clone, Debug, PartialEq, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum StepSpec {
+    /// Parse the raw body (or a string at a path) as JSON, XML or text.
+    Parse(parse::ParseConfig),
+    /// Check required paths, patterns and allowed values; reject with a code.
+    Validate(validate::ValidateConfig),
+    /// Drop or reject the message on a condition.
+    Filter(filter::FilterConfig),
+    /// Replace a code through a mapping table.
+    Map(map::MapConfig),
+    /// Run a Rhai script on the message.
+    Script(script::ScriptConfig),
+    /// Assign paths from values, expressions or templates.
+    Set(set::SetConfig),
+    /// Copy values out with JSONPath or a path into variables.
+    Extract(extract::ExtractConfig),
+    /// Render the outgoing body with a Tera template.
+    Template(template::TemplateConfig),
+    /// Call another HTTP service and keep its answer in a variable.
+    Call(call::CallConfig),
+    /// Build the synchronous answer.
+    Reply(reply::ReplyConfig),
+}
+
+impl StepSpec {
+    pub fn kind(&self) -> &'static str {
+        match self {
+            StepSpec::Parse(_) => "parse",
+            StepSpec::Validate(_) => "validate",
+            StepSpec::Filter(_) => "filter",
+            StepSpec::Map(_) => "map",
+            StepSpec::Script(_) => "script",
+            StepSpec::Set(_) => "set",
+            StepSpec::Extract(_) => "extract",
+            StepSpec::Template(_) => "template",
+            StepSpec::Call(_) => "call",
+            StepSpec::Reply(_) => "reply",
+        }
+    }
+}
+
+/// What building a step needs: where its config was written (for errors),
+/// and the loaded scripts, templates and mapping tables.
+pub struct BuildContext<'a> {
+    pub file: &'a Path,
+    pub at: Position,
+    pub resources: &'a Resources,
+    pub diagnostics: &'a mut Diagnostics,
+}
+
+impl BuildContext<'_> {
+    pub fn error(&mut self, message: impl Into<String>) {
+        self.diagnostics.error(self.file, self.at, message);
+    }
+
+    /// Parses a path written in the step's config, recording an error if bad.
+    pub fn path(&mut self, text: &str) -> Option<crate::value::Path> {
+        match text.parse() {
+            Ok(path) => Some(path),
+            Err(message) => {
+                self.error(message);
+                None
+            }
+        }
+    }
+}
+
+/// What a step tells the pipeline to do next.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Flow {
+    Continue,
+    /// The message is filtered out: journaled as `filtered`, not delivered.
+    Drop,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorKind {
+    /// The input is at fault (bad format, missing field): HTTP 4xx.
+    Rejected,
+    /// Processing failed (a script error, a call that failed): HTTP 5xx.
+    Failed,
+}
+
+/// A step's failure, with the code and message answered to the sender.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct StepError {
+    pub kind: ErrorKind,
+    pub code: String,
+    pub message: String,
+}
+
+impl StepError {
+    pub fn rejected(code: impl Into<String>, message: impl Into<String>) -> Self {
+        StepError {
+            kind: ErrorKind::Rejected,
+            code: code.into(),
+            message: message.into(),
+        }
+    }
+
+    pub fn failed(code: impl Into<String>, message: impl Into<String>) -> Self {
+        StepError {
+            kind: ErrorKind::Failed,
+            code: code.into(),
+            message: message.into(),
+        }
+    }
+}
+
+impl std::fmt::Display for StepError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.code, self.message)
+    }
+}
+
+/// A step compiled for one configuration snapshot.
+pub enum Step {
+    Parse(parse::ParseStep),
+    Validate(validate::ValidateStep),
+    Filter(filter::FilterStep),
+    Map(map::MapStep),
+    Script(script::ScriptStep),
+    Set(set::SetStep),
+    Extract(extract::ExtractStep),
+    Template(template::TemplateStep),
+    Call(call::CallStep),
+    Reply(reply::ReplyStep),
+}
+
+impl Step {
+    /// Builds the step, recording every problem in `cx.diagnostics`.
+    /// Returns `None` when the step cannot be built.
+    pub fn build(spec: &StepSpec, cx: &mut BuildContext) -> Option<Step> {
+        Some(match spec {
+            StepSpec::Parse(c) => Step::Parse(parse::ParseStep::build(c, cx)?),
+            StepSpec::Validate(c) => Step::Validate(validate::ValidateStep::build(c, cx)?),
+            StepSpec::Filter(c) => Step::Filter(filter::FilterStep::build(c, cx)?),
+            StepSpec::Map(c) => Step::Map(map::MapStep::build(c, cx)?),
+            StepSpec::Script(c) => Step::Script(script::ScriptStep::build(c, cx)?),
+            StepSpec::Set(c) => Step::Set(set::SetStep::build(c, cx)?),
+            StepSpec::Extract(c) => Step::Extract(extract::ExtractStep::build(c, cx)?),
+            StepSpec::Template(c) => Step::Template(template::TemplateStep::build(c, cx)?),
+            StepSpec::Call(c) => Step::Call(call::CallStep::build(c, cx)?),
+            StepSpec::Reply(c) => Step::Reply(reply::ReplyStep::build(c, cx)?),
+        })
+    }
+
+    pub async fn run(&self, ex: &mut Exchange, env: &RunEnv) -> Result<Flow, StepError> {
+        match self {
+            Step::Parse(s) => s.run(ex),
+            Step::Validate(s) => s.run(ex),
+            Step::Filter(s) => s.run(ex),
+            Step::Map(s) => s.run(ex),
+            Step::Script(s) => s.run(ex),
+            Step::Set(s) => s.run(ex),
+            Step::Extract(s) => s.run(ex),
+            Step::Template(s) => s.run(ex),
+            Step::Call(s) => s.run(ex, env).await,
+            Step::Reply(s) => s.run(ex),
+        }
+    }
+}
+
+/// What running steps needs from outside the snapshot.
+pub struct RunEnv {
+    pub outbound: crate::outbound::Outbound,
+}

@@ -1,0 +1,103 @@
+//! Tera templates: one compiled template per use, rendered against an
+//! exchange's context (`body`, `vars`, `headers`, `msg`, and for error
+//! answers `error`). Filters added here: `xml_escape`, `json`.
+
+use crate::value::Value;
+use std::collections::HashMap;
+
+pub struct Template {
+    tera: tera::Tera,
+    /// A template without `{{`/`{%` is kept as its text and never rendered.
+    literal: Option<String>,
+}
+
+const NAME: &str = "t";
+
+impl Template {
+    /// Compiles `source`; the error says what Tera could not parse.
+    pub fn compile(source: &str) -> Result<Template, String> {
+        if !source.contains("{{") && !source.contains("{%") && !source.contains("{#") {
+            return Ok(Template {
+                tera: tera::Tera::default(),
+                literal: Some(source.to_string()),
+            });
+        }
+        let mut tera = tera::Tera::default();
+        tera.autoescape_on(vec![]);
+        tera.register_filter("xml_escape", xml_escape);
+        tera.register_filter("json", json_filter);
+        tera.add_raw_template(NAME, source).map_err(|e| tera_error(&e))?;
+        Ok(Template { tera, literal: None })
+    }
+
+    pub fn render(&self, context: &Value) -> Result<String, String> {
+        if let Some(text) = &self.literal {
+            return Ok(text.clone());
+        }
+        let context = tera::Context::from_value(context.clone()).map_err(|e| tera_error(&e))?;
+        self.tera.render(NAME, &context).map_err(|e| tera_error(&e))
+    }
+}
+
+/// Tera nests the useful part of an error in its sources.
+fn tera_error(error: &tera::Error) -> String {
+    let mut parts = vec![error.to_string()];
+    let mut source = std::error::Error::source(error);
+    while let Some(inner) = source {
+        parts.push(inner.to_string());
+        source = inner.source();
+    }
+    parts.retain(|p| !p.starts_with("Failed to parse '") && !p.starts_with("Failed to render '"));
+    let text = parts.join(": ").replace(&format!("'{NAME}'"), "the template");
+    if text.is_empty() {
+        error.to_string()
+    } else {
+        text
+    }
+}
+
+fn xml_escape(value: &tera::Value, _: &HashMap<String, tera::Value>) -> tera::Result<tera::Value> {
+    let text = match value {
+        tera::Value::String(s) => s.clone(),
+        tera::Value::Null => String::new(),
+        other => other.to_string(),
+    };
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&apos;"),
+            c => out.push(c),
+        }
+    }
+    Ok(tera::Value::String(out))
+}
+
+fn json_filter(value: &tera::Value, _: &HashMap<String, tera::Value>) -> tera::Result<tera::Value> {
+    Ok(tera::Value::String(value.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn renders_paths_filters_and_literals() {
+        let t = Template::compile("<name>{{ body.name | xml_escape }}</name>{{ vars.x | json }}").unwrap();
+        let out = t.render(&json!({"body": {"name": "张三 & <李>"}, "vars": {"x": [1]}})).unwrap();
+        assert_eq!(out, "<name>张三 &amp; &lt;李&gt;</name>[1]");
+        assert_eq!(Template::compile("ok").unwrap().render(&json!({})).unwrap(), "ok");
+    }
+
+    #[test]
+    fn reports_parse_and_render_errors() {
+        let err = Template::compile("{{ body.name ").err().unwrap();
+        assert!(!err.is_empty());
+        let t = Template::compile("{{ body.missing.deeper }}").unwrap();
+        assert!(t.render(&json!({"body": {}})).is_err());
+    }
+}

@@ -1,0 +1,8 @@
+//! `medbus test`: unit tests written beside the routes.
+
+use schemars::JsonSchema;
+use serde::Deserialize;
+
+#[derive(Clone, Debug, PartialEq, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RouteTest {}
