@@ -3,11 +3,13 @@
 //! checked as a whole.
 
 mod diagnostic;
+mod duration;
 mod load;
 mod located;
 mod route;
 
 pub use diagnostic::{Diagnostic, Diagnostics};
+pub use duration::DurationText;
 pub use load::{load_route_files, RouteFile};
 pub use located::{Located, Position};
 pub use route::{DestinationSpec, EndpointSpec, ErrorPolicy, RouteSpec, SourceSpec};
