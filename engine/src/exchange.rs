@@ -5,6 +5,7 @@ use crate::value::{Map, Path, Scope, Value};
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+use std::sync::Arc;
 
 #[derive(Clone, Debug)]
 pub struct Exchange {
@@ -26,6 +27,8 @@ pub struct Exchange {
     /// The synchronous answer, once a `reply` step or the route's `reply` built it.
     pub reply: Option<Reply>,
     pub trace: Vec<TraceEntry>,
+    /// The settings' `values`, shared by every exchange of a configuration.
+    pub config: Arc<Map<String, Value>>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -69,6 +72,7 @@ impl Exchange {
             out: None,
             reply: None,
             trace: Vec::new(),
+            config: Arc::default(),
         }
     }
 
@@ -88,6 +92,7 @@ impl Exchange {
             Scope::Vars => path.lookup_in_map(&self.vars).cloned(),
             Scope::Headers => path.lookup_in_map(&self.headers).cloned(),
             Scope::Msg => path.lookup(&self.msg_value()).cloned(),
+            Scope::Config => path.lookup_in_map(&self.config).cloned(),
         }
     }
 
@@ -107,6 +112,10 @@ impl Exchange {
                 owned = self.msg_value();
                 &owned
             }
+            Scope::Config => {
+                owned = Value::Object((*self.config).clone());
+                &owned
+            }
         };
         path.lookup_all(root).into_iter().cloned().collect()
     }
@@ -116,18 +125,19 @@ impl Exchange {
             Scope::Body => path.assign(&mut self.body, new),
             Scope::Vars => assign_in_map(&mut self.vars, path, new),
             Scope::Headers => assign_in_map(&mut self.headers, path, new),
-            Scope::Msg => Err(format!("cannot set `{path}`: `msg` is read-only")),
+            Scope::Msg | Scope::Config => Err(format!("cannot set `{path}`: `{}` is read-only", path.scope.name())),
         }
     }
 
-    /// Body, vars, headers and msg as one object: the context of templates,
-    /// conditions and scripts.
+    /// Body, vars, headers, msg and config as one object: the context of
+    /// templates, conditions and scripts.
     pub fn context_value(&self) -> Value {
         serde_json::json!({
             "body": self.body,
             "vars": self.vars,
             "headers": self.headers,
             "msg": self.msg_value(),
+            "config": *self.config,
         })
     }
 

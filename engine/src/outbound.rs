@@ -18,13 +18,23 @@ pub struct OutboundRequest {
     pub timeout: Duration,
 }
 
-#[derive(Clone, Debug, PartialEq, serde::Deserialize, serde::Serialize)]
+/// An answer to an outbound request; in `medbus test`, a recorded one.
+#[derive(Clone, Debug, PartialEq, serde::Deserialize, serde::Serialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct OutboundResponse {
+    /// HTTP status.
+    #[serde(default = "ok_status")]
     pub status: u16,
+    /// Response headers as `[name, value]` pairs.
     #[serde(default)]
     pub headers: Vec<(String, String)>,
+    /// Response body text.
     #[serde(default)]
     pub body: String,
+}
+
+fn ok_status() -> u16 {
+    200
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -37,6 +37,10 @@ pub struct SettingsFile {
     pub log_format: LogFormat,
     /// Log filter, as RUST_LOG. Env: MEDBUS_LOG.
     pub log: String,
+    /// Named values that routes read as `config.<name>` (addresses of other
+    /// systems, hospital codes ...). Env: MEDBUS_VALUE_<NAME> (upper case)
+    /// overrides one.
+    pub values: serde_json::Map<String, serde_json::Value>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, JsonSchema)]
@@ -68,6 +72,7 @@ impl Default for SettingsFile {
             timezone: "Asia/Shanghai".into(),
             log_format: LogFormat::Text,
             log: "info".into(),
+            values: serde_json::Map::new(),
         }
     }
 }
@@ -88,6 +93,7 @@ pub struct Settings {
     pub timezone: chrono_tz::Tz,
     pub log_format: LogFormat,
     pub log: String,
+    pub values: std::sync::Arc<serde_json::Map<String, serde_json::Value>>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -131,6 +137,13 @@ impl Settings {
             for (var, key) in ENV_OVERRIDES {
                 if let Some(value) = env(var).filter(|v| !v.is_empty()) {
                     map.insert((*key).to_string(), serde_json::Value::String(value));
+                }
+            }
+            if let Some(serde_json::Value::Object(values)) = map.get_mut("values") {
+                for (name, value) in values.iter_mut() {
+                    if let Some(from_env) = env(&format!("MEDBUS_VALUE_{}", name.to_ascii_uppercase())) {
+                        *value = serde_json::Value::String(from_env);
+                    }
                 }
             }
         }
@@ -188,6 +201,7 @@ impl Settings {
             timezone,
             log_format: s.log_format,
             log: s.log,
+            values: std::sync::Arc::new(s.values),
         })
     }
 

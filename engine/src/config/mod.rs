@@ -4,12 +4,14 @@
 
 mod diagnostic;
 mod duration;
+mod size;
 mod load;
 mod located;
 mod route;
 
 pub use diagnostic::{Diagnostic, Diagnostics};
 pub use duration::DurationText;
+pub use size::ByteSize;
 pub use load::{load_route_files, RouteFile};
 pub use located::{Located, Position};
 pub use route::{DestinationSpec, EndpointSpec, ErrorPolicy, RouteSpec, SourceSpec};

@@ -1,6 +1,181 @@
+//! The `http` destination: send the payload with an HTTP request.
+
+use super::{Attempt, Outgoing};
+use crate::config::DurationText;
+use crate::outbound::{Outbound, OutboundError, OutboundRequest};
+use crate::steps::BuildContext;
+use crate::templates::Template;
 use schemars::JsonSchema;
 use serde::Deserialize;
+use std::collections::BTreeMap;
+
+/// Header carrying the message id on every delivery, so that receivers can
+/// recognise a message delivered twice.
+pub const MESSAGE_ID_HEADER: &str = "X-Medbus-Message-Id";
 
 #[derive(Clone, Debug, PartialEq, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct HttpDestinationConfig {}
+pub struct HttpDestinationConfig {
+    /// URL template, e.g. `http://registry:9000/persons/{{ vars.personId }}`.
+    pub url: String,
+    /// HTTP method.
+    #[serde(default = "default_method")]
+    pub method: String,
+    /// Header templates; `Content-Type` defaults to the payload's.
+    #[serde(default)]
+    pub headers: BTreeMap<String, String>,
+    /// Give up on one attempt after this long.
+    #[serde(default = "default_timeout")]
+    pub timeout: DurationText,
+    /// Statuses that count as delivered: codes (`200`) or classes (`2xx`).
+    #[serde(default = "default_success")]
+    pub success: Vec<String>,
+}
+
+fn default_method() -> String {
+    "POST".into()
+}
+
+fn default_timeout() -> DurationText {
+    DurationText::secs(30)
+}
+
+fn default_success() -> Vec<String> {
+    vec!["2xx".into()]
+}
+
+pub struct HttpEndpoint {
+    method: String,
+    url: Template,
+    headers: Vec<(String, Template)>,
+    timeout: std::time::Duration,
+    success: StatusSet,
+}
+
+impl HttpEndpoint {
+    pub fn build(config: &HttpDestinationConfig, cx: &mut BuildContext) -> Option<Self> {
+        let url = compile(cx, "url", &config.url);
+        let headers: Vec<_> = config
+            .headers
+            .iter()
+            .map(|(name, text)| compile(cx, &format!("header `{name}`"), text).map(|t| (name.clone(), t)))
+            .collect();
+        let success = StatusSet::parse(&config.success).map_err(|e| cx.error(e)).ok();
+        if reqwest::Method::from_bytes(config.method.as_bytes()).is_err() {
+            cx.error(format!("`{}` is not an HTTP method; expected e.g. POST or PUT", config.method));
+            return None;
+        }
+        Some(HttpEndpoint {
+            method: config.method.to_ascii_uppercase(),
+            url: url?,
+            headers: headers.into_iter().collect::<Option<_>>()?,
+            timeout: config.timeout.0,
+            success: success?,
+        })
+    }
+
+    pub async fn deliver(&self, outgoing: &Outgoing<'_>, outbound: &Outbound) -> Attempt {
+        let request = match self.request(outgoing) {
+            Ok(request) => request,
+            Err(error) => return Attempt::Failed { error, retry: false, response: None },
+        };
+        match outbound.send(request).await {
+            Ok(response) => {
+                let summary = Some(serde_json::json!({
+                    "status": response.status,
+                    "body": truncate(&response.body, 4096),
+                }));
+                if self.success.contains(response.status) {
+                    Attempt::Delivered { response: summary }
+                } else {
+                    Attempt::Failed {
+                        error: format!("HTTP {} is not a success status", response.status),
+                        retry: response.status >= 500 || response.status == 429 || response.status == 408,
+                        response: summary,
+                    }
+                }
+            }
+            Err(error) => Attempt::Failed {
+                retry: matches!(error, OutboundError::Timeout(_) | OutboundError::Connect(_) | OutboundError::Other(_)),
+                error: error.to_string(),
+                response: None,
+            },
+        }
+    }
+
+    pub fn request(&self, outgoing: &Outgoing<'_>) -> Result<OutboundRequest, String> {
+        let url = self.url.render(outgoing.context).map_err(|e| format!("url: {e}"))?;
+        let mut headers = vec![
+            ("Content-Type".to_string(), outgoing.content_type.to_string()),
+            (MESSAGE_ID_HEADER.to_string(), outgoing.message_id.to_string()),
+        ];
+        for (name, template) in &self.headers {
+            let value = template.render(outgoing.context).map_err(|e| format!("header `{name}`: {e}"))?;
+            headers.retain(|(existing, _)| !existing.eq_ignore_ascii_case(name));
+            headers.push((name.clone(), value));
+        }
+        Ok(OutboundRequest {
+            name: outgoing.destination.to_string(),
+            method: self.method.clone(),
+            url,
+            headers,
+            body: outgoing.payload.to_string(),
+            timeout: self.timeout,
+        })
+    }
+}
+
+fn compile(cx: &mut BuildContext, what: &str, text: &str) -> Option<Template> {
+    Template::compile(text).map_err(|e| cx.error(format!("{what}: bad template: {e}"))).ok()
+}
+
+fn truncate(text: &str, max: usize) -> &str {
+    if text.len() <= max {
+        return text;
+    }
+    let mut end = max;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    &text[..end]
+}
+
+/// A set of HTTP statuses written as codes (`201`) and classes (`2xx`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct StatusSet {
+    classes: Vec<u16>,
+    codes: Vec<u16>,
+}
+
+impl StatusSet {
+    pub fn parse(items: &[String]) -> Result<StatusSet, String> {
+        let mut set = StatusSet { classes: vec![], codes: vec![] };
+        for item in items {
+            let lower = item.trim().to_ascii_lowercase();
+            if let Some(class) = lower.strip_suffix("xx").and_then(|c| c.parse::<u16>().ok()).filter(|c| (1..=5).contains(c)) {
+                set.classes.push(class);
+            } else if let Some(code) = lower.parse::<u16>().ok().filter(|c| (100..=599).contains(c)) {
+                set.codes.push(code);
+            } else {
+                return Err(format!("`{item}` is not a status; expected a code such as `200` or a class such as `2xx`"));
+            }
+        }
+        Ok(set)
+    }
+
+    pub fn contains(&self, status: u16) -> bool {
+        self.codes.contains(&status) || self.classes.contains(&(status / 100))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn status_sets() {
+        let set = StatusSet::parse(&["2xx".into(), "409".into()]).unwrap();
+        assert!(set.contains(204) && set.contains(409) && !set.contains(404));
+        assert!(StatusSet::parse(&["ok".into()]).unwrap_err().contains("expected"));
+    }
+}

@@ -1,5 +1,61 @@
-//! Where processed messages go.
+//! Where processed messages go. Each kind compiles its config once per
+//! load and delivers one queued payload at a time; queues, retries and
+//! workers live in `runtime::delivery`.
 
 pub mod file;
 pub mod http;
 pub mod route;
+
+use crate::config::{EndpointSpec, Position};
+use crate::outbound::Outbound;
+use crate::settings::Settings;
+use crate::steps::BuildContext;
+use serde_json::Value;
+
+/// A destination ready to deliver.
+pub enum Endpoint {
+    Http(http::HttpEndpoint),
+    File(file::FileEndpoint),
+    /// Handled by the runtime, which runs the target route.
+    Route(String),
+}
+
+/// One queued payload as the endpoint sees it.
+pub struct Outgoing<'a> {
+    pub message_id: &'a str,
+    pub destination: &'a str,
+    pub payload: &'a str,
+    pub content_type: &'a str,
+    /// The exchange's context (`body`, `vars`, `headers`, `msg`) for templates.
+    pub context: &'a Value,
+}
+
+/// What one attempt came to.
+#[derive(Debug)]
+pub enum Attempt {
+    Delivered { response: Option<Value> },
+    /// `retry: false` for failures that will not heal by themselves (a 4xx).
+    Failed { error: String, retry: bool, response: Option<Value> },
+}
+
+impl Endpoint {
+    pub fn build(spec: &EndpointSpec, at: Position, cx: &mut BuildContext) -> Option<Endpoint> {
+        let saved = cx.at;
+        cx.at = at;
+        let built = match spec {
+            EndpointSpec::Http(config) => http::HttpEndpoint::build(config, cx).map(Endpoint::Http),
+            EndpointSpec::File(config) => file::FileEndpoint::build(config, cx).map(Endpoint::File),
+            EndpointSpec::Route(config) => Some(Endpoint::Route(config.id.clone())),
+        };
+        cx.at = saved;
+        built
+    }
+
+    pub async fn deliver(&self, outgoing: &Outgoing<'_>, outbound: &Outbound, settings: &Settings) -> Attempt {
+        match self {
+            Endpoint::Http(endpoint) => endpoint.deliver(outgoing, outbound).await,
+            Endpoint::File(endpoint) => endpoint.deliver(outgoing, settings).await,
+            Endpoint::Route(_) => unreachable!("the runtime hands messages to routes itself"),
+        }
+    }
+}

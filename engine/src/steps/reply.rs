@@ -16,6 +16,10 @@ impl ReplyStep {
         Some(ReplyStep {})
     }
 
+    pub fn render(&self, _context: &serde_json::Value) -> Result<crate::exchange::Reply, String> {
+        Err("placeholder".into())
+    }
+
     pub fn run(&self, _ex: &mut Exchange) -> Result<Flow, StepError> {
         Ok(Flow::Continue)
     }

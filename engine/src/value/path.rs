@@ -3,7 +3,7 @@
 //!
 //! One syntax for every path in a route file, chosen to read like Tera's
 //! variable access so paths and templates look alike. A path starts with a
-//! scope (`body`, `vars`, `headers`, `msg`), followed by `.key`, `[n]`,
+//! scope (`body`, `vars`, `headers`, `msg`, `config`), followed by `.key`, `[n]`,
 //! `[*]` or `["quoted key"]`. Bare keys may hold any character but `.`, `[`,
 //! `]` and whitespace, so XML-derived keys such as `@id`, `#text` and
 //! `ns:Element` need no quoting.
@@ -18,6 +18,8 @@ pub enum Scope {
     Vars,
     Headers,
     Msg,
+    /// The settings' `values` (e.g. another system's address), read-only.
+    Config,
 }
 
 impl Scope {
@@ -27,6 +29,7 @@ impl Scope {
             Scope::Vars => "vars",
             Scope::Headers => "headers",
             Scope::Msg => "msg",
+            Scope::Config => "config",
         }
     }
 }
@@ -63,9 +66,10 @@ impl FromStr for Path {
             "vars" => Scope::Vars,
             "headers" => Scope::Headers,
             "msg" => Scope::Msg,
+            "config" => Scope::Config,
             other => {
                 return Err(format!(
-                    "path `{text}` starts with `{other}`, not a scope; expected `body`, `vars`, `headers` or `msg`"
+                    "path `{text}` starts with `{other}`, not a scope; expected `body`, `vars`, `headers`, `msg` or `config`"
                 ))
             }
         };

@@ -1,0 +1,51 @@
+//! The admin listener: `/health` and `/metrics` (the API and console come
+//! with the admin issue).
+
+use crate::runtime::Engine;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use axum::routing::get;
+use metrics_exporter_prometheus::PrometheusHandle;
+use std::sync::Arc;
+use tokio::net::TcpListener;
+
+pub fn serve(engine: Arc<Engine>, metrics: PrometheusHandle, listener: TcpListener) {
+    let app = axum::Router::new()
+        .route("/health", get(health))
+        .route("/metrics", get(render_metrics))
+        .with_state((engine, metrics));
+    tokio::spawn(async move {
+        if let Err(e) = axum::serve(listener, app).await {
+            tracing::error!("admin listener stopped: {e}");
+        }
+    });
+}
+
+async fn health(State((engine, _)): State<(Arc<Engine>, PrometheusHandle)>) -> impl IntoResponse {
+    if engine.is_ready() {
+        (StatusCode::OK, axum::Json(serde_json::json!({ "status": "ok" })))
+    } else {
+        (StatusCode::SERVICE_UNAVAILABLE, axum::Json(serde_json::json!({ "status": "starting" })))
+    }
+}
+
+async fn render_metrics(State((_, metrics)): State<(Arc<Engine>, PrometheusHandle)>) -> impl IntoResponse {
+    (
+        [(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        metrics.render(),
+    )
+}
+
+/// Installs the Prometheus recorder with buckets fit for message latencies
+/// (seconds) and commit batch sizes.
+pub fn install_metrics() -> anyhow::Result<PrometheusHandle> {
+    use metrics_exporter_prometheus::{Matcher, PrometheusBuilder};
+    let latency = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0];
+    let batch = [1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0, 256.0, 512.0, 1024.0];
+    let handle = PrometheusBuilder::new()
+        .set_buckets_for_metric(Matcher::Suffix("_seconds".into()), &latency)?
+        .set_buckets_for_metric(Matcher::Suffix("_batch_size".into()), &batch)?
+        .install_recorder()?;
+    Ok(handle)
+}

@@ -1,0 +1,138 @@
+//! The `medbus` command line: run, check, schema, test.
+
+use crate::config::Diagnostic;
+use crate::runtime::snapshot::{Snapshot, Source};
+use crate::settings::{LogFormat, Settings};
+use clap::{Parser, Subcommand};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+
+#[derive(Parser, Debug)]
+#[command(name = "medbus", version, about = "Configuration-driven integration engine for health information exchange")]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Serve every route of the configuration.
+    Run {
+        /// The settings file; folders in it are relative to its own folder.
+        #[arg(short, long, default_value = "medbus.yaml")]
+        config: PathBuf,
+        /// Log as JSON lines instead of text (overrides the setting).
+        #[arg(long)]
+        log_json: bool,
+    },
+    /// Validate the whole configuration; print every error as file:line:column.
+    Check {
+        #[arg(short, long, default_value = "medbus.yaml")]
+        config: PathBuf,
+    },
+    /// Print the JSON Schema of route files.
+    Schema,
+    /// Run the unit tests written beside routes, scripts and mapping tables.
+    Test {
+        /// A folder of routes, one route file, or a script's or mapping
+        /// table's test file; all routes when not given.
+        target: Option<PathBuf>,
+        #[arg(short, long, default_value = "medbus.yaml")]
+        config: PathBuf,
+    },
+}
+
+pub fn main(cli: Cli) -> ExitCode {
+    match cli.command {
+        Command::Run { config, log_json } => run(&config, log_json),
+        Command::Check { config } => check(&config),
+        Command::Schema => {
+            println!("{}", route_schema());
+            ExitCode::SUCCESS
+        }
+        Command::Test { target, config } => crate::unit_test::run_cli(&config, target.as_deref()),
+    }
+}
+
+/// The JSON Schema of a route file, pretty-printed.
+pub fn route_schema() -> String {
+    let schema = schemars::schema_for!(crate::config::RouteSpec);
+    serde_json::to_string_pretty(&schema).expect("a schema serialises")
+}
+
+pub fn load_settings(config: &Path) -> Result<Settings, Vec<Diagnostic>> {
+    Settings::load(config, &|name| std::env::var(name).ok())
+}
+
+fn print_errors(errors: &[Diagnostic]) {
+    for error in errors {
+        eprintln!("{error}");
+    }
+    eprintln!("{} error{} found", errors.len(), if errors.len() == 1 { "" } else { "s" });
+}
+
+fn check(config: &Path) -> ExitCode {
+    let settings = match load_settings(config) {
+        Ok(settings) => settings,
+        Err(errors) => {
+            print_errors(&errors);
+            return ExitCode::FAILURE;
+        }
+    };
+    match Snapshot::load(Arc::new(settings)) {
+        Ok(snapshot) => {
+            println!("ok: {}", summary(&snapshot));
+            ExitCode::SUCCESS
+        }
+        Err(errors) => {
+            print_errors(&errors);
+            ExitCode::FAILURE
+        }
+    }
+}
+
+pub fn summary(snapshot: &Snapshot) -> String {
+    let http = snapshot.routes.iter().filter(|r| matches!(r.source, Source::Http { .. })).count();
+    let timers = snapshot.routes.len() - http;
+    format!(
+        "{} routes ({http} http, {timers} timer) on {} listener(s), {} mapping table(s)",
+        snapshot.routes.len(),
+        snapshot.http_addrs().len(),
+        snapshot.resources.mappings.len(),
+    )
+}
+
+fn init_logging(settings: &Settings, json: bool) {
+    let filter = tracing_subscriber::EnvFilter::try_new(&settings.log).unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    if json || settings.log_format == LogFormat::Json {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+}
+
+fn run(config: &Path, log_json: bool) -> ExitCode {
+    let settings = match load_settings(config) {
+        Ok(settings) => settings,
+        Err(errors) => {
+            print_errors(&errors);
+            return ExitCode::FAILURE;
+        }
+    };
+    init_logging(&settings, log_json);
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("a tokio runtime");
+    match runtime.block_on(crate::server::run(settings)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(crate::server::StartError::Config(errors)) => {
+            print_errors(&errors);
+            ExitCode::FAILURE
+        }
+        Err(crate::server::StartError::Other(e)) => {
+            tracing::error!("medbus stopped: {e:#}");
+            eprintln!("medbus: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

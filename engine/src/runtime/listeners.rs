@@ -1,0 +1,111 @@
+//! HTTP listeners shared by routes: one per address. A request is served
+//! by the snapshot current when it arrived, found by (address, method, path).
+
+use super::pipeline::error_json;
+use super::snapshot::Source;
+use super::Engine;
+use crate::exchange::{Exchange, Reply};
+use crate::sources::http::{exchange, request_headers};
+use crate::steps::StepError;
+use axum::body::Body;
+use axum::extract::{ConnectInfo, Request, State};
+use axum::http::{HeaderName, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use tokio::net::TcpListener;
+
+/// Binds every listener the snapshot needs; fails if any address is taken.
+pub async fn bind_all(engine: &Arc<Engine>) -> anyhow::Result<Vec<(SocketAddr, TcpListener)>> {
+    let mut bound = Vec::new();
+    for addr in engine.snapshot().http_addrs() {
+        let listener = TcpListener::bind(addr)
+            .await
+            .map_err(|e| anyhow::anyhow!("cannot listen on {addr}: {e}"))?;
+        bound.push((addr, listener));
+    }
+    Ok(bound)
+}
+
+pub fn serve(engine: &Arc<Engine>, addr: SocketAddr, listener: TcpListener) {
+    let app = axum::Router::new()
+        .fallback(handle_request)
+        .with_state((engine.clone(), addr))
+        .into_make_service_with_connect_info::<SocketAddr>();
+    tokio::spawn(async move {
+        if let Err(e) = axum::serve(listener, app).await {
+            tracing::error!(%addr, "listener stopped: {e}");
+        }
+    });
+    tracing::info!(%addr, "HTTP listener up");
+}
+
+async fn handle_request(
+    State((engine, addr)): State<(Arc<Engine>, SocketAddr)>,
+    ConnectInfo(remote): ConnectInfo<SocketAddr>,
+    request: Request,
+) -> Response {
+    let snapshot = engine.snapshot();
+    let (parts, body) = request.into_parts();
+    let Some(route) = snapshot.http_route(addr, &parts.method, parts.uri.path()).cloned() else {
+        let (status, code, message) = if snapshot.http_path_known(addr, parts.uri.path()) {
+            (405, "METHOD_NOT_ALLOWED", format!("{} is not served on {}", parts.method, parts.uri.path()))
+        } else {
+            (404, "NOT_FOUND", format!("no route serves {} {}", parts.method, parts.uri.path()))
+        };
+        return to_response(error_json(status, code, &message, ""));
+    };
+    drop(snapshot);
+    let Source::Http { config, .. } = &route.source else {
+        unreachable!("only HTTP routes are in the listener table")
+    };
+    let headers = request_headers(&parts.method, &parts.uri, &parts.headers, Some(remote));
+    let limit = usize::try_from(config.max_body.0).unwrap_or(usize::MAX);
+    let bytes = match axum::body::to_bytes(body, limit).await {
+        Ok(bytes) => bytes,
+        Err(_) => {
+            let ex = exchange(&route.id, bytes::Bytes::new(), headers);
+            let error = StepError::rejected(
+                "PAYLOAD_TOO_LARGE",
+                format!("the body is larger than the {} bytes this route accepts", config.max_body.0),
+            );
+            return to_response(status_override(engine.reject(&route, ex, error).await, 413));
+        }
+    };
+    let ex: Exchange = exchange(&route.id, bytes, headers);
+    if !config.accepts(ex.content_type.as_deref()) {
+        let error = StepError::rejected(
+            "UNSUPPORTED_MEDIA_TYPE",
+            format!(
+                "content type `{}` is not accepted; expected one of: {}",
+                ex.content_type.as_deref().unwrap_or("(none)"),
+                config.content_types.join(", ")
+            ),
+        );
+        return to_response(status_override(engine.reject(&route, ex, error).await, 415));
+    }
+    to_response(engine.handle(&route, ex, None).await)
+}
+
+/// The default error answer says 400; the transport knows better.
+fn status_override(mut reply: Reply, status: u16) -> Reply {
+    if reply.status == 400 {
+        reply.status = status;
+    }
+    reply
+}
+
+pub fn to_response(reply: Reply) -> Response {
+    let status = StatusCode::from_u16(reply.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let mut response = (status, Body::from(reply.body)).into_response();
+    let headers = response.headers_mut();
+    if let Ok(value) = HeaderValue::from_str(&reply.content_type) {
+        headers.insert(axum::http::header::CONTENT_TYPE, value);
+    }
+    for (name, value) in reply.headers {
+        if let (Ok(name), Ok(value)) = (HeaderName::try_from(name), HeaderValue::from_str(&value)) {
+            headers.insert(name, value);
+        }
+    }
+    response
+}

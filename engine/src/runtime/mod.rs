@@ -1,0 +1,110 @@
+//! The running engine: the current configuration snapshot, the journal,
+//! the listeners, timers and delivery workers.
+
+pub mod delivery;
+pub mod listeners;
+pub mod pipeline;
+pub mod snapshot;
+pub mod timers;
+
+use crate::exchange::{Exchange, Reply};
+use crate::journal::{Journal, MessageRecord, MessageStatus};
+use crate::outbound::Outbound;
+use crate::settings::Settings;
+use crate::steps::{RunEnv, StepError};
+use crate::telemetry;
+use arc_swap::ArcSwap;
+use snapshot::{Route, Snapshot};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Instant;
+
+pub struct Engine {
+    snapshot: ArcSwap<Snapshot>,
+    pub journal: Journal,
+    pub env: RunEnv,
+    pub deliveries: delivery::DeliveryHub,
+    ready: AtomicBool,
+}
+
+impl Engine {
+    pub fn new(snapshot: Snapshot, journal: Journal) -> Arc<Engine> {
+        Arc::new(Engine {
+            snapshot: ArcSwap::from_pointee(snapshot),
+            journal,
+            env: RunEnv { outbound: Outbound::live() },
+            deliveries: delivery::DeliveryHub::default(),
+            ready: AtomicBool::new(false),
+        })
+    }
+
+    pub fn snapshot(&self) -> Arc<Snapshot> {
+        self.snapshot.load_full()
+    }
+
+    pub fn settings(&self) -> Arc<Settings> {
+        self.snapshot.load().settings.clone()
+    }
+
+    pub fn is_ready(&self) -> bool {
+        self.ready.load(Ordering::Acquire)
+    }
+
+    pub fn set_ready(&self) {
+        self.ready.store(true, Ordering::Release);
+    }
+
+    /// Processes a message, journals it, then answers. The answer leaves
+    /// only after the journal committed the message; if the journal cannot,
+    /// the sender gets 503 and nothing is acknowledged.
+    pub async fn handle(self: &Arc<Self>, route: &Arc<Route>, mut ex: Exchange, parent_id: Option<String>) -> Reply {
+        let started = Instant::now();
+        ex.config = self.settings().values.clone();
+        let processed = pipeline::process(route, &mut ex, &self.env).await;
+        self.commit(route, ex, processed, parent_id, started).await
+    }
+
+    /// Journals a message refused before its steps ran (too large, wrong
+    /// content type) and answers it through the route's error policy.
+    pub async fn reject(self: &Arc<Self>, route: &Arc<Route>, mut ex: Exchange, error: StepError) -> Reply {
+        let started = Instant::now();
+        ex.config = self.settings().values.clone();
+        let processed = pipeline::finish(route, &mut ex, MessageStatus::Rejected, Some(error));
+        self.commit(route, ex, processed, None, started).await
+    }
+
+    async fn commit(
+        self: &Arc<Self>,
+        route: &Arc<Route>,
+        ex: Exchange,
+        processed: pipeline::Processed,
+        parent_id: Option<String>,
+        started: Instant,
+    ) -> Reply {
+        let has_deliveries = !processed.deliveries.is_empty();
+        let record = MessageRecord {
+            id: ex.id.clone(),
+            route: route.id.clone(),
+            received_at: ex.received_at,
+            status: processed.status,
+            source: serde_json::Value::Object(ex.headers),
+            content_type: ex.content_type,
+            raw: ex.raw,
+            trace: serde_json::to_value(&ex.trace).unwrap_or_default(),
+            reply: serde_json::to_value(&processed.reply).ok(),
+            error: processed.error.as_ref().and_then(|e| serde_json::to_value(e).ok()),
+            duration_us: started.elapsed().as_micros() as i64,
+            parent_id,
+            deliveries: processed.deliveries,
+        };
+        if let Err(e) = self.journal.record(record).await {
+            telemetry::journal_failed(&route.id, &e.to_string());
+            return pipeline::error_json(503, "JOURNAL_UNAVAILABLE", "the message could not be stored; send it again later", &ex.id);
+        }
+        telemetry::message_done(&route.id, processed.status, processed.error.as_ref(), started.elapsed());
+        if has_deliveries {
+            self.deliveries.wake_route(self, route);
+        }
+        processed.reply
+    }
+}

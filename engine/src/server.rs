@@ -1,0 +1,63 @@
+//! `medbus run`: open the journal, load the configuration, bind every
+//! listener, resume queued deliveries, then serve until told to stop.
+
+use crate::config::Diagnostic;
+use crate::journal::Journal;
+use crate::runtime::snapshot::Snapshot;
+use crate::runtime::{listeners, timers, Engine};
+use crate::settings::Settings;
+use std::sync::Arc;
+
+pub enum StartError {
+    Config(Vec<Diagnostic>),
+    Other(anyhow::Error),
+}
+
+impl From<anyhow::Error> for StartError {
+    fn from(e: anyhow::Error) -> Self {
+        StartError::Other(e)
+    }
+}
+
+pub async fn run(settings: Settings) -> Result<(), StartError> {
+    let settings = Arc::new(settings);
+    let snapshot = Snapshot::load(settings.clone()).map_err(StartError::Config)?;
+    let metrics = crate::admin::install_metrics()?;
+    std::fs::create_dir_all(&settings.data_dir)
+        .map_err(|e| anyhow::anyhow!("cannot create the data dir {}: {e}", settings.data_dir.display()))?;
+    let journal = Journal::open(&settings.journal, settings.journal_durability).await?;
+    tracing::info!(summary = %crate::cli::summary(&snapshot), "configuration loaded");
+    let engine = Engine::new(snapshot, journal.clone());
+
+    let admin = tokio::net::TcpListener::bind(settings.admin_addr)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot listen on {} (admin): {e}", settings.admin_addr))?;
+    let bound = listeners::bind_all(&engine).await?;
+    crate::admin::serve(engine.clone(), metrics, admin);
+    for (addr, listener) in bound {
+        listeners::serve(&engine, addr, listener);
+    }
+    timers::start(&engine);
+    let resumed = engine.deliveries.resume(&engine).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+    engine.set_ready();
+    tracing::info!(admin = %settings.admin_addr, resumed_destinations = resumed, "medbus ready");
+
+    shutdown_signal().await;
+    tracing::info!("stopping: flushing the journal");
+    journal.shutdown().await;
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).expect("a SIGTERM handler");
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = ctrl_c.await;
+}
