@@ -11,10 +11,16 @@ pub struct XmlError {
 
 /// Parses an XML document into the value tree.
 pub fn parse(_xml: &str) -> Result<Value, XmlError> {
-    Err(XmlError { message: "not implemented".into(), position: 0 })
+    Err(XmlError {
+        message: "not implemented".into(),
+        position: 0,
+    })
 }
 
 /// Writes a value tree back as an XML document.
 pub fn write(_value: &Value) -> Result<String, XmlError> {
-    Err(XmlError { message: "not implemented".into(), position: 0 })
+    Err(XmlError {
+        message: "not implemented".into(),
+        position: 0,
+    })
 }

@@ -26,7 +26,10 @@ async fn health(State((engine, _)): State<(Arc<Engine>, PrometheusHandle)>) -> i
     if engine.is_ready() {
         (StatusCode::OK, axum::Json(serde_json::json!({ "status": "ok" })))
     } else {
-        (StatusCode::SERVICE_UNAVAILABLE, axum::Json(serde_json::json!({ "status": "starting" })))
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            axum::Json(serde_json::json!({ "status": "starting" })),
+        )
     }
 }
 
@@ -41,7 +44,9 @@ async fn render_metrics(State((_, metrics)): State<(Arc<Engine>, PrometheusHandl
 /// (seconds) and commit batch sizes.
 pub fn install_metrics() -> anyhow::Result<PrometheusHandle> {
     use metrics_exporter_prometheus::{Matcher, PrometheusBuilder};
-    let latency = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0];
+    let latency = [
+        0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+    ];
     let batch = [1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0, 256.0, 512.0, 1024.0];
     let handle = PrometheusBuilder::new()
         .set_buckets_for_metric(Matcher::Suffix("_seconds".into()), &latency)?

@@ -9,7 +9,11 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 #[derive(Parser, Debug)]
-#[command(name = "medbus", version, about = "Configuration-driven integration engine for health information exchange")]
+#[command(
+    name = "medbus",
+    version,
+    about = "Configuration-driven integration engine for health information exchange"
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -69,7 +73,11 @@ fn print_errors(errors: &[Diagnostic]) {
     for error in errors {
         eprintln!("{error}");
     }
-    eprintln!("{} error{} found", errors.len(), if errors.len() == 1 { "" } else { "s" });
+    eprintln!(
+        "{} error{} found",
+        errors.len(),
+        if errors.len() == 1 { "" } else { "s" }
+    );
 }
 
 fn check(config: &Path) -> ExitCode {
@@ -93,7 +101,11 @@ fn check(config: &Path) -> ExitCode {
 }
 
 pub fn summary(snapshot: &Snapshot) -> String {
-    let http = snapshot.routes.iter().filter(|r| matches!(r.source, Source::Http { .. })).count();
+    let http = snapshot
+        .routes
+        .iter()
+        .filter(|r| matches!(r.source, Source::Http { .. }))
+        .count();
     let timers = snapshot.routes.len() - http;
     format!(
         "{} routes ({http} http, {timers} timer) on {} listener(s), {} mapping table(s)",
@@ -104,8 +116,11 @@ pub fn summary(snapshot: &Snapshot) -> String {
 }
 
 fn init_logging(settings: &Settings, json: bool) {
-    let filter = tracing_subscriber::EnvFilter::try_new(&settings.log).unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let filter = tracing_subscriber::EnvFilter::try_new(&settings.log)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     if json || settings.log_format == LogFormat::Json {
         builder.json().init();
     } else {
@@ -122,7 +137,10 @@ fn run(config: &Path, log_json: bool) -> ExitCode {
         }
     };
     init_logging(&settings, log_json);
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("a tokio runtime");
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("a tokio runtime");
     match runtime.block_on(crate::server::run(settings)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(crate::server::StartError::Config(errors)) => {

@@ -1,22 +1,22 @@
 //! medbus: a configuration-driven integration engine for health
 //! information exchange. See the README for the route file reference.
 
+pub mod admin;
+pub mod cli;
 pub mod config;
 pub mod destinations;
 pub mod exchange;
+pub mod journal;
 pub mod mappings;
 pub mod outbound;
 pub mod resources;
+pub mod runtime;
 pub mod scripting;
+pub mod server;
 pub mod settings;
 pub mod sources;
 pub mod steps;
+pub mod telemetry;
 pub mod templates;
 pub mod unit_test;
 pub mod value;
-pub mod journal;
-pub mod runtime;
-pub mod telemetry;
-pub mod admin;
-pub mod cli;
-pub mod server;

@@ -85,7 +85,12 @@ async fn send_live(client: &reqwest::Client, request: OutboundRequest) -> Result
     let headers = response
         .headers()
         .iter()
-        .map(|(k, v)| (k.as_str().to_string(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
+        .map(|(k, v)| {
+            (
+                k.as_str().to_string(),
+                String::from_utf8_lossy(v.as_bytes()).into_owned(),
+            )
+        })
         .collect();
     let body = response.text().await.map_err(|e| classify(e, request.timeout))?;
     Ok(OutboundResponse { status, headers, body })
@@ -132,11 +137,13 @@ impl Recorder {
         let name = request.name.clone();
         self.seen.lock().unwrap().push(request);
         let mut responses = self.responses.lock().unwrap();
-        let queue = responses.get_mut(&name).ok_or_else(|| {
-            OutboundError::Connect(format!("the test recorded no response for `{name}`"))
-        })?;
+        let queue = responses
+            .get_mut(&name)
+            .ok_or_else(|| OutboundError::Connect(format!("the test recorded no response for `{name}`")))?;
         match queue.len() {
-            0 => Err(OutboundError::Connect(format!("the test recorded no response for `{name}`"))),
+            0 => Err(OutboundError::Connect(format!(
+                "the test recorded no response for `{name}`"
+            ))),
             1 => Ok(queue[0].clone()),
             _ => Ok(queue.remove(0)),
         }

@@ -16,7 +16,11 @@ impl Scripting {
         Scripting {}
     }
     pub fn compile(&self, _source: &str) -> Result<Script, ScriptError> {
-        Err(ScriptError { line: 1, column: 1, message: "placeholder".into() })
+        Err(ScriptError {
+            line: 1,
+            column: 1,
+            message: "placeholder".into(),
+        })
     }
     pub fn run(&self, _script: &Script, _ex: &mut Exchange) -> Result<serde_json::Value, String> {
         Err("placeholder".into())

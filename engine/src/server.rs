@@ -38,7 +38,11 @@ pub async fn run(settings: Settings) -> Result<(), StartError> {
         listeners::serve(&engine, addr, listener);
     }
     timers::start(&engine);
-    let resumed = engine.deliveries.resume(&engine).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+    let resumed = engine
+        .deliveries
+        .resume(&engine)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
     engine.set_ready();
     tracing::info!(admin = %settings.admin_addr, resumed_destinations = resumed, "medbus ready");
 
@@ -52,7 +56,8 @@ async fn shutdown_signal() {
     let ctrl_c = tokio::signal::ctrl_c();
     #[cfg(unix)]
     {
-        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).expect("a SIGTERM handler");
+        let mut term =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).expect("a SIGTERM handler");
         tokio::select! {
             _ = ctrl_c => {}
             _ = term.recv() => {}

@@ -125,7 +125,12 @@ impl Settings {
         let text = match std::fs::read_to_string(file) {
             Ok(text) => text,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
-            Err(e) => return Err(vec![Diagnostic::in_file(file, format!("cannot read the settings file: {e}"))]),
+            Err(e) => {
+                return Err(vec![Diagnostic::in_file(
+                    file,
+                    format!("cannot read the settings file: {e}"),
+                )])
+            }
         };
         // The file alone first, for exact positions of its own errors.
         let mut raw = serde_json::json!({});
@@ -159,14 +164,21 @@ impl Settings {
 
     fn resolve(file: &Path, s: SettingsFile) -> Result<Settings, Vec<Diagnostic>> {
         let base = file.parent().map(Path::to_path_buf).unwrap_or_default();
-        let base = if base.as_os_str().is_empty() { PathBuf::from(".") } else { base };
+        let base = if base.as_os_str().is_empty() {
+            PathBuf::from(".")
+        } else {
+            base
+        };
         let base = std::path::absolute(&base).unwrap_or(base);
         let abs = |p: &Path| if p.is_absolute() { p.to_path_buf() } else { base.join(p) };
         let mut errors = Vec::new();
         let timezone = s.timezone.parse::<chrono_tz::Tz>().unwrap_or_else(|_| {
             errors.push(Diagnostic::in_file(
                 file,
-                format!("timezone `{}` is unknown; expected an IANA name such as Asia/Shanghai", s.timezone),
+                format!(
+                    "timezone `{}` is unknown; expected an IANA name such as Asia/Shanghai",
+                    s.timezone
+                ),
             ));
             chrono_tz::Asia::Shanghai
         });

@@ -20,8 +20,12 @@ pub fn message_done(route: &str, status: MessageStatus, error: Option<&StepError
     metrics::counter!("medbus_messages_total", "route" => route.clone(), "outcome" => outcome).increment(1);
     metrics::histogram!("medbus_message_duration_seconds", "route" => route.clone()).record(elapsed.as_secs_f64());
     match (status, error) {
-        (MessageStatus::Rejected, Some(e)) => tracing::info!(route = %route, code = %e.code, "message rejected: {}", e.message),
-        (MessageStatus::Failed, Some(e)) => tracing::warn!(route = %route, code = %e.code, "message failed: {}", e.message),
+        (MessageStatus::Rejected, Some(e)) => {
+            tracing::info!(route = %route, code = %e.code, "message rejected: {}", e.message)
+        }
+        (MessageStatus::Failed, Some(e)) => {
+            tracing::warn!(route = %route, code = %e.code, "message failed: {}", e.message)
+        }
         _ => tracing::debug!(route = %route, ?status, "message processed"),
     }
 }
@@ -43,7 +47,9 @@ pub fn delivery_done(route: &str, destination: &str, outcome: &'static str, atte
         Some(error) if outcome == "dead" => {
             tracing::error!(route = %route, destination = %destination, attempts, "delivery dead-lettered: {error}")
         }
-        Some(error) => tracing::warn!(route = %route, destination = %destination, attempts, "delivery failed, will retry: {error}"),
+        Some(error) => {
+            tracing::warn!(route = %route, destination = %destination, attempts, "delivery failed, will retry: {error}")
+        }
         None => tracing::debug!(route = %route, destination = %destination, attempts, "delivered"),
     }
 }

@@ -88,7 +88,9 @@ mod tests {
     #[test]
     fn renders_paths_filters_and_literals() {
         let t = Template::compile("<name>{{ body.name | xml_escape }}</name>{{ vars.x | json }}").unwrap();
-        let out = t.render(&json!({"body": {"name": "张三 & <李>"}, "vars": {"x": [1]}})).unwrap();
+        let out = t
+            .render(&json!({"body": {"name": "张三 & <李>"}, "vars": {"x": [1]}}))
+            .unwrap();
         assert_eq!(out, "<name>张三 &amp; &lt;李&gt;</name>[1]");
         assert_eq!(Template::compile("ok").unwrap().render(&json!({})).unwrap(), "ok");
     }

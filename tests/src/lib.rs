@@ -1,1 +1,57 @@
+//! Helpers for black-box tests: a medbus process started from the real
+//! binary on free ports with its own data dir, and the means to talk to it.
 
+pub mod process;
+pub mod sink;
+
+pub use process::{Medbus, Setup};
+
+use std::path::PathBuf;
+
+/// The repository's root folder (for the shipped routes, scripts, mappings).
+pub fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
+}
+
+/// A TCP port free at the time of asking, on 127.0.0.1.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A PostgreSQL database of its own for one test, dropped by `drop_database`.
+pub async fn create_postgres_database() -> String {
+    use sqlx::Executor;
+    let name = format!("medbus_t_{}", uuid::Uuid::new_v4().simple());
+    let mut admin = admin_connection().await;
+    admin
+        .execute(format!("CREATE DATABASE {name}").as_str())
+        .await
+        .expect("create a test database");
+    name
+}
+
+pub async fn drop_database(name: &str) {
+    use sqlx::Executor;
+    let mut admin = admin_connection().await;
+    let _ = admin
+        .execute(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)").as_str())
+        .await;
+}
+
+pub fn postgres_url(database: &str) -> String {
+    format!("postgres://postgres@127.0.0.1:5432/{database}")
+}
+
+async fn admin_connection() -> sqlx::PgConnection {
+    use sqlx::Connection;
+    sqlx::PgConnection::connect(&postgres_url("test"))
+        .await
+        .expect("PostgreSQL on 127.0.0.1:5432 (see .ci/run)")
+}

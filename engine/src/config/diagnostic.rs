@@ -64,9 +64,8 @@ impl Diagnostics {
     }
 
     pub fn sorted(mut self) -> Vec<Diagnostic> {
-        self.items.sort_by(|a, b| {
-            (&a.file, a.at.line, a.at.column).cmp(&(&b.file, b.at.line, b.at.column))
-        });
+        self.items
+            .sort_by(|a, b| (&a.file, a.at.line, a.at.column).cmp(&(&b.file, b.at.line, b.at.column)));
         self.items.dedup();
         self.items
     }

@@ -17,7 +17,10 @@ pub fn load_route_files(dir: &Path) -> (Vec<RouteFile>, Vec<Diagnostic>) {
     let mut files = Vec::new();
     let mut errors = Vec::new();
     if !dir.is_dir() {
-        errors.push(Diagnostic::in_file(dir, "the routes folder does not exist; expected a folder of route files"));
+        errors.push(Diagnostic::in_file(
+            dir,
+            "the routes folder does not exist; expected a folder of route files",
+        ));
         return (files, errors);
     }
     let mut paths = Vec::new();

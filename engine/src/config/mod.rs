@@ -4,17 +4,17 @@
 
 mod diagnostic;
 mod duration;
-mod size;
 mod load;
 mod located;
 mod route;
+mod size;
 
 pub use diagnostic::{Diagnostic, Diagnostics};
 pub use duration::DurationText;
-pub use size::ByteSize;
 pub use load::{load_route_files, RouteFile};
 pub use located::{Located, Position};
 pub use route::{DestinationSpec, EndpointSpec, ErrorPolicy, RouteSpec, SourceSpec};
+pub use size::ByteSize;
 
 /// A serde-saphyr error as `file:line:column: message`.
 pub fn yaml_error(file: &std::path::Path, error: &serde_saphyr::Error) -> Diagnostic {

@@ -14,9 +14,9 @@ impl std::str::FromStr for ByteSize {
         let trimmed = text.trim();
         let split = trimmed.find(|c: char| !c.is_ascii_digit()).unwrap_or(trimmed.len());
         let (digits, unit) = trimmed.split_at(split);
-        let number: u64 = digits
-            .parse()
-            .map_err(|_| format!("`{text}` is not a size; expected e.g. `512KiB`, `1MiB`, `10MB` or a number of bytes"))?;
+        let number: u64 = digits.parse().map_err(|_| {
+            format!("`{text}` is not a size; expected e.g. `512KiB`, `1MiB`, `10MB` or a number of bytes")
+        })?;
         let factor: u64 = match unit.trim().to_ascii_lowercase().as_str() {
             "" | "b" => 1,
             "kb" => 1_000,

@@ -48,9 +48,16 @@ impl FileEndpoint {
             Err(e) => return failed(format!("name: {e}"), false),
         };
         if name.is_empty() || name.contains(['/', '\\']) || name.contains("..") {
-            return failed(format!("file name `{name}` must be a plain name without `/`, `\\` or `..`"), false);
+            return failed(
+                format!("file name `{name}` must be a plain name without `/`, `\\` or `..`"),
+                false,
+            );
         }
-        let dir = if self.dir.is_absolute() { self.dir.clone() } else { settings.data_dir.join(&self.dir) };
+        let dir = if self.dir.is_absolute() {
+            self.dir.clone()
+        } else {
+            settings.data_dir.join(&self.dir)
+        };
         let payload = outgoing.payload.as_bytes().to_vec();
         let target = dir.join(&name);
         let written = tokio::task::spawn_blocking(move || write_atomically(&dir, &target, &payload)).await;
@@ -65,7 +72,11 @@ impl FileEndpoint {
 }
 
 fn failed(error: String, retry: bool) -> Attempt {
-    Attempt::Failed { error, retry, response: None }
+    Attempt::Failed {
+        error,
+        retry,
+        response: None,
+    }
 }
 
 fn write_atomically(dir: &Path, target: &Path, payload: &[u8]) -> std::io::Result<PathBuf> {

@@ -62,7 +62,10 @@ impl HttpEndpoint {
             .collect();
         let success = StatusSet::parse(&config.success).map_err(|e| cx.error(e)).ok();
         if reqwest::Method::from_bytes(config.method.as_bytes()).is_err() {
-            cx.error(format!("`{}` is not an HTTP method; expected e.g. POST or PUT", config.method));
+            cx.error(format!(
+                "`{}` is not an HTTP method; expected e.g. POST or PUT",
+                config.method
+            ));
             return None;
         }
         Some(HttpEndpoint {
@@ -77,7 +80,13 @@ impl HttpEndpoint {
     pub async fn deliver(&self, outgoing: &Outgoing<'_>, outbound: &Outbound) -> Attempt {
         let request = match self.request(outgoing) {
             Ok(request) => request,
-            Err(error) => return Attempt::Failed { error, retry: false, response: None },
+            Err(error) => {
+                return Attempt::Failed {
+                    error,
+                    retry: false,
+                    response: None,
+                }
+            }
         };
         match outbound.send(request).await {
             Ok(response) => {
@@ -96,7 +105,10 @@ impl HttpEndpoint {
                 }
             }
             Err(error) => Attempt::Failed {
-                retry: matches!(error, OutboundError::Timeout(_) | OutboundError::Connect(_) | OutboundError::Other(_)),
+                retry: matches!(
+                    error,
+                    OutboundError::Timeout(_) | OutboundError::Connect(_) | OutboundError::Other(_)
+                ),
                 error: error.to_string(),
                 response: None,
             },
@@ -110,7 +122,9 @@ impl HttpEndpoint {
             (MESSAGE_ID_HEADER.to_string(), outgoing.message_id.to_string()),
         ];
         for (name, template) in &self.headers {
-            let value = template.render(outgoing.context).map_err(|e| format!("header `{name}`: {e}"))?;
+            let value = template
+                .render(outgoing.context)
+                .map_err(|e| format!("header `{name}`: {e}"))?;
             headers.retain(|(existing, _)| !existing.eq_ignore_ascii_case(name));
             headers.push((name.clone(), value));
         }
@@ -126,7 +140,9 @@ impl HttpEndpoint {
 }
 
 fn compile(cx: &mut BuildContext, what: &str, text: &str) -> Option<Template> {
-    Template::compile(text).map_err(|e| cx.error(format!("{what}: bad template: {e}"))).ok()
+    Template::compile(text)
+        .map_err(|e| cx.error(format!("{what}: bad template: {e}")))
+        .ok()
 }
 
 fn truncate(text: &str, max: usize) -> &str {
@@ -149,15 +165,24 @@ pub struct StatusSet {
 
 impl StatusSet {
     pub fn parse(items: &[String]) -> Result<StatusSet, String> {
-        let mut set = StatusSet { classes: vec![], codes: vec![] };
+        let mut set = StatusSet {
+            classes: vec![],
+            codes: vec![],
+        };
         for item in items {
             let lower = item.trim().to_ascii_lowercase();
-            if let Some(class) = lower.strip_suffix("xx").and_then(|c| c.parse::<u16>().ok()).filter(|c| (1..=5).contains(c)) {
+            if let Some(class) = lower
+                .strip_suffix("xx")
+                .and_then(|c| c.parse::<u16>().ok())
+                .filter(|c| (1..=5).contains(c))
+            {
                 set.classes.push(class);
             } else if let Some(code) = lower.parse::<u16>().ok().filter(|c| (100..=599).contains(c)) {
                 set.codes.push(code);
             } else {
-                return Err(format!("`{item}` is not a status; expected a code such as `200` or a class such as `2xx`"));
+                return Err(format!(
+                    "`{item}` is not a status; expected a code such as `200` or a class such as `2xx`"
+                ));
             }
         }
         Ok(set)

@@ -33,9 +33,15 @@ pub struct Outgoing<'a> {
 /// What one attempt came to.
 #[derive(Debug)]
 pub enum Attempt {
-    Delivered { response: Option<Value> },
+    Delivered {
+        response: Option<Value>,
+    },
     /// `retry: false` for failures that will not heal by themselves (a 4xx).
-    Failed { error: String, retry: bool, response: Option<Value> },
+    Failed {
+        error: String,
+        retry: bool,
+        response: Option<Value>,
+    },
 }
 
 impl Endpoint {

@@ -66,7 +66,11 @@ impl DeliveryHub {
 async fn run_worker(engine: Weak<Engine>, route: String, destination: String, notify: Arc<Notify>) {
     loop {
         let Some(engine) = engine.upgrade() else { return };
-        let due = match engine.journal.due_deliveries(&route, &destination, Utc::now(), BATCH).await {
+        let due = match engine
+            .journal
+            .due_deliveries(&route, &destination, Utc::now(), BATCH)
+            .await
+        {
             Ok(due) => due,
             Err(e) => {
                 tracing::error!(route = %route, destination = %destination, "cannot read the delivery queue: {e}");
@@ -106,7 +110,9 @@ async fn deliver_one(engine: &Arc<Engine>, delivery: PendingDelivery) {
                 content_type: &delivery.content_type,
                 context: &delivery.context,
             };
-            endpoint.deliver(&outgoing, &engine.env.outbound, &snapshot.settings).await
+            endpoint
+                .deliver(&outgoing, &engine.env.outbound, &snapshot.settings)
+                .await
         }
     };
     let attempts = delivery.attempts + 1;
@@ -131,7 +137,11 @@ async fn deliver_one(engine: &Arc<Engine>, delivery: PendingDelivery) {
             telemetry::delivery_done(&delivery.route, &delivery.destination, outcome, attempts, Some(&error));
             DeliveryUpdate {
                 id: delivery.id.clone(),
-                status: if dead { DeliveryStatus::Dead } else { DeliveryStatus::Pending },
+                status: if dead {
+                    DeliveryStatus::Dead
+                } else {
+                    DeliveryStatus::Pending
+                },
                 attempts,
                 next_attempt_at: (!dead).then(|| Utc::now() + backoff(attempts)),
                 error: Some(error),
@@ -165,7 +175,12 @@ async fn park(engine: &Arc<Engine>, delivery: PendingDelivery, why: &str) {
 
 /// Runs the target route on the payload; delivered once the target's
 /// message is journaled (whatever its own outcome).
-async fn hand_over(engine: &Arc<Engine>, snapshot: &super::Snapshot, target: &str, delivery: &PendingDelivery) -> Attempt {
+async fn hand_over(
+    engine: &Arc<Engine>,
+    snapshot: &super::Snapshot,
+    target: &str,
+    delivery: &PendingDelivery,
+) -> Attempt {
     let Some(route) = snapshot.route(target).cloned() else {
         return Attempt::Failed {
             error: format!("route `{target}` is not loaded"),
@@ -200,7 +215,9 @@ async fn hand_over(engine: &Arc<Engine>, snapshot: &super::Snapshot, target: &st
 /// 1 s, 2 s, 4 s ... capped at 10 min, with up to 25 % jitter so that
 /// retries of many messages do not arrive together.
 pub fn backoff(attempts: u32) -> chrono::Duration {
-    let base_ms = 1000u64.saturating_mul(1 << attempts.saturating_sub(1).min(20)).min(600_000);
+    let base_ms = 1000u64
+        .saturating_mul(1 << attempts.saturating_sub(1).min(20))
+        .min(600_000);
     let jitter = (base_ms / 4) * (uuid::Uuid::new_v4().as_u128() % 1000) as u64 / 1000;
     chrono::Duration::milliseconds((base_ms + jitter) as i64)
 }

@@ -49,9 +49,17 @@ async fn handle_request(
     let (parts, body) = request.into_parts();
     let Some(route) = snapshot.http_route(addr, &parts.method, parts.uri.path()).cloned() else {
         let (status, code, message) = if snapshot.http_path_known(addr, parts.uri.path()) {
-            (405, "METHOD_NOT_ALLOWED", format!("{} is not served on {}", parts.method, parts.uri.path()))
+            (
+                405,
+                "METHOD_NOT_ALLOWED",
+                format!("{} is not served on {}", parts.method, parts.uri.path()),
+            )
         } else {
-            (404, "NOT_FOUND", format!("no route serves {} {}", parts.method, parts.uri.path()))
+            (
+                404,
+                "NOT_FOUND",
+                format!("no route serves {} {}", parts.method, parts.uri.path()),
+            )
         };
         return to_response(error_json(status, code, &message, ""));
     };
@@ -67,7 +75,10 @@ async fn handle_request(
             let ex = exchange(&route.id, bytes::Bytes::new(), headers);
             let error = StepError::rejected(
                 "PAYLOAD_TOO_LARGE",
-                format!("the body is larger than the {} bytes this route accepts", config.max_body.0),
+                format!(
+                    "the body is larger than the {} bytes this route accepts",
+                    config.max_body.0
+                ),
             );
             return to_response(status_override(engine.reject(&route, ex, error).await, 413));
         }

@@ -32,7 +32,9 @@ impl Engine {
         Arc::new(Engine {
             snapshot: ArcSwap::from_pointee(snapshot),
             journal,
-            env: RunEnv { outbound: Outbound::live() },
+            env: RunEnv {
+                outbound: Outbound::live(),
+            },
             deliveries: delivery::DeliveryHub::default(),
             ready: AtomicBool::new(false),
         })
@@ -99,7 +101,12 @@ impl Engine {
         };
         if let Err(e) = self.journal.record(record).await {
             telemetry::journal_failed(&route.id, &e.to_string());
-            return pipeline::error_json(503, "JOURNAL_UNAVAILABLE", "the message could not be stored; send it again later", &ex.id);
+            return pipeline::error_json(
+                503,
+                "JOURNAL_UNAVAILABLE",
+                "the message could not be stored; send it again later",
+                &ex.id,
+            );
         }
         telemetry::message_done(&route.id, processed.status, processed.error.as_ref(), started.elapsed());
         if has_deliveries {

@@ -88,7 +88,12 @@ pub fn finish(route: &Route, ex: &mut Exchange, status: MessageStatus, error: Op
         Vec::new()
     };
     ex.reply = Some(reply.clone());
-    Processed { status, error, reply, deliveries }
+    Processed {
+        status,
+        error,
+        reply,
+        deliveries,
+    }
 }
 
 fn ok_reply(route: &Route, ex: &Exchange) -> Result<Reply, StepError> {
@@ -110,7 +115,8 @@ fn error_reply(route: &Route, ex: &Exchange, error: &StepError) -> Reply {
     };
     if let Some(template) = &route.error_reply {
         let mut context = ex.context_value();
-        context["error"] = json!({ "code": error.code, "message": error.message, "kind": error.kind, "status": default_status });
+        context["error"] =
+            json!({ "code": error.code, "message": error.message, "kind": error.kind, "status": default_status });
         if let Ok(reply) = template.render(&context) {
             return reply;
         }
@@ -121,7 +127,10 @@ fn error_reply(route: &Route, ex: &Exchange, error: &StepError) -> Reply {
 
 /// The default error answer of HTTP routes.
 pub fn error_json(status: u16, code: &str, message: &str, id: &str) -> Reply {
-    json_reply(status, &json!({ "error": { "code": code, "message": message }, "id": id }))
+    json_reply(
+        status,
+        &json!({ "error": { "code": code, "message": message }, "id": id }),
+    )
 }
 
 pub fn json_reply(status: u16, body: &Value) -> Reply {

@@ -39,8 +39,15 @@ pub struct Route {
 }
 
 pub enum Source {
-    Http { addr: SocketAddr, method: Method, config: HttpSourceConfig },
-    Timer { schedule: Schedule, body: String },
+    Http {
+        addr: SocketAddr,
+        method: Method,
+        config: HttpSourceConfig,
+    },
+    Timer {
+        schedule: Schedule,
+        body: String,
+    },
 }
 
 pub struct Destination {
@@ -78,7 +85,11 @@ impl Snapshot {
                 diagnostics.error(
                     &route.file,
                     route.spec.id.at,
-                    format!("route id `{}` is already used by {}; expected ids unique across all routes", route.id, first.file.display()),
+                    format!(
+                        "route id `{}` is already used by {}; expected ids unique across all routes",
+                        route.id,
+                        first.file.display()
+                    ),
                 );
                 continue;
             }
@@ -106,7 +117,13 @@ impl Snapshot {
         if !diagnostics.is_empty() {
             return Err(diagnostics.sorted());
         }
-        Ok(Snapshot { settings, resources, routes, by_id, http })
+        Ok(Snapshot {
+            settings,
+            resources,
+            routes,
+            by_id,
+            http,
+        })
     }
 
     pub fn route(&self, id: &str) -> Option<&Arc<Route>> {
@@ -134,7 +151,11 @@ impl Snapshot {
 fn build_route(file: PathBuf, spec: RouteSpec, resources: &Resources, diagnostics: &mut Diagnostics) -> Option<Route> {
     let id = spec.id.value.clone();
     if id.trim().is_empty() || id.contains(char::is_whitespace) {
-        diagnostics.error(&file, spec.id.at, format!("route id `{id}` is empty or has spaces; expected e.g. `examples.patient-register`"));
+        diagnostics.error(
+            &file,
+            spec.id.at,
+            format!("route id `{id}` is empty or has spaces; expected e.g. `examples.patient-register`"),
+        );
     }
     let mut cx = BuildContext {
         file: &file,
@@ -157,7 +178,10 @@ fn build_route(file: PathBuf, spec: RouteSpec, resources: &Resources, diagnostic
     for destination in &spec.destinations {
         cx.at = destination.at;
         if destinations.iter().any(|d: &Destination| d.name == destination.name) {
-            cx.error(format!("destination name `{}` is used twice in this route; expected unique names", destination.name));
+            cx.error(format!(
+                "destination name `{}` is used twice in this route; expected unique names",
+                destination.name
+            ));
             destinations_ok = false;
             continue;
         }
@@ -201,7 +225,9 @@ fn build_source(spec: &SourceSpec, cx: &mut BuildContext) -> Option<Source> {
             }
             let addr = config.listen.unwrap_or(cx.resources.settings.http_addr);
             if addr == cx.resources.settings.admin_addr {
-                cx.error(format!("{addr} is the admin listener; expected another address for routes"));
+                cx.error(format!(
+                    "{addr} is the admin listener; expected another address for routes"
+                ));
                 return None;
             }
             Some(Source::Http {
@@ -224,7 +250,10 @@ fn build_source(spec: &SourceSpec, cx: &mut BuildContext) -> Option<Source> {
 }
 
 /// `Some(None)` when there is no reply to build, `None` when it failed.
-fn build_reply(config: Option<&crate::config::Located<crate::steps::reply::ReplyConfig>>, cx: &mut BuildContext) -> Option<Option<ReplyStep>> {
+fn build_reply(
+    config: Option<&crate::config::Located<crate::steps::reply::ReplyConfig>>,
+    cx: &mut BuildContext,
+) -> Option<Option<ReplyStep>> {
     let Some(config) = config else {
         return Some(None);
     };
@@ -240,7 +269,14 @@ fn check_route_targets(routes: &[Arc<Route>], by_id: &HashMap<String, Arc<Route>
                 if !by_id.contains_key(target) {
                     diagnostics.error(&route.file, at, format!("destination `{}` hands over to route `{target}`, which does not exist; expected the id of a loaded route", destination.name));
                 } else if target == &route.id {
-                    diagnostics.error(&route.file, at, format!("destination `{}` hands the route over to itself; expected another route", destination.name));
+                    diagnostics.error(
+                        &route.file,
+                        at,
+                        format!(
+                            "destination `{}` hands the route over to itself; expected another route",
+                            destination.name
+                        ),
+                    );
                 }
             }
         }

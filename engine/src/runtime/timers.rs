@@ -19,8 +19,12 @@ async fn run_timer(engine: Arc<Engine>, route_id: String) {
     let mut last = Utc::now();
     loop {
         let snapshot = engine.snapshot();
-        let Some(route) = snapshot.route(&route_id).cloned() else { return };
-        let Source::Timer { schedule, body } = &route.source else { return };
+        let Some(route) = snapshot.route(&route_id).cloned() else {
+            return;
+        };
+        let Source::Timer { schedule, body } = &route.source else {
+            return;
+        };
         let Some(next) = schedule.next_after(last) else {
             tracing::warn!(route = %route_id, "the schedule has no next firing; timer stopped");
             return;

@@ -72,7 +72,12 @@ pub fn media_type(content_type: &str) -> String {
 
 /// The exchange's `headers` scope for a request: lower-cased headers plus
 /// `method`, `path`, `query` (decoded pairs) and `remote`.
-pub fn request_headers(method: &Method, uri: &axum::http::Uri, headers: &HeaderMap, remote: Option<SocketAddr>) -> Map<String, Value> {
+pub fn request_headers(
+    method: &Method,
+    uri: &axum::http::Uri,
+    headers: &HeaderMap,
+    remote: Option<SocketAddr>,
+) -> Map<String, Value> {
     let mut map = Map::new();
     for (name, value) in headers {
         let value = String::from_utf8_lossy(value.as_bytes()).into_owned();

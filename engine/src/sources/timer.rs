@@ -73,7 +73,9 @@ mod tests {
 
     #[test]
     fn cron_runs_in_the_configured_zone() {
-        let schedule = config(None, Some("0 2 * * *")).schedule(chrono_tz::Asia::Shanghai).unwrap();
+        let schedule = config(None, Some("0 2 * * *"))
+            .schedule(chrono_tz::Asia::Shanghai)
+            .unwrap();
         // 2026-11-21 20:00 UTC is 04:00 in Shanghai; the next 02:00 there is 18:00 UTC on the 22nd.
         let now = Utc.with_ymd_and_hms(2026, 11, 21, 20, 0, 0).unwrap();
         assert_eq!(
@@ -89,6 +91,9 @@ mod tests {
         assert_eq!(schedule.next_after(now).unwrap() - now, chrono::Duration::seconds(30));
         assert!(config(None, None).schedule(chrono_tz::UTC).is_err());
         assert!(config(Some("1s"), Some("* * * * *")).schedule(chrono_tz::UTC).is_err());
-        assert!(config(None, Some("61 * * * *")).schedule(chrono_tz::UTC).unwrap_err().contains("expected"));
+        assert!(config(None, Some("61 * * * *"))
+            .schedule(chrono_tz::UTC)
+            .unwrap_err()
+            .contains("expected"));
     }
 }

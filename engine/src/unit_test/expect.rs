@@ -28,7 +28,11 @@ pub fn text_diff(what: &str, expected: &str, actual: &str) -> String {
         return format!("{what}:\n  expected: {expected}\n  actual:   {actual}");
     }
     let diff = similar::TextDiff::from_lines(expected, actual);
-    let body = diff.unified_diff().context_radius(3).header("expected", "actual").to_string();
+    let body = diff
+        .unified_diff()
+        .context_radius(3)
+        .header("expected", "actual")
+        .to_string();
     format!("{what} differs:\n{body}")
 }
 

@@ -44,7 +44,10 @@ pub fn run_cli(config: &Path, target: Option<&Path>) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("a tokio runtime");
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a tokio runtime");
     let results = runtime.block_on(run(&snapshot, target));
     report(&results)
 }
@@ -54,7 +57,9 @@ pub async fn run(snapshot: &Snapshot, target: Option<&Path>) -> Vec<CaseResult> 
     let target = target.map(|t| std::path::absolute(t).unwrap_or_else(|_| t.to_path_buf()));
     let settings = &snapshot.settings;
     let mut results = Vec::new();
-    let wants_routes = target.as_ref().is_none_or(|t| !is_test_file(t) && !t.starts_with(&settings.scripts_dir) && !t.starts_with(&settings.mappings_dir));
+    let wants_routes = target.as_ref().is_none_or(|t| {
+        !is_test_file(t) && !t.starts_with(&settings.scripts_dir) && !t.starts_with(&settings.mappings_dir)
+    });
     if wants_routes {
         for route in &snapshot.routes {
             if target.as_ref().is_none_or(|t| route.file.starts_with(t)) {
@@ -69,7 +74,11 @@ pub async fn run(snapshot: &Snapshot, target: Option<&Path>) -> Vec<CaseResult> 
                 Some(t) => file.starts_with(t) || test_file_for(t).as_ref() == Some(&file),
             };
             if selected {
-                results.extend(if is_script { script_tests::run(snapshot, &file) } else { table_tests::run(snapshot, &file) });
+                results.extend(if is_script {
+                    script_tests::run(snapshot, &file)
+                } else {
+                    table_tests::run(snapshot, &file)
+                });
             }
         }
     }

@@ -154,15 +154,27 @@ async fn run_case(snapshot: &Snapshot, route: &Route, test: &Located<RouteTest>)
     let mut failures = Vec::new();
 
     let status = status_name(processed.status);
-    let wanted_status = expect.status.as_deref().or(if expect.error_code.is_some() { None } else { Some("processed") });
+    let wanted_status = expect.status.as_deref().or(if expect.error_code.is_some() {
+        None
+    } else {
+        Some("processed")
+    });
     if let Some(wanted) = wanted_status {
         if wanted != status {
-            let why = processed.error.as_ref().map(|e| format!(" ({}: {})", e.code, e.message)).unwrap_or_default();
+            let why = processed
+                .error
+                .as_ref()
+                .map(|e| format!(" ({}: {})", e.code, e.message))
+                .unwrap_or_default();
             failures.push(format!("status: expected {wanted}, got {status}{why}"));
         }
     }
     if let Some(code) = &expect.error_code {
-        let actual = processed.error.as_ref().map(|e| e.code.as_str()).unwrap_or("(no error)");
+        let actual = processed
+            .error
+            .as_ref()
+            .map(|e| e.code.as_str())
+            .unwrap_or("(no error)");
         if actual != code {
             failures.push(text_diff("error code", code, actual));
         }
@@ -179,7 +191,9 @@ async fn run_case(snapshot: &Snapshot, route: &Route, test: &Located<RouteTest>)
     }
     for (name, expected) in &expect.sent {
         let Some(delivery) = processed.deliveries.iter().find(|d| &d.destination == name) else {
-            failures.push(format!("destination `{name}`: expected a payload, nothing would be sent"));
+            failures.push(format!(
+                "destination `{name}`: expected a payload, nothing would be sent"
+            ));
             continue;
         };
         check_payload(name, expected, &delivery.payload, &mut failures);
@@ -205,7 +219,9 @@ async fn run_case(snapshot: &Snapshot, route: &Route, test: &Located<RouteTest>)
     }
     for name in &expect.not_sent {
         if processed.deliveries.iter().any(|d| &d.destination == name) {
-            failures.push(format!("destination `{name}`: expected nothing sent, but a payload would be"));
+            failures.push(format!(
+                "destination `{name}`: expected nothing sent, but a payload would be"
+            ));
         }
     }
     Ok(failures)
@@ -237,18 +253,42 @@ fn status_name(status: MessageStatus) -> &'static str {
 fn check_reply(expected: &ReplyExpectation, reply: &crate::exchange::Reply, failures: &mut Vec<String>) {
     if let Some(status) = expected.status {
         if status != reply.status {
-            failures.push(format!("reply status: expected {status}, got {}\n  body: {}", reply.status, reply.body));
+            failures.push(format!(
+                "reply status: expected {status}, got {}\n  body: {}",
+                reply.status, reply.body
+            ));
         }
     }
-    check_text("reply body", expected.body.as_deref(), expected.json.as_ref(), &expected.contains, &reply.body, failures);
+    check_text(
+        "reply body",
+        expected.body.as_deref(),
+        expected.json.as_ref(),
+        &expected.contains,
+        &reply.body,
+        failures,
+    );
 }
 
 fn check_payload(name: &str, expected: &PayloadExpectation, payload: &str, failures: &mut Vec<String>) {
     let what = format!("destination `{name}` payload");
-    check_text(&what, expected.body.as_deref(), expected.json.as_ref(), &expected.contains, payload, failures);
+    check_text(
+        &what,
+        expected.body.as_deref(),
+        expected.json.as_ref(),
+        &expected.contains,
+        payload,
+        failures,
+    );
 }
 
-fn check_text(what: &str, body: Option<&str>, json: Option<&Value>, contains: &[String], actual: &str, failures: &mut Vec<String>) {
+fn check_text(
+    what: &str,
+    body: Option<&str>,
+    json: Option<&Value>,
+    contains: &[String],
+    actual: &str,
+    failures: &mut Vec<String>,
+) {
     if let Some(body) = body {
         if body != actual {
             failures.push(text_diff(what, body, actual));
@@ -258,7 +298,9 @@ fn check_text(what: &str, body: Option<&str>, json: Option<&Value>, contains: &[
         match serde_json::from_str::<Value>(actual) {
             Ok(value) if values_match(json, &value) => {}
             Ok(value) => failures.push(value_diff(what, json, &value)),
-            Err(e) => failures.push(format!("{what}: expected JSON, got text that does not parse ({e}):\n{actual}")),
+            Err(e) => failures.push(format!(
+                "{what}: expected JSON, got text that does not parse ({e}):\n{actual}"
+            )),
         }
     }
     for needle in contains {

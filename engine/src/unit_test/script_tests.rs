@@ -75,7 +75,15 @@ pub fn run(snapshot: &Snapshot, file: &Path) -> Vec<CaseResult> {
     let scripting = &snapshot.resources.scripting;
     let script = match scripting.compile(&source) {
         Ok(script) => script,
-        Err(e) => return failed(format!("{}:{}:{}: {}", script_file.display(), e.line, e.column, e.message)),
+        Err(e) => {
+            return failed(format!(
+                "{}:{}:{}: {}",
+                script_file.display(),
+                e.line,
+                e.column,
+                e.message
+            ))
+        }
     };
     tests
         .cases
@@ -86,7 +94,9 @@ pub fn run(snapshot: &Snapshot, file: &Path) -> Vec<CaseResult> {
             ex.vars = case.given.vars;
             let mut failures = Vec::new();
             match (scripting.run(&script, &mut ex), &case.error) {
-                (Ok(_), Some(wanted)) => failures.push(format!("expected an error containing `{wanted}`, the script succeeded")),
+                (Ok(_), Some(wanted)) => {
+                    failures.push(format!("expected an error containing `{wanted}`, the script succeeded"))
+                }
                 (Err(e), None) => failures.push(format!("the script failed: {e}")),
                 (Err(e), Some(wanted)) if !e.contains(wanted.as_str()) => {
                     failures.push(format!("expected an error containing `{wanted}`, got: {e}"))

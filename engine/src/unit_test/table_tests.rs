@@ -50,7 +50,10 @@ pub fn run(snapshot: &Snapshot, file: &Path) -> Vec<CaseResult> {
     };
     let table_name = tests.table.unwrap_or_else(|| {
         let relative = file.strip_prefix(&snapshot.settings.mappings_dir).unwrap_or(file);
-        relative.to_string_lossy().trim_end_matches(".test.yaml").replace('\\', "/")
+        relative
+            .to_string_lossy()
+            .trim_end_matches(".test.yaml")
+            .replace('\\', "/")
     });
     let table = snapshot.resources.mappings.table(&table_name);
     tests

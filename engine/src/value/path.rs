@@ -225,7 +225,10 @@ fn assign_at(target: &mut Value, segments: &[Segment], new: Value, text: &str) -
                 *target = Value::Object(Map::new());
             }
             let Value::Object(map) = target else {
-                return Err(format!("cannot set `{text}`: `{key}` is under a {}, not an object", kind(target)));
+                return Err(format!(
+                    "cannot set `{text}`: `{key}` is under a {}, not an object",
+                    kind(target)
+                ));
             };
             assign_at(map.entry(key.clone()).or_insert(Value::Null), rest, new, text)
         }
@@ -234,10 +237,16 @@ fn assign_at(target: &mut Value, segments: &[Segment], new: Value, text: &str) -
                 *target = Value::Array(Vec::new());
             }
             let Value::Array(items) = target else {
-                return Err(format!("cannot set `{text}`: index [{i}] is on a {}, not an array", kind(target)));
+                return Err(format!(
+                    "cannot set `{text}`: index [{i}] is on a {}, not an array",
+                    kind(target)
+                ));
             };
             if *i > items.len() + 1024 {
-                return Err(format!("cannot set `{text}`: index [{i}] is far past the array's end ({})", items.len()));
+                return Err(format!(
+                    "cannot set `{text}`: index [{i}] is far past the array's end ({})",
+                    items.len()
+                ));
             }
             if items.len() <= *i {
                 items.resize(*i + 1, Value::Null);

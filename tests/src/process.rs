@@ -1,0 +1,224 @@
+//! A medbus process under test.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+/// The binary built from engine/src/main.rs: cargo puts it beside the
+/// `deps/` folder that holds the running test executable.
+pub fn binary() -> PathBuf {
+    if let Ok(path) = std::env::var("MEDBUS_BINARY") {
+        return PathBuf::from(path);
+    }
+    let test_exe = std::env::current_exe().expect("the test executable's path");
+    let profile_dir = test_exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("target/<profile>/deps/<test>");
+    let binary = profile_dir.join(format!("medbus-under-test{}", std::env::consts::EXE_SUFFIX));
+    assert!(
+        binary.exists(),
+        "{} is missing; run the tests with `cargo test --workspace`",
+        binary.display()
+    );
+    binary
+}
+
+/// Runs `medbus ARGS` to completion (check, test, schema ...).
+pub fn run_cli(args: &[&str], dir: &Path, env: &[(&str, &str)]) -> Output {
+    let mut command = Command::new(binary());
+    command.args(args).current_dir(dir);
+    for (k, v) in env {
+        command.env(k, v);
+    }
+    command.output().expect("run the medbus binary")
+}
+
+/// A configuration folder for one test: a copy of the shipped routes,
+/// scripts, templates and mappings (or none), plus files the test writes.
+pub struct Setup {
+    pub dir: tempfile::TempDir,
+    pub env: HashMap<String, String>,
+}
+
+impl Setup {
+    /// An empty configuration folder with a medbus.yaml pointing at its own
+    /// `routes/`, `scripts/`, `templates/`, `mappings/` and `data/`.
+    pub fn empty() -> Setup {
+        let dir = tempfile::tempdir().unwrap();
+        for sub in ["routes", "scripts", "templates", "mappings"] {
+            std::fs::create_dir_all(dir.path().join(sub)).unwrap();
+        }
+        std::fs::write(dir.path().join("medbus.yaml"), "log: info\n").unwrap();
+        Setup {
+            dir,
+            env: HashMap::new(),
+        }
+    }
+
+    /// The shipped configuration: the repository's medbus.yaml and folders,
+    /// copied so that a test may change them.
+    pub fn shipped() -> Setup {
+        let setup = Setup::empty();
+        let root = crate::repo_root();
+        for sub in ["routes", "scripts", "templates", "mappings"] {
+            copy_tree(&root.join(sub), &setup.dir.path().join(sub));
+        }
+        std::fs::copy(root.join("medbus.yaml"), setup.dir.path().join("medbus.yaml")).unwrap();
+        setup
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub fn write(&self, relative: &str, text: &str) -> &Self {
+        let path = self.dir.path().join(relative);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+        self
+    }
+
+    pub fn env(mut self, key: &str, value: &str) -> Self {
+        self.env.insert(key.into(), value.into());
+        self
+    }
+
+    /// Starts medbus on free ports and waits until /health answers 200.
+    pub async fn start(&self) -> Medbus {
+        Medbus::start(self).await
+    }
+}
+
+fn copy_tree(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    let Ok(entries) = std::fs::read_dir(from) else { return };
+    for entry in entries.flatten() {
+        let target = to.join(entry.file_name());
+        if entry.path().is_dir() {
+            copy_tree(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).unwrap();
+        }
+    }
+}
+
+pub struct Medbus {
+    child: Child,
+    pub http: SocketAddr,
+    pub admin: SocketAddr,
+    pub config_dir: PathBuf,
+    pub data_dir: PathBuf,
+    env: Vec<(String, String)>,
+    log: PathBuf,
+}
+
+impl Medbus {
+    async fn start(setup: &Setup) -> Medbus {
+        let http: SocketAddr = format!("127.0.0.1:{}", crate::free_port()).parse().unwrap();
+        let admin: SocketAddr = format!("127.0.0.1:{}", crate::free_port()).parse().unwrap();
+        let data_dir = setup.path().join("data");
+        let mut env: Vec<(String, String)> = vec![
+            ("MEDBUS_HTTP_ADDR".into(), http.to_string()),
+            ("MEDBUS_ADMIN_ADDR".into(), admin.to_string()),
+            ("MEDBUS_DATA_DIR".into(), data_dir.display().to_string()),
+            ("MEDBUS_LOG".into(), "info".into()),
+        ];
+        env.extend(setup.env.iter().map(|(k, v)| (k.clone(), v.clone())));
+        let log = setup.path().join(format!("medbus-{}.log", crate::free_port()));
+        let mut medbus = Medbus {
+            child: spawn(setup.path(), &env, &log),
+            http,
+            admin,
+            config_dir: setup.path().to_path_buf(),
+            data_dir,
+            env,
+            log,
+        };
+        medbus.wait_healthy().await;
+        medbus
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{}", self.http, path)
+    }
+
+    pub fn admin_url(&self, path: &str) -> String {
+        format!("http://{}{}", self.admin, path)
+    }
+
+    /// The SQLite journal file of the default settings.
+    pub fn journal_file(&self) -> PathBuf {
+        self.data_dir.join("journal.db")
+    }
+
+    pub async fn wait_healthy(&mut self) {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let client = reqwest::Client::new();
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                panic!("medbus exited with {status} while starting:\n{}", self.logs());
+            }
+            if let Ok(response) = client.get(self.admin_url("/health")).send().await {
+                if response.status() == 200 {
+                    return;
+                }
+            }
+            assert!(
+                Instant::now() < deadline,
+                "medbus did not become healthy:\n{}",
+                self.logs()
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// SIGKILL: no flush, no goodbye.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// SIGTERM, then wait for the process to exit.
+    pub fn stop(&mut self) -> std::process::ExitStatus {
+        let _ = Command::new("kill")
+            .arg("-TERM")
+            .arg(self.child.id().to_string())
+            .status();
+        self.child.wait().unwrap()
+    }
+
+    /// Starts the same configuration again, on the same ports and data dir.
+    pub async fn restart(&mut self) {
+        self.kill();
+        self.child = spawn(&self.config_dir, &self.env, &self.log);
+        self.wait_healthy().await;
+    }
+
+    pub fn logs(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+}
+
+fn spawn(dir: &Path, env: &[(String, String)], log: &Path) -> Child {
+    let log_file = std::fs::OpenOptions::new().create(true).append(true).open(log).unwrap();
+    let mut command = Command::new(binary());
+    command
+        .args(["run", "-c", "medbus.yaml"])
+        .current_dir(dir)
+        .stdin(Stdio::null())
+        .stdout(log_file.try_clone().unwrap())
+        .stderr(log_file);
+    for (k, v) in env {
+        command.env(k, v);
+    }
+    command.spawn().expect("start the medbus binary")
+}
+
+impl Drop for Medbus {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}

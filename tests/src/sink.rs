@@ -1,0 +1,77 @@
+//! A stand-in receiver for destinations: an HTTP server that records every
+//! request it gets and answers with a status the test controls.
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU16, Ordering};
+use std::sync::{Arc, Mutex};
+
+#[derive(Clone, Debug)]
+pub struct Received {
+    pub path: String,
+    pub headers: HeaderMap,
+    pub body: String,
+}
+
+#[derive(Clone)]
+pub struct Sink {
+    pub addr: SocketAddr,
+    received: Arc<Mutex<Vec<Received>>>,
+    status: Arc<AtomicU16>,
+}
+
+impl Sink {
+    pub async fn start() -> Sink {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let sink = Sink {
+            addr,
+            received: Arc::default(),
+            status: Arc::new(AtomicU16::new(200)),
+        };
+        let app = axum::Router::new().fallback(record).with_state(sink.clone());
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        sink
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{}", self.addr, path)
+    }
+
+    /// The status later requests are answered with.
+    pub fn answer_with(&self, status: u16) {
+        self.status.store(status, Ordering::SeqCst);
+    }
+
+    pub fn received(&self) -> Vec<Received> {
+        self.received.lock().unwrap().clone()
+    }
+
+    /// Waits until at least `count` requests arrived (or panics after `secs`).
+    pub async fn wait_for(&self, count: usize, secs: u64) -> Vec<Received> {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(secs);
+        loop {
+            let received = self.received();
+            if received.len() >= count {
+                return received;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "expected {count} requests at the sink, got {}",
+                received.len()
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+    }
+}
+
+async fn record(State(sink): State<Sink>, uri: axum::http::Uri, headers: HeaderMap, body: Bytes) -> StatusCode {
+    sink.received.lock().unwrap().push(Received {
+        path: uri.path().to_string(),
+        headers,
+        body: String::from_utf8_lossy(&body).into_owned(),
+    });
+    StatusCode::from_u16(sink.status.load(Ordering::SeqCst)).unwrap()
+}
