@@ -41,6 +41,9 @@ pub fn run_cli(args: &[&str], dir: &Path, env: &[(&str, &str)]) -> Output {
 pub struct Setup {
     pub dir: tempfile::TempDir,
     pub env: HashMap<String, String>,
+    /// The route listener and admin addresses the process will get.
+    pub http: SocketAddr,
+    pub admin: SocketAddr,
 }
 
 impl Setup {
@@ -55,6 +58,8 @@ impl Setup {
         Setup {
             dir,
             env: HashMap::new(),
+            http: format!("127.0.0.1:{}", crate::free_port()).parse().unwrap(),
+            admin: format!("127.0.0.1:{}", crate::free_port()).parse().unwrap(),
         }
     }
 
@@ -72,6 +77,11 @@ impl Setup {
 
     pub fn path(&self) -> &Path {
         self.dir.path()
+    }
+
+    /// A URL on the route listener the process will get.
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{}", self.http, path)
     }
 
     pub fn write(&self, relative: &str, text: &str) -> &Self {
@@ -117,8 +127,7 @@ pub struct Medbus {
 
 impl Medbus {
     async fn start(setup: &Setup) -> Medbus {
-        let http: SocketAddr = format!("127.0.0.1:{}", crate::free_port()).parse().unwrap();
-        let admin: SocketAddr = format!("127.0.0.1:{}", crate::free_port()).parse().unwrap();
+        let (http, admin) = (setup.http, setup.admin);
         let data_dir = setup.path().join("data");
         let mut env: Vec<(String, String)> = vec![
             ("MEDBUS_HTTP_ADDR".into(), http.to_string()),
