@@ -163,19 +163,7 @@ impl CallStep {
             ok = false;
         }
         let what = format!("call `{name}`");
-        let body = match (&config.body, config.body_from.as_deref()) {
-            (Some(_), Some(_)) => {
-                cx.error(format!(
-                    "{what} has both `body` and `body_from`; expected one of them"
-                ));
-                None
-            }
-            (Some(source), None) => support::template(cx, &format!("{what} `body`"), source)
-                .map(|t| Body::Template(Box::new(t))),
-            (None, Some("outgoing")) => Some(Body::Outgoing),
-            (None, Some(path)) => cx.path(path).map(Body::From),
-            (None, None) => Some(Body::None),
-        };
+        let body = build_body(cx, &what, config);
         let sends_body = config.body.is_some() || config.body_from.is_some();
         let method = config
             .method
@@ -211,20 +199,9 @@ impl CallStep {
             ));
             ok = false;
         }
-        let mut success = Vec::new();
-        for text in &config.success {
-            match StatusMatch::parse(text) {
-                Some(m) => success.push(m),
-                None => {
-                    cx.error(format!("{what} `success` has `{text}`; expected a status such as `200` or a class such as `2xx`"));
-                    ok = false;
-                }
-            }
-        }
-        if config.success.is_empty() {
-            cx.error(format!(
-                "{what} `success` lists no status; expected e.g. `[2xx]`"
-            ));
+        let success = build_success(cx, &what, &config.success);
+        if config.timeout.0.is_zero() {
+            cx.error(format!("{what} `timeout` is 0; expected e.g. `10s`"));
             ok = false;
         }
         let to = config.to.clone().unwrap_or_else(|| format!("vars.{name}"));
@@ -244,7 +221,7 @@ impl CallStep {
                 .as_deref()
                 .map(support::with_utf8_charset),
             timeout: config.timeout,
-            success,
+            success: success?,
             success_text: config.success.join(", "),
             response: config.response,
             to: to?,
@@ -429,6 +406,49 @@ fn format_of(content_type: &str, body: &str) -> Format {
             _ => Format::Text,
         }
     }
+}
+
+fn build_body(cx: &mut BuildContext, what: &str, config: &CallConfig) -> Option<Body> {
+    match (&config.body, config.body_from.as_deref()) {
+        (Some(_), Some(_)) => {
+            cx.error(format!(
+                "{what} has both `body` and `body_from`; expected one of them"
+            ));
+            None
+        }
+        (Some(source), None) => support::template(cx, &format!("{what} `body`"), source)
+            .map(|t| Body::Template(Box::new(t))),
+        (None, Some("outgoing")) => Some(Body::Outgoing),
+        (None, Some(path)) => cx.path(path).map(Body::From),
+        (None, None) => Some(Body::None),
+    }
+}
+
+fn build_success(
+    cx: &mut BuildContext,
+    what: &str,
+    entries: &[String],
+) -> Option<Vec<StatusMatch>> {
+    if entries.is_empty() {
+        cx.error(format!(
+            "{what} `success` lists no status; expected e.g. `[2xx]`"
+        ));
+        return None;
+    }
+    let mut success = Vec::with_capacity(entries.len());
+    let mut ok = true;
+    for text in entries {
+        match StatusMatch::parse(text) {
+            Some(m) => success.push(m),
+            None => {
+                cx.error(format!(
+                    "{what} `success` has `{text}`; expected a status such as `200` or a class such as `2xx`"
+                ));
+                ok = false;
+            }
+        }
+    }
+    ok.then_some(success)
 }
 
 fn check_url(cx: &mut BuildContext, what: &str, url: &str) -> bool {
@@ -886,6 +906,9 @@ body: '{{"id": "{{{{ body.id }}}}"}}'
                 .contains("expected e.g. `500ms`")
         );
         assert!(build_error("{ name: his, url: 'http://h/', response: yaml }").contains("yaml"));
+        assert!(
+            build_error("{ name: his, url: 'http://h/', timeout: 0s }").contains("`timeout` is 0")
+        );
         assert!(build_error("{ name: his, url: 'http://h/', to: msg.x }").contains("read-only"));
         assert!(
             build_error("{ name: his, url: 'http://h/', query: { q: '{% if %}' } }")

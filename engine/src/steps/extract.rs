@@ -83,6 +83,25 @@ impl<'de> Deserialize<'de> for Extraction {
     }
 }
 
+impl Extraction {
+    /// The options a short form stands for.
+    fn options(&self) -> Cow<'_, ExtractionOptions> {
+        let text = match self {
+            Extraction::WithOptions(options) => return Cow::Borrowed(options),
+            Extraction::Expression(text) => text,
+        };
+        let is_jsonpath = text.trim_start().starts_with('$');
+        Cow::Owned(ExtractionOptions {
+            jsonpath: is_jsonpath.then(|| text.clone()),
+            path: (!is_jsonpath).then(|| text.clone()),
+            from: None,
+            all: false,
+            required: false,
+            default: None,
+        })
+    }
+}
+
 enum Source {
     JsonPath {
         text: String,
@@ -157,26 +176,7 @@ impl ExtractStep {
 
 fn build_rule(cx: &mut BuildContext, target: &str, extraction: &Extraction) -> Option<Rule> {
     let to = support::target_path(cx, "extract target", target);
-    let options;
-    let options = match extraction {
-        Extraction::WithOptions(options) => options,
-        Extraction::Expression(text) => {
-            let (jsonpath, path) = if text.trim_start().starts_with('$') {
-                (Some(text.clone()), None)
-            } else {
-                (None, Some(text.clone()))
-            };
-            options = ExtractionOptions {
-                jsonpath,
-                path,
-                from: None,
-                all: false,
-                required: false,
-                default: None,
-            };
-            &options
-        }
-    };
+    let options = extraction.options();
     let what = format!("extract `{target}`");
     let source = match (&options.jsonpath, &options.path, &options.from) {
         (Some(_), Some(_), _) => {

@@ -265,6 +265,29 @@ mod tests {
         }
     }
 
+    /// Snapshots are shared between tasks, and a call runs inside one.
+    #[test]
+    fn steps_can_be_shared_between_tasks() {
+        fn shared<T: Send + Sync>() {}
+        fn sendable<F: std::future::Future + Send>(_: F) {}
+        shared::<crate::steps::parse::ParseStep>();
+        shared::<crate::steps::validate::ValidateStep>();
+        shared::<crate::steps::extract::ExtractStep>();
+        shared::<crate::steps::call::CallStep>();
+        shared::<crate::steps::reply::ReplyStep>();
+        let step: crate::steps::call::CallStep = build_for_test(
+            "{ name: a, url: 'http://h/' }",
+            crate::steps::call::CallStep::build,
+        )
+        .unwrap();
+        let mut ex =
+            crate::exchange::Exchange::new("r", Default::default(), None, Default::default());
+        let env = crate::steps::RunEnv {
+            outbound: crate::outbound::Outbound::Recorded(Default::default()),
+        };
+        sendable(step.run(&mut ex, &env));
+    }
+
     #[test]
     fn the_documented_examples_build() {
         let docs = include_str!("../../../docs/steps-parse-validate-extract-call-reply.md");
