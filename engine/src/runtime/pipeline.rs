@@ -117,7 +117,11 @@ fn error_reply(route: &Route, ex: &Exchange, error: &StepError) -> Reply {
         let mut context = ex.context_value();
         context["error"] =
             json!({ "code": error.code, "message": error.message, "kind": error.kind, "status": default_status });
-        if let Ok(reply) = template.render(&context) {
+        if let Ok(mut reply) = template.render(&context) {
+            // An error answer that names no status keeps the error's own.
+            if route.spec.on_error.reply.as_ref().is_some_and(|r| r.status.is_none()) {
+                reply.status = default_status;
+            }
             return reply;
         }
         tracing::error!(route = %route.id, "the route's on_error reply could not be built; answering the default error");

@@ -10,6 +10,7 @@ pub mod parse;
 pub mod reply;
 pub mod script;
 pub mod set;
+mod support;
 pub mod template;
 pub mod validate;
 
