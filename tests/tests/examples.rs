@@ -148,3 +148,12 @@ fn the_shipped_configuration_checks_clean() {
     let out = run_cli(&["check", "-c", "medbus.yaml"], &medbus_tests::repo_root(), &[]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
 }
+
+#[test]
+fn the_readme_shows_the_example_route_as_shipped() {
+    let root = medbus_tests::repo_root();
+    let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
+    let route = std::fs::read_to_string(root.join("routes/examples/patient-register.yaml")).unwrap();
+    let head = route[..route.find("\ntests:").unwrap()].trim_end();
+    assert!(readme.contains(head), "the README's walk-through differs from routes/examples/patient-register.yaml");
+}
