@@ -4,6 +4,7 @@
 pub mod config;
 pub mod destinations;
 pub mod exchange;
+pub mod journal;
 pub mod mappings;
 pub mod outbound;
 pub mod resources;
