@@ -1,87 +1,141 @@
-//! TEMPORARY interface stand-in until the journal branch lands.
-#![allow(dead_code, unused_variables)]
+//! The journal: medbus's durable message store. Every message is written
+//! here (raw input, step traces, reply, deliveries, timings) before it is
+//! acknowledged, and delivery workers find their pending work here after a
+//! restart.
+//!
+//! Writes are group-committed: concurrent callers share one transaction,
+//! made by a single writer task, so durability costs one disk flush per
+//! batch rather than per message. SQLite (WAL) is the default; PostgreSQL
+//! serves production and several nodes. See `docs/journal.md` for the
+//! schema and the durability levels.
+
+mod batch;
+mod postgres;
+mod records;
+mod rows;
+mod sql;
+mod sqlite;
+mod store;
+mod writer;
+
+#[cfg(test)]
+mod tests;
+
+pub use records::{
+    DeliveryAttempt, DeliveryStatus, DeliveryUpdate, MessageFilter, MessageRecord, MessageStatus,
+    MessageSummary, NewDelivery, PendingDelivery, StoredDelivery, StoredMessage, UnknownStatus,
+};
+
 use crate::settings::{Durability, JournalLocation};
+use batch::Op;
 use chrono::{DateTime, Utc};
+use rows::{MessageRow, UpdateRow};
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex};
+use store::Store;
+use tokio::sync::{mpsc, oneshot};
+use tokio::task::JoinHandle;
+use writer::{Command, Counters, Request};
 
+/// A handle on the journal; cheap to clone, all clones share one writer.
 #[derive(Clone)]
-pub struct Journal {}
-
-#[derive(Debug, thiserror::Error)]
-#[error("journal: {0}")]
-pub struct JournalError(pub String);
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum MessageStatus {
-    Processed,
-    Filtered,
-    Rejected,
-    Failed,
-}
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum DeliveryStatus {
-    Pending,
-    Delivered,
-    Dead,
+pub struct Journal {
+    inner: Arc<Inner>,
 }
 
-pub struct MessageRecord {
-    pub id: String,
-    pub route: String,
-    pub received_at: DateTime<Utc>,
-    pub status: MessageStatus,
-    pub source: serde_json::Value,
-    pub content_type: Option<String>,
-    pub raw: bytes::Bytes,
-    pub trace: serde_json::Value,
-    pub reply: Option<serde_json::Value>,
-    pub error: Option<serde_json::Value>,
-    pub duration_us: i64,
-    pub parent_id: Option<String>,
-    pub deliveries: Vec<NewDelivery>,
+struct Inner {
+    commands: mpsc::Sender<Command>,
+    store: Store,
+    counters: Arc<Counters>,
+    writer: Mutex<Option<JoinHandle<()>>>,
 }
-pub struct NewDelivery {
-    pub id: String,
-    pub destination: String,
-    pub payload: String,
-    pub content_type: String,
-    pub context: serde_json::Value,
+
+/// Why a journal operation did not succeed.
+#[derive(Clone, Debug, thiserror::Error)]
+pub enum JournalError {
+    /// The journal was shut down (or its writer stopped); nothing was written.
+    #[error("the journal is closed")]
+    Closed,
+    /// The write cannot be stored as given; nothing was written.
+    #[error("the journal refuses this write: {0}")]
+    Invalid(String),
+    /// A delivery update names a delivery the journal does not hold.
+    #[error("the journal holds no delivery `{0}`")]
+    UnknownDelivery(String),
+    /// The transaction holding this write failed; nothing of it was committed.
+    #[error("the journal could not commit: {0}")]
+    Write(Arc<sqlx::Error>),
+    #[error("the journal could not be read: {0}")]
+    Read(Arc<sqlx::Error>),
+    /// A stored row does not decode.
+    #[error("the journal holds a malformed row: {0}")]
+    Malformed(String),
 }
-pub struct DeliveryUpdate {
-    pub id: String,
-    pub status: DeliveryStatus,
-    pub attempts: u32,
-    pub next_attempt_at: Option<DateTime<Utc>>,
-    pub error: Option<String>,
-    pub response: Option<serde_json::Value>,
-    pub at: DateTime<Utc>,
-    pub duration_us: i64,
+
+impl From<sqlx::Error> for JournalError {
+    fn from(error: sqlx::Error) -> Self {
+        JournalError::Read(Arc::new(error))
+    }
 }
-#[derive(Clone, Debug)]
-pub struct PendingDelivery {
-    pub id: String,
-    pub message_id: String,
-    pub route: String,
-    pub destination: String,
-    pub payload: String,
-    pub content_type: String,
-    pub context: serde_json::Value,
-    pub attempts: u32,
-    pub created_at: DateTime<Utc>,
+
+/// What the writer has done since the journal was opened.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct JournalStats {
+    /// Transactions committed.
+    pub commits: u64,
+    /// Writes (`record`, `update_delivery`) reported committed.
+    pub committed: u64,
+    /// Writes reported failed.
+    pub failed: u64,
 }
-pub struct StoredMessage {}
-pub struct MessageFilter {}
-pub struct MessageSummary {}
 
 impl Journal {
-    pub async fn open(location: &JournalLocation, durability: Durability) -> anyhow::Result<Journal> {
-        todo!()
+    /// Opens the journal (creating the SQLite file and its folders if
+    /// needed), applies pending migrations and starts the writer.
+    pub async fn open(
+        location: &JournalLocation,
+        durability: Durability,
+    ) -> anyhow::Result<Journal> {
+        let store = Store::open(location, durability).await?;
+        let (commands, receiver) = mpsc::channel(writer::QUEUE_CAPACITY);
+        let counters = Arc::new(Counters::default());
+        let handle = tokio::spawn(writer::run(store.clone(), receiver, counters.clone()));
+        Ok(Journal {
+            inner: Arc::new(Inner {
+                commands,
+                store,
+                counters,
+                writer: Mutex::new(Some(handle)),
+            }),
+        })
     }
+
+    /// Resolves once the message and its deliveries are durably committed.
     pub async fn record(&self, message: MessageRecord) -> Result<(), JournalError> {
-        todo!()
+        self.submit(Op::Record(Box::new(MessageRow::encode(message)?)))
+            .await
     }
+
+    /// Records a delivery attempt's outcome (group-committed like `record`):
+    /// sets the delivery's state and appends to its attempt history.
     pub async fn update_delivery(&self, update: DeliveryUpdate) -> Result<(), JournalError> {
-        todo!()
+        self.submit(Op::Update(UpdateRow::encode(update)?)).await
     }
+
+    async fn submit(&self, op: Op) -> Result<(), JournalError> {
+        let (done, outcome) = oneshot::channel();
+        self.inner
+            .commands
+            .send(Command::Write(Request { op, done }))
+            .await
+            .map_err(|_| JournalError::Closed)?;
+        // A dropped answer means the writer stopped before this write.
+        outcome.await.unwrap_or(Err(JournalError::Closed))
+    }
+
+    /// Pending deliveries of one destination due at `now`, oldest first: in
+    /// the order they fell due (a new delivery falls due when its message
+    /// was received), then in the order they were made.
     pub async fn due_deliveries(
         &self,
         route: &str,
@@ -89,19 +143,75 @@ impl Journal {
         now: DateTime<Utc>,
         limit: u32,
     ) -> Result<Vec<PendingDelivery>, JournalError> {
-        todo!()
+        let now_us = rows::micros(now);
+        self.inner
+            .store
+            .due_deliveries(route, destination, now_us, limit)
+            .await
     }
+
+    /// Every (route, destination) with pending deliveries, due or not; used
+    /// at start to resume delivery.
     pub async fn pending_destinations(&self) -> Result<Vec<(String, String)>, JournalError> {
-        todo!()
+        self.inner.store.pending_destinations().await
     }
+
+    /// One message with its deliveries and their attempts.
     pub async fn message(&self, id: &str) -> Result<Option<StoredMessage>, JournalError> {
-        todo!()
+        self.inner.store.message(id).await
     }
-    pub async fn search(&self, filter: &MessageFilter) -> Result<Vec<MessageSummary>, JournalError> {
-        todo!()
+
+    /// Messages matching the filter, newest first.
+    pub async fn search(
+        &self,
+        filter: &MessageFilter,
+    ) -> Result<Vec<MessageSummary>, JournalError> {
+        self.inner.store.search(filter).await
     }
-    pub async fn count_by_status(&self, route: Option<&str>) -> Result<Vec<(String, i64)>, JournalError> {
-        todo!()
+
+    /// How many messages have each status, of one route or of all; statuses
+    /// without messages are left out.
+    pub async fn count_by_status(
+        &self,
+        route: Option<&str>,
+    ) -> Result<Vec<(String, i64)>, JournalError> {
+        self.inner.store.count_by_status(route).await
     }
-    pub async fn shutdown(&self) {}
+
+    /// What the writer has done so far.
+    pub fn stats(&self) -> JournalStats {
+        let counters = &self.inner.counters;
+        JournalStats {
+            commits: counters.commits.load(Ordering::Relaxed),
+            committed: counters.committed.load(Ordering::Relaxed),
+            failed: counters.failed.load(Ordering::Relaxed),
+        }
+    }
+
+    /// Commits what is queued, stops the writer and closes the database.
+    /// Writes queued afterwards fail with [`JournalError::Closed`].
+    pub async fn shutdown(&self) {
+        let (ack, stopped) = oneshot::channel();
+        if self
+            .inner
+            .commands
+            .send(Command::Shutdown(ack))
+            .await
+            .is_ok()
+        {
+            let _ = stopped.await;
+        }
+        let handle = self
+            .inner
+            .writer
+            .lock()
+            .map(|mut h| h.take())
+            .unwrap_or(None);
+        if let Some(handle) = handle {
+            if let Err(e) = handle.await {
+                tracing::error!(error = %e, "the journal writer stopped abnormally");
+            }
+        }
+        self.inner.store.close().await;
+    }
 }

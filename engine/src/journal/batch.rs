@@ -1,0 +1,117 @@
+//! One group commit's worth of writes, arranged for multi-row statements.
+
+use super::rows::{DeliveryRow, MessageRow, UpdateRow};
+use std::collections::HashMap;
+
+/// One caller's write.
+#[derive(Debug)]
+pub(super) enum Op {
+    Record(Box<MessageRow>),
+    Update(UpdateRow),
+}
+
+impl Op {
+    /// The message's or the delivery's id.
+    pub fn id(&self) -> &str {
+        match self {
+            Op::Record(row) => &row.id,
+            Op::Update(row) => &row.id,
+        }
+    }
+
+    /// Bytes this write carries, to bound a batch's size.
+    pub fn size(&self) -> usize {
+        match self {
+            Op::Record(row) => row.size(),
+            Op::Update(row) => row.size(),
+        }
+    }
+}
+
+/// A new delivery with its message and its place among the message's deliveries.
+pub(super) struct NewDeliveryRef<'a> {
+    pub message: &'a MessageRow,
+    pub ordinal: i64,
+    pub delivery: &'a DeliveryRow,
+}
+
+/// The writes of one transaction. Messages (with their deliveries) go in
+/// before updates, so an update may follow its message in the same batch.
+pub(super) struct Batch<'a> {
+    pub messages: Vec<&'a MessageRow>,
+    pub deliveries: Vec<NewDeliveryRef<'a>>,
+    /// Every update in arrival order: each one is an attempt in the history.
+    pub updates: Vec<&'a UpdateRow>,
+    /// The last update of each delivery: what its row becomes. An UPDATE
+    /// joined to several source rows for one target picks one at random,
+    /// so each delivery appears here once.
+    pub latest: Vec<&'a UpdateRow>,
+}
+
+impl<'a> Batch<'a> {
+    pub fn new(ops: impl IntoIterator<Item = &'a Op>) -> Batch<'a> {
+        let mut batch = Batch {
+            messages: Vec::new(),
+            deliveries: Vec::new(),
+            updates: Vec::new(),
+            latest: Vec::new(),
+        };
+        let mut latest_index: HashMap<&str, usize> = HashMap::new();
+        for op in ops {
+            match op {
+                Op::Record(message) => {
+                    batch.messages.push(message);
+                    for (ordinal, delivery) in message.deliveries.iter().enumerate() {
+                        batch.deliveries.push(NewDeliveryRef {
+                            message,
+                            ordinal: ordinal as i64,
+                            delivery,
+                        });
+                    }
+                }
+                Op::Update(update) => {
+                    batch.updates.push(update);
+                    match latest_index.get(update.id.as_str()) {
+                        Some(&i) => batch.latest[i] = update,
+                        None => {
+                            latest_index.insert(&update.id, batch.latest.len());
+                            batch.latest.push(update);
+                        }
+                    }
+                }
+            }
+        }
+        batch
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn update(id: &str, attempts: i64) -> Op {
+        Op::Update(UpdateRow {
+            id: id.into(),
+            status: "pending",
+            attempts,
+            next_attempt_at_us: Some(0),
+            error: None,
+            response: None,
+            at_us: 0,
+            duration_us: 0,
+        })
+    }
+
+    #[test]
+    fn keeps_every_attempt_and_the_last_state_of_each_delivery() {
+        let ops = [update("a", 1), update("b", 1), update("a", 2)];
+        let batch = Batch::new(&ops);
+        assert_eq!(batch.updates.len(), 3);
+        let latest: Vec<_> = batch
+            .latest
+            .iter()
+            .map(|u| (u.id.as_str(), u.attempts))
+            .collect();
+        assert_eq!(latest, [("a", 2), ("b", 1)]);
+    }
+}

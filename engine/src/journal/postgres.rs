@@ -1,0 +1,297 @@
+//! The PostgreSQL backend: one writing connection (the group-commit
+//! writer's) and a pool for reads. Several medbus nodes may share one database.
+
+use super::batch::Batch;
+use super::records::{MessageFilter, PendingDelivery, StoredMessage};
+use super::rows::{self, JournalRow};
+use super::sql::{self, SearchArg};
+use super::store::WriteError;
+use super::{JournalError, MessageSummary};
+use crate::settings::Durability;
+use anyhow::Context;
+use sqlx::migrate::Migrator;
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgRow};
+use sqlx::{Postgres, QueryBuilder, Row};
+use std::str::FromStr;
+
+pub(super) static MIGRATOR: Migrator = sqlx::migrate!("migrations/postgres");
+
+/// The protocol's limit on bound parameters in one statement.
+const MAX_BINDS: usize = 65_535;
+
+const READERS: u32 = 4;
+
+/// Turns synchronous_commit back on where the server's default turned it off,
+/// and leaves stronger settings (remote_write, remote_apply) alone.
+const SYNCHRONOUS_COMMIT_ON: &str = "SELECT set_config('synchronous_commit', 'on', false) \
+    WHERE current_setting('synchronous_commit') = 'off'";
+
+#[derive(Clone, Debug)]
+pub(super) struct PostgresStore {
+    writer: PgPool,
+    reader: PgPool,
+}
+
+impl PostgresStore {
+    /// Connects and applies pending migrations (under PostgreSQL's advisory
+    /// lock, so nodes starting together migrate once).
+    pub async fn open(url: &str, durability: Durability) -> anyhow::Result<PostgresStore> {
+        let mut options =
+            PgConnectOptions::from_str(url).context("the PostgreSQL journal URL is not valid")?;
+        if options.get_application_name().is_none() {
+            options = options.application_name("medbus");
+        }
+        let durability_sql = match durability {
+            Durability::Full => SYNCHRONOUS_COMMIT_ON,
+            // The commit returns before its WAL record is flushed: a server
+            // crash loses the last moments, a medbus crash loses nothing.
+            Durability::Normal => "SET synchronous_commit = off",
+        };
+        let writer = PgPoolOptions::new()
+            .after_connect(move |conn, _| {
+                Box::pin(async move {
+                    sqlx::query(durability_sql).execute(conn).await?;
+                    Ok(())
+                })
+            })
+            .max_connections(1)
+            .connect_with(options.clone())
+            .await
+            .context("cannot connect to the PostgreSQL journal")?;
+        MIGRATOR
+            .run(&writer)
+            .await
+            .context("cannot migrate the PostgreSQL journal")?;
+        let reader = PgPoolOptions::new()
+            .max_connections(READERS)
+            .connect_with(options)
+            .await
+            .context("cannot connect to the PostgreSQL journal for reading")?;
+        Ok(PostgresStore { writer, reader })
+    }
+
+    /// Writes one batch in one transaction.
+    pub async fn write(&self, batch: &Batch<'_>) -> Result<(), WriteError> {
+        let mut tx = self.writer.begin().await?;
+
+        for chunk in batch.messages.chunks(MAX_BINDS / 12) {
+            let mut q = QueryBuilder::<Postgres>::new(
+                "INSERT INTO messages (id, route, received_at_us, status, source, content_type, \
+                 raw, trace, reply, error, duration_us, parent_id) ",
+            );
+            q.push_values(chunk, |mut b, m| {
+                b.push_bind(m.id.as_str())
+                    .push_bind(m.route.as_str())
+                    .push_bind(m.received_at_us)
+                    .push_bind(m.status)
+                    .push_bind(m.source.as_str())
+                    .push_unseparated("::json")
+                    .push_bind(m.content_type.as_deref())
+                    .push_bind(m.raw.as_ref())
+                    .push_bind(m.trace.as_str())
+                    .push_unseparated("::json")
+                    .push_bind(m.reply.as_deref())
+                    .push_unseparated("::json")
+                    .push_bind(m.error.as_deref())
+                    .push_unseparated("::json")
+                    .push_bind(m.duration_us)
+                    .push_bind(m.parent_id.as_deref());
+            });
+            q.build().execute(&mut *tx).await?;
+        }
+
+        for chunk in batch.deliveries.chunks(MAX_BINDS / 13) {
+            let mut q = QueryBuilder::<Postgres>::new(
+                "INSERT INTO deliveries (id, message_id, route, destination, ordinal, status, \
+                 payload, content_type, context, attempts, created_at_us, next_attempt_at_us, \
+                 updated_at_us) ",
+            );
+            q.push_values(chunk, |mut b, d| {
+                b.push_bind(d.delivery.id.as_str())
+                    .push_bind(d.message.id.as_str())
+                    .push_bind(d.message.route.as_str())
+                    .push_bind(d.delivery.destination.as_str())
+                    .push_bind(d.ordinal)
+                    .push("'pending'")
+                    .push_bind(d.delivery.payload.as_str())
+                    .push_bind(d.delivery.content_type.as_str())
+                    .push_bind(d.delivery.context.as_str())
+                    .push_unseparated("::json")
+                    .push("0")
+                    .push_bind(d.message.received_at_us)
+                    .push_bind(d.message.received_at_us)
+                    .push_bind(d.message.received_at_us);
+            });
+            q.build().execute(&mut *tx).await?;
+        }
+
+        for chunk in batch.latest.chunks(MAX_BINDS / 7) {
+            let mut q = QueryBuilder::<Postgres>::new(
+                "WITH u (id, status, attempts, next_attempt_at_us, last_error, response, \
+                 updated_at_us) AS (",
+            );
+            q.push_values(chunk, |mut b, u| {
+                b.push_bind(u.id.as_str())
+                    .push_bind(u.status)
+                    .push_bind(u.attempts)
+                    .push_bind(u.next_attempt_at_us)
+                    .push_bind(u.error.as_deref())
+                    .push_bind(u.response.as_deref())
+                    .push_bind(u.at_us);
+            });
+            q.push(
+                ") UPDATE deliveries SET status = u.status, attempts = u.attempts, \
+                 next_attempt_at_us = u.next_attempt_at_us, last_error = u.last_error, \
+                 response = u.response::json, updated_at_us = u.updated_at_us \
+                 FROM u WHERE deliveries.id = u.id",
+            );
+            let done = q.build().execute(&mut *tx).await?;
+            if done.rows_affected() != chunk.len() as u64 {
+                return Err(WriteError::UnknownDelivery);
+            }
+        }
+
+        for chunk in batch.updates.chunks(MAX_BINDS / 7) {
+            let mut q = QueryBuilder::<Postgres>::new(
+                "INSERT INTO delivery_attempts (delivery_id, attempt, at_us, status, error, \
+                 response, duration_us) ",
+            );
+            q.push_values(chunk, |mut b, u| {
+                b.push_bind(u.id.as_str())
+                    .push_bind(u.attempts)
+                    .push_bind(u.at_us)
+                    .push_bind(u.status)
+                    .push_bind(u.error.as_deref())
+                    .push_bind(u.response.as_deref())
+                    .push_unseparated("::json")
+                    .push_bind(u.duration_us);
+            });
+            q.build().execute(&mut *tx).await?;
+        }
+
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub async fn due_deliveries(
+        &self,
+        route: &str,
+        destination: &str,
+        now_us: i64,
+        limit: u32,
+    ) -> Result<Vec<PendingDelivery>, JournalError> {
+        let rows = sqlx::query(sql::DUE_DELIVERIES)
+            .bind(route)
+            .bind(destination)
+            .bind(now_us)
+            .bind(i64::from(limit))
+            .fetch_all(&self.reader)
+            .await?;
+        rows.iter().map(rows::pending_delivery).collect()
+    }
+
+    pub async fn pending_destinations(&self) -> Result<Vec<(String, String)>, JournalError> {
+        let rows = sqlx::query(sql::PENDING_DESTINATIONS)
+            .fetch_all(&self.reader)
+            .await?;
+        rows.iter()
+            .map(|row| Ok((row.text("route")?, row.text("destination")?)))
+            .collect()
+    }
+
+    pub async fn message(&self, id: &str) -> Result<Option<StoredMessage>, JournalError> {
+        // One snapshot of the message and its deliveries.
+        let mut tx = self
+            .reader
+            .begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+            .await?;
+        let Some(row) = sqlx::query(sql::MESSAGE)
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await?
+        else {
+            return Ok(None);
+        };
+        let message = rows::stored_message(&row)?;
+        let deliveries = sqlx::query(sql::MESSAGE_DELIVERIES)
+            .bind(id)
+            .fetch_all(&mut *tx)
+            .await?
+            .iter()
+            .map(rows::stored_delivery)
+            .collect::<Result<Vec<_>, _>>()?;
+        let attempts = sqlx::query(sql::MESSAGE_ATTEMPTS)
+            .bind(id)
+            .fetch_all(&mut *tx)
+            .await?
+            .iter()
+            .map(rows::attempt)
+            .collect::<Result<Vec<_>, _>>()?;
+        tx.commit().await?;
+        Ok(Some(rows::assemble(message, deliveries, attempts)))
+    }
+
+    pub async fn search(
+        &self,
+        filter: &MessageFilter,
+    ) -> Result<Vec<MessageSummary>, JournalError> {
+        let (text, args) = sql::search(filter);
+        let mut query = sqlx::query(&text);
+        for arg in args {
+            query = match arg {
+                SearchArg::Text(s) => query.bind(s),
+                SearchArg::Int(i) => query.bind(i),
+            };
+        }
+        let rows = query.fetch_all(&self.reader).await?;
+        rows.iter().map(rows::summary).collect()
+    }
+
+    pub async fn count_by_status(
+        &self,
+        route: Option<&str>,
+    ) -> Result<Vec<(String, i64)>, JournalError> {
+        let query = match route {
+            Some(route) => sqlx::query(sql::COUNT_BY_STATUS_OF_ROUTE).bind(route),
+            None => sqlx::query(sql::COUNT_BY_STATUS),
+        };
+        let rows = query.fetch_all(&self.reader).await?;
+        rows.iter()
+            .map(|row| Ok((row.text("status")?, row.int("n")?)))
+            .collect()
+    }
+
+    /// A setting's value on the writing connection.
+    #[cfg(test)]
+    pub async fn writer_setting(&self, name: &str) -> String {
+        let row = sqlx::query("SELECT current_setting($1)")
+            .bind(name)
+            .fetch_one(&self.writer)
+            .await
+            .unwrap();
+        row.get(0)
+    }
+
+    pub async fn close(&self) {
+        self.reader.close().await;
+        self.writer.close().await;
+    }
+}
+
+impl JournalRow for PgRow {
+    fn text(&self, column: &str) -> Result<String, JournalError> {
+        Ok(self.try_get(column)?)
+    }
+    fn text_opt(&self, column: &str) -> Result<Option<String>, JournalError> {
+        Ok(self.try_get(column)?)
+    }
+    fn int(&self, column: &str) -> Result<i64, JournalError> {
+        Ok(self.try_get(column)?)
+    }
+    fn int_opt(&self, column: &str) -> Result<Option<i64>, JournalError> {
+        Ok(self.try_get(column)?)
+    }
+    fn blob(&self, column: &str) -> Result<Vec<u8>, JournalError> {
+        Ok(self.try_get(column)?)
+    }
+}

@@ -1,0 +1,265 @@
+//! What the journal stores and gives back: the public record types.
+
+use bytes::Bytes;
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+use std::fmt;
+use std::str::FromStr;
+
+/// One message as the engine hands it to the journal, with the deliveries
+/// it enqueues. Written in one transaction.
+#[derive(Clone, Debug, PartialEq)]
+pub struct MessageRecord {
+    /// A UUID v7 in text form, made by the caller.
+    pub id: String,
+    pub route: String,
+    pub received_at: DateTime<Utc>,
+    pub status: MessageStatus,
+    /// Source metadata: headers, method, path, remote address.
+    pub source: Value,
+    pub content_type: Option<String>,
+    /// The bytes as received, kept exactly.
+    pub raw: Bytes,
+    /// A JSON array with one entry per step that ran.
+    pub trace: Value,
+    pub reply: Option<Value>,
+    /// `{kind, code, message}` when the message was rejected or failed.
+    pub error: Option<Value>,
+    pub duration_us: i64,
+    /// The message this one was handed over from (another route) or reprocessed from.
+    pub parent_id: Option<String>,
+    pub deliveries: Vec<NewDelivery>,
+}
+
+/// A delivery to enqueue with its message. It falls due when the message was received.
+#[derive(Clone, Debug, PartialEq)]
+pub struct NewDelivery {
+    pub id: String,
+    /// The destination's name within the message's route.
+    pub destination: String,
+    pub payload: String,
+    pub content_type: String,
+    /// What the destination's templates need at delivery time.
+    pub context: Value,
+}
+
+/// The outcome of one delivery attempt. Sets the delivery's state and
+/// appends to its attempt history.
+#[derive(Clone, Debug, PartialEq)]
+pub struct DeliveryUpdate {
+    /// The delivery's id.
+    pub id: String,
+    pub status: DeliveryStatus,
+    /// Attempts made so far, this one included.
+    pub attempts: u32,
+    /// When to try again, for a delivery left `Pending`; `None` means at once.
+    pub next_attempt_at: Option<DateTime<Utc>>,
+    pub error: Option<String>,
+    pub response: Option<Value>,
+    /// When the attempt was made.
+    pub at: DateTime<Utc>,
+    pub duration_us: i64,
+}
+
+/// A delivery waiting for its destination, as a delivery worker needs it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PendingDelivery {
+    pub id: String,
+    pub message_id: String,
+    pub route: String,
+    pub destination: String,
+    pub payload: String,
+    pub content_type: String,
+    pub context: Value,
+    pub attempts: u32,
+    pub created_at: DateTime<Utc>,
+}
+
+/// A message read back, with everything the journal holds about it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct StoredMessage {
+    pub id: String,
+    pub route: String,
+    pub received_at: DateTime<Utc>,
+    pub status: MessageStatus,
+    pub source: Value,
+    pub content_type: Option<String>,
+    pub raw: Bytes,
+    pub trace: Value,
+    pub reply: Option<Value>,
+    pub error: Option<Value>,
+    pub duration_us: i64,
+    pub parent_id: Option<String>,
+    /// In the order they were enqueued.
+    pub deliveries: Vec<StoredDelivery>,
+}
+
+/// A delivery read back: its current state and every attempt made.
+#[derive(Clone, Debug, PartialEq)]
+pub struct StoredDelivery {
+    pub id: String,
+    pub destination: String,
+    pub status: DeliveryStatus,
+    pub payload: String,
+    pub content_type: String,
+    pub context: Value,
+    pub attempts: u32,
+    pub created_at: DateTime<Utc>,
+    /// Set while the delivery is pending.
+    pub next_attempt_at: Option<DateTime<Utc>>,
+    pub updated_at: DateTime<Utc>,
+    pub last_error: Option<String>,
+    /// The last attempt's response.
+    pub response: Option<Value>,
+    /// Every attempt, oldest first.
+    pub history: Vec<DeliveryAttempt>,
+}
+
+/// One entry of a delivery's attempt history.
+#[derive(Clone, Debug, PartialEq)]
+pub struct DeliveryAttempt {
+    /// The attempt count the update reported.
+    pub attempt: u32,
+    pub at: DateTime<Utc>,
+    /// The delivery's state after this attempt.
+    pub status: DeliveryStatus,
+    pub error: Option<String>,
+    pub response: Option<Value>,
+    pub duration_us: i64,
+}
+
+/// One line of a message search.
+#[derive(Clone, Debug, PartialEq)]
+pub struct MessageSummary {
+    pub id: String,
+    pub route: String,
+    pub received_at: DateTime<Utc>,
+    pub status: MessageStatus,
+    pub content_type: Option<String>,
+    pub duration_us: i64,
+    pub parent_id: Option<String>,
+    pub error: Option<Value>,
+}
+
+/// Which messages a search returns; every condition set must hold.
+#[derive(Clone, Debug, PartialEq)]
+pub struct MessageFilter {
+    pub route: Option<String>,
+    pub status: Option<MessageStatus>,
+    /// Received at or after.
+    pub received_from: Option<DateTime<Utc>>,
+    /// Received strictly before.
+    pub received_before: Option<DateTime<Utc>>,
+    /// At most this many, newest first.
+    pub limit: u32,
+}
+
+impl Default for MessageFilter {
+    fn default() -> Self {
+        MessageFilter {
+            route: None,
+            status: None,
+            received_from: None,
+            received_before: None,
+            limit: 100,
+        }
+    }
+}
+
+/// What became of a message. Stored as its lower-case name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum MessageStatus {
+    /// The steps ran to the end.
+    Processed,
+    /// A filter step dropped it on purpose.
+    Filtered,
+    /// Refused as invalid (authentication, validation).
+    Rejected,
+    /// A step or the engine failed.
+    Failed,
+}
+
+/// Where a delivery stands. Stored as its lower-case name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum DeliveryStatus {
+    /// Waiting for its next attempt.
+    Pending,
+    Delivered,
+    /// Given up on.
+    Dead,
+}
+
+impl MessageStatus {
+    pub const ALL: [MessageStatus; 4] = [
+        MessageStatus::Processed,
+        MessageStatus::Filtered,
+        MessageStatus::Rejected,
+        MessageStatus::Failed,
+    ];
+
+    /// The name stored in the journal.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MessageStatus::Processed => "processed",
+            MessageStatus::Filtered => "filtered",
+            MessageStatus::Rejected => "rejected",
+            MessageStatus::Failed => "failed",
+        }
+    }
+}
+
+impl DeliveryStatus {
+    pub const ALL: [DeliveryStatus; 3] = [
+        DeliveryStatus::Pending,
+        DeliveryStatus::Delivered,
+        DeliveryStatus::Dead,
+    ];
+
+    /// The name stored in the journal.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeliveryStatus::Pending => "pending",
+            DeliveryStatus::Delivered => "delivered",
+            DeliveryStatus::Dead => "dead",
+        }
+    }
+}
+
+/// A status name the journal does not know.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("unknown status `{0}`")]
+pub struct UnknownStatus(pub String);
+
+impl FromStr for MessageStatus {
+    type Err = UnknownStatus;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        MessageStatus::ALL
+            .into_iter()
+            .find(|status| status.as_str() == s)
+            .ok_or_else(|| UnknownStatus(s.to_string()))
+    }
+}
+
+impl FromStr for DeliveryStatus {
+    type Err = UnknownStatus;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        DeliveryStatus::ALL
+            .into_iter()
+            .find(|status| status.as_str() == s)
+            .ok_or_else(|| UnknownStatus(s.to_string()))
+    }
+}
+
+impl fmt::Display for MessageStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl fmt::Display for DeliveryStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}

@@ -1,0 +1,308 @@
+//! Records as rows and back: times become unix microseconds, JSON becomes
+//! text, statuses their names. Encoding runs in the caller's task, so the
+//! single writer only binds values.
+
+use super::records::{
+    DeliveryAttempt, DeliveryStatus, DeliveryUpdate, MessageRecord, MessageStatus, MessageSummary,
+    PendingDelivery, StoredDelivery, StoredMessage,
+};
+use super::JournalError;
+use bytes::Bytes;
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+
+/// A message ready to be written.
+#[derive(Debug)]
+pub(super) struct MessageRow {
+    pub id: String,
+    pub route: String,
+    pub received_at_us: i64,
+    pub status: &'static str,
+    pub source: String,
+    pub content_type: Option<String>,
+    pub raw: Bytes,
+    pub trace: String,
+    pub reply: Option<String>,
+    pub error: Option<String>,
+    pub duration_us: i64,
+    pub parent_id: Option<String>,
+    pub deliveries: Vec<DeliveryRow>,
+}
+
+/// A new delivery ready to be written beside its message.
+#[derive(Debug)]
+pub(super) struct DeliveryRow {
+    pub id: String,
+    pub destination: String,
+    pub payload: String,
+    pub content_type: String,
+    pub context: String,
+}
+
+/// A delivery attempt's outcome ready to be written.
+#[derive(Debug)]
+pub(super) struct UpdateRow {
+    pub id: String,
+    pub status: &'static str,
+    pub attempts: i64,
+    pub next_attempt_at_us: Option<i64>,
+    pub error: Option<String>,
+    pub response: Option<String>,
+    pub at_us: i64,
+    pub duration_us: i64,
+}
+
+impl MessageRow {
+    pub fn encode(record: MessageRecord) -> Result<MessageRow, JournalError> {
+        for (field, value) in [("id", &record.id), ("route", &record.route)] {
+            no_nul(field, value)?;
+        }
+        for (field, value) in [
+            ("content_type", &record.content_type),
+            ("parent_id", &record.parent_id),
+        ] {
+            if let Some(value) = value {
+                no_nul(field, value)?;
+            }
+        }
+        let deliveries = record
+            .deliveries
+            .into_iter()
+            .map(|d| {
+                no_nul("delivery id", &d.id)?;
+                no_nul("delivery destination", &d.destination)?;
+                no_nul("delivery payload", &d.payload)?;
+                no_nul("delivery content_type", &d.content_type)?;
+                Ok(DeliveryRow {
+                    id: d.id,
+                    destination: d.destination,
+                    payload: d.payload,
+                    content_type: d.content_type,
+                    context: d.context.to_string(),
+                })
+            })
+            .collect::<Result<Vec<_>, JournalError>>()?;
+        Ok(MessageRow {
+            id: record.id,
+            route: record.route,
+            received_at_us: micros(record.received_at),
+            status: record.status.as_str(),
+            source: record.source.to_string(),
+            content_type: record.content_type,
+            raw: record.raw,
+            trace: record.trace.to_string(),
+            reply: record.reply.map(|v| v.to_string()),
+            error: record.error.map(|v| v.to_string()),
+            duration_us: record.duration_us,
+            parent_id: record.parent_id,
+            deliveries,
+        })
+    }
+
+    /// Bytes this row carries, to bound a batch's size.
+    pub fn size(&self) -> usize {
+        let deliveries: usize = self
+            .deliveries
+            .iter()
+            .map(|d| d.payload.len() + d.context.len())
+            .sum();
+        self.raw.len() + self.source.len() + self.trace.len() + deliveries
+    }
+}
+
+impl UpdateRow {
+    pub fn encode(update: DeliveryUpdate) -> Result<UpdateRow, JournalError> {
+        no_nul("delivery id", &update.id)?;
+        if let Some(error) = &update.error {
+            no_nul("delivery error", error)?;
+        }
+        // Only a pending delivery has a next attempt; without a time it is due at once.
+        let next_attempt_at_us = match update.status {
+            DeliveryStatus::Pending => Some(micros(update.next_attempt_at.unwrap_or(update.at))),
+            DeliveryStatus::Delivered | DeliveryStatus::Dead => None,
+        };
+        Ok(UpdateRow {
+            id: update.id,
+            status: update.status.as_str(),
+            attempts: i64::from(update.attempts),
+            next_attempt_at_us,
+            error: update.error,
+            response: update.response.map(|v| v.to_string()),
+            at_us: micros(update.at),
+            duration_us: update.duration_us,
+        })
+    }
+
+    pub fn size(&self) -> usize {
+        self.response.as_ref().map_or(0, String::len) + self.error.as_ref().map_or(0, String::len)
+    }
+}
+
+/// PostgreSQL refuses NUL in text; refusing it on both backends keeps them alike.
+fn no_nul(field: &str, value: &str) -> Result<(), JournalError> {
+    if value.contains('\0') {
+        return Err(JournalError::Invalid(format!(
+            "{field} contains a NUL character; text fields cannot hold one"
+        )));
+    }
+    Ok(())
+}
+
+/// A time as the journal stores it.
+pub(super) fn micros(time: DateTime<Utc>) -> i64 {
+    time.timestamp_micros()
+}
+
+/// Typed access to a row's columns, the same on every backend.
+pub(super) trait JournalRow {
+    fn text(&self, column: &str) -> Result<String, JournalError>;
+    fn text_opt(&self, column: &str) -> Result<Option<String>, JournalError>;
+    fn int(&self, column: &str) -> Result<i64, JournalError>;
+    fn int_opt(&self, column: &str) -> Result<Option<i64>, JournalError>;
+    fn blob(&self, column: &str) -> Result<Vec<u8>, JournalError>;
+
+    fn time(&self, column: &str) -> Result<DateTime<Utc>, JournalError> {
+        let us = self.int(column)?;
+        DateTime::from_timestamp_micros(us)
+            .ok_or_else(|| malformed(column, format!("{us} is not a time")))
+    }
+
+    fn time_opt(&self, column: &str) -> Result<Option<DateTime<Utc>>, JournalError> {
+        match self.int_opt(column)? {
+            None => Ok(None),
+            Some(us) => DateTime::from_timestamp_micros(us)
+                .map(Some)
+                .ok_or_else(|| malformed(column, format!("{us} is not a time"))),
+        }
+    }
+
+    fn json(&self, column: &str) -> Result<Value, JournalError> {
+        let text = self.text(column)?;
+        serde_json::from_str(&text).map_err(|e| malformed(column, e.to_string()))
+    }
+
+    fn json_opt(&self, column: &str) -> Result<Option<Value>, JournalError> {
+        match self.text_opt(column)? {
+            None => Ok(None),
+            Some(text) => serde_json::from_str(&text)
+                .map(Some)
+                .map_err(|e| malformed(column, e.to_string())),
+        }
+    }
+
+    fn count(&self, column: &str) -> Result<u32, JournalError> {
+        let n = self.int(column)?;
+        u32::try_from(n).map_err(|_| malformed(column, format!("{n} is not a count")))
+    }
+
+    fn message_status(&self, column: &str) -> Result<MessageStatus, JournalError> {
+        self.text(column)?
+            .parse()
+            .map_err(|e: super::records::UnknownStatus| malformed(column, e.to_string()))
+    }
+
+    fn delivery_status(&self, column: &str) -> Result<DeliveryStatus, JournalError> {
+        self.text(column)?
+            .parse()
+            .map_err(|e: super::records::UnknownStatus| malformed(column, e.to_string()))
+    }
+}
+
+fn malformed(column: &str, problem: String) -> JournalError {
+    JournalError::Malformed(format!("column `{column}`: {problem}"))
+}
+
+/// A row of [`super::sql::DUE_DELIVERIES`].
+pub(super) fn pending_delivery(row: &impl JournalRow) -> Result<PendingDelivery, JournalError> {
+    Ok(PendingDelivery {
+        id: row.text("id")?,
+        message_id: row.text("message_id")?,
+        route: row.text("route")?,
+        destination: row.text("destination")?,
+        payload: row.text("payload")?,
+        content_type: row.text("content_type")?,
+        context: row.json("context")?,
+        attempts: row.count("attempts")?,
+        created_at: row.time("created_at_us")?,
+    })
+}
+
+/// A row of [`super::sql::MESSAGE`]; deliveries are added by the caller.
+pub(super) fn stored_message(row: &impl JournalRow) -> Result<StoredMessage, JournalError> {
+    Ok(StoredMessage {
+        id: row.text("id")?,
+        route: row.text("route")?,
+        received_at: row.time("received_at_us")?,
+        status: row.message_status("status")?,
+        source: row.json("source")?,
+        content_type: row.text_opt("content_type")?,
+        raw: Bytes::from(row.blob("raw")?),
+        trace: row.json("trace")?,
+        reply: row.json_opt("reply")?,
+        error: row.json_opt("error")?,
+        duration_us: row.int("duration_us")?,
+        parent_id: row.text_opt("parent_id")?,
+        deliveries: Vec::new(),
+    })
+}
+
+/// A row of [`super::sql::MESSAGE_DELIVERIES`]; the history is added by the caller.
+pub(super) fn stored_delivery(row: &impl JournalRow) -> Result<StoredDelivery, JournalError> {
+    Ok(StoredDelivery {
+        id: row.text("id")?,
+        destination: row.text("destination")?,
+        status: row.delivery_status("status")?,
+        payload: row.text("payload")?,
+        content_type: row.text("content_type")?,
+        context: row.json("context")?,
+        attempts: row.count("attempts")?,
+        created_at: row.time("created_at_us")?,
+        next_attempt_at: row.time_opt("next_attempt_at_us")?,
+        updated_at: row.time("updated_at_us")?,
+        last_error: row.text_opt("last_error")?,
+        response: row.json_opt("response")?,
+        history: Vec::new(),
+    })
+}
+
+/// A row of [`super::sql::MESSAGE_ATTEMPTS`], with the delivery it belongs to.
+pub(super) fn attempt(row: &impl JournalRow) -> Result<(String, DeliveryAttempt), JournalError> {
+    let attempt = DeliveryAttempt {
+        attempt: row.count("attempt")?,
+        at: row.time("at_us")?,
+        status: row.delivery_status("status")?,
+        error: row.text_opt("error")?,
+        response: row.json_opt("response")?,
+        duration_us: row.int("duration_us")?,
+    };
+    Ok((row.text("delivery_id")?, attempt))
+}
+
+/// A row of a search built by [`super::sql::search`].
+pub(super) fn summary(row: &impl JournalRow) -> Result<MessageSummary, JournalError> {
+    Ok(MessageSummary {
+        id: row.text("id")?,
+        route: row.text("route")?,
+        received_at: row.time("received_at_us")?,
+        status: row.message_status("status")?,
+        content_type: row.text_opt("content_type")?,
+        duration_us: row.int("duration_us")?,
+        parent_id: row.text_opt("parent_id")?,
+        error: row.json_opt("error")?,
+    })
+}
+
+/// Puts each attempt into its delivery's history and the deliveries into the message.
+pub(super) fn assemble(
+    mut message: StoredMessage,
+    mut deliveries: Vec<StoredDelivery>,
+    attempts: Vec<(String, DeliveryAttempt)>,
+) -> StoredMessage {
+    for (delivery_id, attempt) in attempts {
+        if let Some(delivery) = deliveries.iter_mut().find(|d| d.id == delivery_id) {
+            delivery.history.push(attempt);
+        }
+    }
+    message.deliveries = deliveries;
+    message
+}

@@ -1,0 +1,119 @@
+//! Reads that both backends run as written: `$n` placeholders (sqlx's SQLite
+//! driver reads them as positions too) and JSON columns read through
+//! `CAST(.. AS TEXT)`, which PostgreSQL needs for its `json` type and SQLite
+//! passes through.
+
+use super::records::MessageFilter;
+use super::rows::micros;
+
+/// `$1` route, `$2` destination, `$3` now, `$4` limit. The literal
+/// `status = 'pending'` lets the partial index `deliveries_due` serve it.
+pub(super) const DUE_DELIVERIES: &str = "\
+    SELECT id, message_id, route, destination, payload, content_type, \
+           CAST(context AS TEXT) AS context, attempts, created_at_us \
+    FROM deliveries \
+    WHERE status = 'pending' AND route = $1 AND destination = $2 AND next_attempt_at_us <= $3 \
+    ORDER BY next_attempt_at_us, created_at_us, id \
+    LIMIT $4";
+
+pub(super) const PENDING_DESTINATIONS: &str = "\
+    SELECT DISTINCT route, destination FROM deliveries \
+    WHERE status = 'pending' \
+    ORDER BY route, destination";
+
+/// `$1` message id.
+pub(super) const MESSAGE: &str = "\
+    SELECT id, route, received_at_us, status, CAST(source AS TEXT) AS source, content_type, raw, \
+           CAST(trace AS TEXT) AS trace, CAST(reply AS TEXT) AS reply, \
+           CAST(error AS TEXT) AS error, duration_us, parent_id \
+    FROM messages WHERE id = $1";
+
+/// `$1` message id.
+pub(super) const MESSAGE_DELIVERIES: &str = "\
+    SELECT id, destination, status, payload, content_type, CAST(context AS TEXT) AS context, \
+           attempts, created_at_us, next_attempt_at_us, updated_at_us, last_error, \
+           CAST(response AS TEXT) AS response \
+    FROM deliveries WHERE message_id = $1 \
+    ORDER BY ordinal";
+
+/// `$1` message id.
+pub(super) const MESSAGE_ATTEMPTS: &str = "\
+    SELECT a.delivery_id, a.attempt, a.at_us, a.status, a.error, \
+           CAST(a.response AS TEXT) AS response, a.duration_us \
+    FROM delivery_attempts a JOIN deliveries d ON d.id = a.delivery_id \
+    WHERE d.message_id = $1 \
+    ORDER BY a.id";
+
+pub(super) const COUNT_BY_STATUS: &str = "\
+    SELECT status, COUNT(*) AS n FROM messages GROUP BY status ORDER BY status";
+
+/// `$1` route.
+pub(super) const COUNT_BY_STATUS_OF_ROUTE: &str = "\
+    SELECT status, COUNT(*) AS n FROM messages WHERE route = $1 GROUP BY status ORDER BY status";
+
+/// A value to bind to a search, in placeholder order.
+#[derive(Debug, PartialEq)]
+pub(super) enum SearchArg {
+    Text(String),
+    Int(i64),
+}
+
+/// A message search: the conditions the filter sets, newest first.
+pub(super) fn search(filter: &MessageFilter) -> (String, Vec<SearchArg>) {
+    let mut conditions = Vec::new();
+    let mut args = Vec::new();
+    let mut condition = |sql: &str, arg: SearchArg| {
+        args.push(arg);
+        conditions.push(format!("{sql} ${}", args.len()));
+    };
+    if let Some(route) = &filter.route {
+        condition("route =", SearchArg::Text(route.clone()));
+    }
+    if let Some(status) = filter.status {
+        condition("status =", SearchArg::Text(status.as_str().to_string()));
+    }
+    if let Some(from) = filter.received_from {
+        condition("received_at_us >=", SearchArg::Int(micros(from)));
+    }
+    if let Some(before) = filter.received_before {
+        condition("received_at_us <", SearchArg::Int(micros(before)));
+    }
+    let mut sql = String::from(
+        "SELECT id, route, received_at_us, status, content_type, duration_us, parent_id, \
+         CAST(error AS TEXT) AS error FROM messages",
+    );
+    if !conditions.is_empty() {
+        sql.push_str(" WHERE ");
+        sql.push_str(&conditions.join(" AND "));
+    }
+    args.push(SearchArg::Int(i64::from(filter.limit)));
+    sql.push_str(&format!(
+        " ORDER BY received_at_us DESC LIMIT ${}",
+        args.len()
+    ));
+    (sql, args)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::journal::MessageStatus;
+
+    #[test]
+    fn search_numbers_only_the_conditions_set() {
+        let filter = MessageFilter {
+            status: Some(MessageStatus::Failed),
+            limit: 5,
+            ..MessageFilter::default()
+        };
+        let (sql, args) = search(&filter);
+        assert!(
+            sql.ends_with("WHERE status = $1 ORDER BY received_at_us DESC LIMIT $2"),
+            "{sql}"
+        );
+        assert_eq!(
+            args,
+            vec![SearchArg::Text("failed".into()), SearchArg::Int(5)]
+        );
+    }
+}

@@ -1,0 +1,120 @@
+//! The database behind the journal, whichever backend it is.
+
+use super::batch::Batch;
+use super::postgres::PostgresStore;
+use super::records::{MessageFilter, MessageSummary, PendingDelivery, StoredMessage};
+use super::sqlite::SqliteStore;
+use super::JournalError;
+use crate::settings::{Durability, JournalLocation};
+use sqlx::error::ErrorKind;
+
+#[derive(Clone, Debug)]
+pub(super) enum Store {
+    Sqlite(SqliteStore),
+    Postgres(PostgresStore),
+}
+
+/// Why a batch was not committed. Nothing of it was.
+#[derive(Debug, thiserror::Error)]
+pub(super) enum WriteError {
+    #[error(transparent)]
+    Database(#[from] sqlx::Error),
+    /// An update named a delivery the journal does not hold.
+    #[error("an update names an unknown delivery")]
+    UnknownDelivery,
+}
+
+impl WriteError {
+    /// Whether one write of the batch, rather than the database, caused the
+    /// failure: then the others can still be committed without it.
+    pub fn is_caused_by_a_write(&self) -> bool {
+        match self {
+            WriteError::UnknownDelivery => true,
+            WriteError::Database(sqlx::Error::Database(e)) => !matches!(e.kind(), ErrorKind::Other),
+            WriteError::Database(_) => false,
+        }
+    }
+}
+
+impl Store {
+    pub async fn open(location: &JournalLocation, durability: Durability) -> anyhow::Result<Store> {
+        Ok(match location {
+            JournalLocation::Sqlite(path) => {
+                Store::Sqlite(SqliteStore::open(path, durability).await?)
+            }
+            JournalLocation::Postgres(url) => {
+                Store::Postgres(PostgresStore::open(url, durability).await?)
+            }
+        })
+    }
+
+    pub async fn write(&self, batch: &Batch<'_>) -> Result<(), WriteError> {
+        match self {
+            Store::Sqlite(s) => s.write(batch).await,
+            Store::Postgres(s) => s.write(batch).await,
+        }
+    }
+
+    pub async fn due_deliveries(
+        &self,
+        route: &str,
+        destination: &str,
+        now_us: i64,
+        limit: u32,
+    ) -> Result<Vec<PendingDelivery>, JournalError> {
+        match self {
+            Store::Sqlite(s) => s.due_deliveries(route, destination, now_us, limit).await,
+            Store::Postgres(s) => s.due_deliveries(route, destination, now_us, limit).await,
+        }
+    }
+
+    pub async fn pending_destinations(&self) -> Result<Vec<(String, String)>, JournalError> {
+        match self {
+            Store::Sqlite(s) => s.pending_destinations().await,
+            Store::Postgres(s) => s.pending_destinations().await,
+        }
+    }
+
+    pub async fn message(&self, id: &str) -> Result<Option<StoredMessage>, JournalError> {
+        match self {
+            Store::Sqlite(s) => s.message(id).await,
+            Store::Postgres(s) => s.message(id).await,
+        }
+    }
+
+    pub async fn search(
+        &self,
+        filter: &MessageFilter,
+    ) -> Result<Vec<MessageSummary>, JournalError> {
+        match self {
+            Store::Sqlite(s) => s.search(filter).await,
+            Store::Postgres(s) => s.search(filter).await,
+        }
+    }
+
+    pub async fn count_by_status(
+        &self,
+        route: Option<&str>,
+    ) -> Result<Vec<(String, i64)>, JournalError> {
+        match self {
+            Store::Sqlite(s) => s.count_by_status(route).await,
+            Store::Postgres(s) => s.count_by_status(route).await,
+        }
+    }
+
+    /// A durability setting as the writer's connection sees it.
+    #[cfg(test)]
+    pub async fn writer_setting(&self, name: &str) -> String {
+        match self {
+            Store::Sqlite(s) => s.writer_setting(name).await,
+            Store::Postgres(s) => s.writer_setting(name).await,
+        }
+    }
+
+    pub async fn close(&self) {
+        match self {
+            Store::Sqlite(s) => s.close().await,
+            Store::Postgres(s) => s.close().await,
+        }
+    }
+}

@@ -1,0 +1,859 @@
+//! The journal against real databases: SQLite in a temporary folder and the
+//! local PostgreSQL (`MEDBUS_TEST_POSTGRES`, by default
+//! `postgres://postgres@127.0.0.1:5432/test`), where each test makes its own
+//! database and drops it after.
+
+use super::*;
+use bytes::Bytes;
+use chrono::TimeZone;
+use serde_json::json;
+use sqlx::{Connection, Executor};
+use std::time::Instant;
+
+/// One test's database, removed when the fixture is dropped.
+struct Fixture {
+    location: JournalLocation,
+    _dir: Option<tempfile::TempDir>,
+    postgres: Option<TestDatabase>,
+}
+
+struct TestDatabase {
+    admin_url: String,
+    name: String,
+}
+
+fn admin_url() -> String {
+    std::env::var("MEDBUS_TEST_POSTGRES")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_string())
+}
+
+impl Fixture {
+    fn sqlite() -> Fixture {
+        let dir = tempfile::tempdir().unwrap();
+        // A folder that does not exist yet: opening must create it.
+        let path = dir.path().join("data").join("journal.db");
+        Fixture {
+            location: JournalLocation::Sqlite(path),
+            _dir: Some(dir),
+            postgres: None,
+        }
+    }
+
+    async fn postgres() -> Fixture {
+        let admin_url = admin_url();
+        let name = format!("medbus_j_{}", uuid::Uuid::new_v4().simple());
+        let mut admin = sqlx::PgConnection::connect(&admin_url)
+            .await
+            .unwrap_or_else(|e| panic!("PostgreSQL at {admin_url} is needed for this test: {e}"));
+        admin
+            .execute(format!("CREATE DATABASE {name}").as_str())
+            .await
+            .unwrap();
+        admin.close().await.unwrap();
+        let base = admin_url
+            .rsplit_once('/')
+            .map_or(admin_url.as_str(), |(base, _)| base);
+        Fixture {
+            location: JournalLocation::Postgres(format!("{base}/{name}")),
+            _dir: None,
+            postgres: Some(TestDatabase { admin_url, name }),
+        }
+    }
+
+    async fn open(&self) -> Journal {
+        Journal::open(&self.location, Durability::Full)
+            .await
+            .unwrap()
+    }
+
+    fn is_sqlite(&self) -> bool {
+        matches!(self.location, JournalLocation::Sqlite(_))
+    }
+
+    /// Runs SQL on a connection of its own, beside the journal's.
+    async fn execute(&self, sql: &str) {
+        match &self.location {
+            JournalLocation::Sqlite(path) => {
+                let options = sqlx::sqlite::SqliteConnectOptions::new().filename(path);
+                let mut conn = sqlx::SqliteConnection::connect_with(&options)
+                    .await
+                    .unwrap();
+                conn.execute(sql).await.unwrap();
+                conn.close().await.unwrap();
+            }
+            JournalLocation::Postgres(url) => {
+                let mut conn = sqlx::PgConnection::connect(url).await.unwrap();
+                conn.execute(sql).await.unwrap();
+                conn.close().await.unwrap();
+            }
+        }
+    }
+}
+
+/// The database's write lock, held by a connection of the test's own.
+enum WriteLock {
+    Sqlite(sqlx::SqliteConnection),
+    Postgres(sqlx::PgConnection),
+}
+
+impl Fixture {
+    /// Takes the write lock, so that the journal's writer waits.
+    async fn lock_writes(&self) -> WriteLock {
+        match &self.location {
+            JournalLocation::Sqlite(path) => {
+                let options = sqlx::sqlite::SqliteConnectOptions::new().filename(path);
+                let mut conn = sqlx::SqliteConnection::connect_with(&options)
+                    .await
+                    .unwrap();
+                conn.execute("BEGIN IMMEDIATE").await.unwrap();
+                WriteLock::Sqlite(conn)
+            }
+            JournalLocation::Postgres(url) => {
+                let mut conn = sqlx::PgConnection::connect(url).await.unwrap();
+                conn.execute("BEGIN; LOCK TABLE messages, deliveries IN EXCLUSIVE MODE")
+                    .await
+                    .unwrap();
+                WriteLock::Postgres(conn)
+            }
+        }
+    }
+}
+
+impl WriteLock {
+    async fn release(self) {
+        match self {
+            WriteLock::Sqlite(mut conn) => {
+                conn.execute("ROLLBACK").await.unwrap();
+                conn.close().await.unwrap();
+            }
+            WriteLock::Postgres(mut conn) => {
+                conn.execute("ROLLBACK").await.unwrap();
+                conn.close().await.unwrap();
+            }
+        }
+    }
+}
+
+impl Drop for Fixture {
+    fn drop(&mut self) {
+        let Some(db) = self.postgres.take() else {
+            return;
+        };
+        // Drop may run inside the test's runtime: drop the database from a
+        // thread with a runtime of its own.
+        let dropped = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            runtime.block_on(async {
+                let mut admin = sqlx::PgConnection::connect(&db.admin_url).await?;
+                admin
+                    .execute(format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", db.name).as_str())
+                    .await?;
+                admin.close().await
+            })
+        })
+        .join();
+        if let Ok(Err(e)) = dropped {
+            eprintln!("could not drop the test database: {e}");
+        }
+    }
+}
+
+fn at(seconds: i64) -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 3, 1, 8, 0, 0).unwrap() + chrono::Duration::seconds(seconds)
+}
+
+fn new_id() -> String {
+    uuid::Uuid::now_v7().to_string()
+}
+
+fn message(route: &str, received_at: DateTime<Utc>) -> MessageRecord {
+    MessageRecord {
+        id: new_id(),
+        route: route.to_string(),
+        received_at,
+        status: MessageStatus::Processed,
+        source: json!({"method": "POST", "path": "/push", "headers": {"x-vendor": "120"}}),
+        content_type: Some("application/xml".to_string()),
+        raw: Bytes::from_static(b"<root><applyNo>A0001</applyNo></root>"),
+        trace: json!([{"step": "parse", "micros": 12, "outcome": "ok"}]),
+        reply: Some(json!("ok")),
+        error: None,
+        duration_us: 250,
+        parent_id: None,
+        deliveries: Vec::new(),
+    }
+}
+
+fn delivery(destination: &str) -> NewDelivery {
+    NewDelivery {
+        id: new_id(),
+        destination: destination.to_string(),
+        payload: format!("<to>{destination}</to>"),
+        content_type: "application/xml".to_string(),
+        context: json!({"vars": {"hospital": {"endpoint": "http://h1/ws"}}}),
+    }
+}
+
+fn update(id: &str, status: DeliveryStatus, attempts: u32, at: DateTime<Utc>) -> DeliveryUpdate {
+    DeliveryUpdate {
+        id: id.to_string(),
+        status,
+        attempts,
+        next_attempt_at: None,
+        error: None,
+        response: None,
+        at,
+        duration_us: 1_000,
+    }
+}
+
+async fn record_and_read_back(fixture: Fixture) {
+    let journal = fixture.open().await;
+    let mut raw = "<applyNo>A0001</applyNo><name>张三</name><hospital>厦门市第一医院</hospital>"
+        .as_bytes()
+        .to_vec();
+    // Not text at all: the bytes must come back exactly.
+    raw.extend_from_slice(&[0x00, 0xff, 0xfe, 0x80, b'\n']);
+    let mut record = message("xiamen-120.push", at(0));
+    record.raw = Bytes::from(raw);
+    // Keys out of alphabetical order: the journal keeps them as written.
+    record.source =
+        json!({"remote": "10.0.0.7", "method": "POST", "headers": {"x-来源": "急救中心"}});
+    record.trace = json!([
+        {"step": "parse", "micros": 40, "outcome": "ok", "output": {"患者": "张三"}},
+        {"step": "validate", "micros": 7, "outcome": "ok"}
+    ]);
+    record.reply = Some(json!({"result": "成功", "code": 0}));
+    record.error = None;
+    record.parent_id = Some(new_id());
+    let mut hospital = delivery("hospital");
+    hospital.payload = "<患者><姓名>张三</姓名></患者>".to_string();
+    record.deliveries = vec![hospital, delivery("archive")];
+    journal.record(record.clone()).await.unwrap();
+
+    let mut failed = message("xiamen-120.push", at(5));
+    failed.status = MessageStatus::Rejected;
+    failed.error = Some(json!({"kind": "validation", "code": "10001", "message": "applyNo 必填"}));
+    failed.reply = None;
+    journal.record(failed.clone()).await.unwrap();
+    journal.record(message("other.route", at(3))).await.unwrap();
+
+    let stored = journal.message(&record.id).await.unwrap().unwrap();
+    assert_eq!(stored.raw, record.raw);
+    assert_eq!(stored.route, record.route);
+    assert_eq!(stored.received_at, record.received_at);
+    assert_eq!(stored.status, MessageStatus::Processed);
+    assert_eq!(stored.source.to_string(), record.source.to_string());
+    assert_eq!(stored.trace.to_string(), record.trace.to_string());
+    assert_eq!(stored.reply, record.reply);
+    assert_eq!(stored.error, None);
+    assert_eq!(stored.content_type, record.content_type);
+    assert_eq!(stored.duration_us, 250);
+    assert_eq!(stored.parent_id, record.parent_id);
+    let destinations: Vec<_> = stored
+        .deliveries
+        .iter()
+        .map(|d| d.destination.as_str())
+        .collect();
+    assert_eq!(destinations, ["hospital", "archive"]);
+    let first = &stored.deliveries[0];
+    assert_eq!(first.id, record.deliveries[0].id);
+    assert_eq!(first.payload, "<患者><姓名>张三</姓名></患者>");
+    assert_eq!(first.context, record.deliveries[0].context);
+    assert_eq!(first.status, DeliveryStatus::Pending);
+    assert_eq!((first.attempts, first.created_at), (0, at(0)));
+    assert_eq!(first.next_attempt_at, Some(at(0)));
+    assert!(first.history.is_empty());
+
+    let rejected = journal.message(&failed.id).await.unwrap().unwrap();
+    assert_eq!(rejected.error, failed.error);
+    assert_eq!(rejected.reply, None);
+    assert_eq!(journal.message("no-such-id").await.unwrap(), None);
+
+    let all = journal.search(&MessageFilter::default()).await.unwrap();
+    let ids: Vec<_> = all.iter().map(|m| m.route.as_str()).collect();
+    assert_eq!(
+        ids,
+        ["xiamen-120.push", "other.route", "xiamen-120.push"],
+        "newest first"
+    );
+    let filter = MessageFilter {
+        route: Some("xiamen-120.push".into()),
+        status: Some(MessageStatus::Rejected),
+        ..MessageFilter::default()
+    };
+    let found = journal.search(&filter).await.unwrap();
+    assert_eq!(found.len(), 1);
+    assert_eq!(found[0].id, failed.id);
+    assert_eq!(found[0].error, failed.error);
+    let window = MessageFilter {
+        received_from: Some(at(3)),
+        received_before: Some(at(5)),
+        limit: 10,
+        ..MessageFilter::default()
+    };
+    let found = journal.search(&window).await.unwrap();
+    assert_eq!(
+        found.iter().map(|m| m.route.as_str()).collect::<Vec<_>>(),
+        ["other.route"]
+    );
+    let limited = MessageFilter {
+        limit: 1,
+        ..MessageFilter::default()
+    };
+    assert_eq!(
+        journal.search(&limited).await.unwrap()[0].received_at,
+        at(5)
+    );
+
+    let counts = journal.count_by_status(None).await.unwrap();
+    assert_eq!(
+        counts,
+        [("processed".to_string(), 2), ("rejected".to_string(), 1)]
+    );
+    let counts = journal.count_by_status(Some("other.route")).await.unwrap();
+    assert_eq!(counts, [("processed".to_string(), 1)]);
+    journal.shutdown().await;
+}
+
+async fn deliveries_fall_due_and_keep_their_history(fixture: Fixture) {
+    let journal = fixture.open().await;
+    let mut first = message("r", at(0));
+    first.deliveries = vec![delivery("hospital"), delivery("archive")];
+    let mut second = message("r", at(10));
+    second.deliveries = vec![delivery("hospital")];
+    journal.record(first.clone()).await.unwrap();
+    journal.record(second.clone()).await.unwrap();
+    let hospital_1 = first.deliveries[0].id.as_str();
+    let archive_1 = first.deliveries[1].id.as_str();
+    let hospital_2 = second.deliveries[0].id.as_str();
+
+    let ids = |due: &[PendingDelivery]| due.iter().map(|d| d.id.clone()).collect::<Vec<_>>();
+    assert_eq!(
+        ids(&journal
+            .due_deliveries("r", "hospital", at(5), 10)
+            .await
+            .unwrap()),
+        [hospital_1]
+    );
+    let due = journal
+        .due_deliveries("r", "hospital", at(20), 10)
+        .await
+        .unwrap();
+    assert_eq!(due[0].message_id, first.id);
+    assert_eq!(due[0].payload, "<to>hospital</to>");
+    assert_eq!(due[0].context, first.deliveries[0].context);
+    assert_eq!((due[0].attempts, due[0].created_at), (0, at(0)));
+    assert_eq!(ids(&due), [hospital_1, hospital_2]);
+    assert_eq!(
+        journal
+            .due_deliveries("r", "hospital", at(20), 1)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    assert_eq!(
+        journal.pending_destinations().await.unwrap(),
+        [
+            ("r".to_string(), "archive".to_string()),
+            ("r".to_string(), "hospital".to_string())
+        ]
+    );
+
+    // The first attempt fails: try again a minute later.
+    let mut failed = update(hospital_1, DeliveryStatus::Pending, 1, at(20));
+    failed.next_attempt_at = Some(at(80));
+    failed.error = Some("connection refused".into());
+    journal.update_delivery(failed).await.unwrap();
+    assert_eq!(
+        ids(&journal
+            .due_deliveries("r", "hospital", at(30), 10)
+            .await
+            .unwrap()),
+        [hospital_2]
+    );
+    let due = journal
+        .due_deliveries("r", "hospital", at(80), 10)
+        .await
+        .unwrap();
+    assert_eq!(
+        ids(&due),
+        [hospital_2, hospital_1],
+        "in the order they fell due"
+    );
+    assert_eq!(due[1].attempts, 1);
+
+    let mut delivered = update(hospital_1, DeliveryStatus::Delivered, 2, at(81));
+    delivered.response = Some(json!({"status": 200, "body": "成功"}));
+    journal.update_delivery(delivered).await.unwrap();
+    journal
+        .update_delivery(update(archive_1, DeliveryStatus::Dead, 5, at(82)))
+        .await
+        .unwrap();
+    assert_eq!(
+        ids(&journal
+            .due_deliveries("r", "hospital", at(100), 10)
+            .await
+            .unwrap()),
+        [hospital_2]
+    );
+    assert!(journal
+        .due_deliveries("r", "archive", at(100), 10)
+        .await
+        .unwrap()
+        .is_empty());
+    assert_eq!(
+        journal.pending_destinations().await.unwrap(),
+        [("r".to_string(), "hospital".to_string())]
+    );
+
+    let stored = journal.message(&first.id).await.unwrap().unwrap();
+    let hospital = &stored.deliveries[0];
+    assert_eq!(hospital.status, DeliveryStatus::Delivered);
+    assert_eq!((hospital.attempts, hospital.next_attempt_at), (2, None));
+    assert_eq!(hospital.updated_at, at(81));
+    assert_eq!(
+        hospital.response,
+        Some(json!({"status": 200, "body": "成功"}))
+    );
+    let history: Vec<_> = hospital
+        .history
+        .iter()
+        .map(|a| (a.attempt, a.at, a.status, a.error.as_deref()))
+        .collect();
+    assert_eq!(
+        history,
+        [
+            (
+                1,
+                at(20),
+                DeliveryStatus::Pending,
+                Some("connection refused")
+            ),
+            (2, at(81), DeliveryStatus::Delivered, None),
+        ]
+    );
+    assert_eq!(hospital.history[1].response, hospital.response);
+    assert_eq!(stored.deliveries[1].status, DeliveryStatus::Dead);
+    assert_eq!(stored.deliveries[1].history.len(), 1);
+
+    let unknown = journal
+        .update_delivery(update(
+            "no-such-delivery",
+            DeliveryStatus::Delivered,
+            1,
+            at(90),
+        ))
+        .await;
+    assert!(matches!(unknown, Err(JournalError::UnknownDelivery(id)) if id == "no-such-delivery"));
+    journal.shutdown().await;
+}
+
+async fn the_last_of_several_updates_in_a_batch_wins(fixture: Fixture) {
+    let journal = fixture.open().await;
+    let mut record = message("twice", at(0));
+    record.deliveries = vec![delivery("hospital")];
+    journal.record(record.clone()).await.unwrap();
+    let id = record.deliveries[0].id.clone();
+
+    // Hold the writer on one write while three updates of one delivery queue behind it.
+    let lock = fixture.lock_writes().await;
+    let blocked = tokio::spawn({
+        let journal = journal.clone();
+        async move { journal.record(message("twice", at(1))).await }
+    });
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    let updates = tokio::spawn({
+        let journal = journal.clone();
+        async move {
+            let mut retry = update(&id, DeliveryStatus::Pending, 1, at(1));
+            retry.next_attempt_at = Some(at(30));
+            // Polled in order, so queued in order.
+            let (first, second, third) = tokio::join!(
+                journal.update_delivery(retry),
+                journal.update_delivery(update(&id, DeliveryStatus::Delivered, 2, at(2))),
+                journal.update_delivery(update(&id, DeliveryStatus::Dead, 3, at(3))),
+            );
+            [first, second, third]
+        }
+    });
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    let commits_before = journal.stats().commits;
+    lock.release().await;
+    blocked.await.unwrap().unwrap();
+    for result in updates.await.unwrap() {
+        result.unwrap();
+    }
+    // The held write, then the three updates together (or all four at once
+    // when the writer took them up together); one by one would be four commits.
+    let commits = journal.stats().commits - commits_before;
+    assert!(
+        commits <= 2,
+        "the three updates did not share a commit: {commits} commits"
+    );
+
+    let stored = journal.message(&record.id).await.unwrap().unwrap();
+    let delivery = &stored.deliveries[0];
+    assert_eq!(
+        (delivery.status, delivery.attempts),
+        (DeliveryStatus::Dead, 3)
+    );
+    let attempts: Vec<_> = delivery.history.iter().map(|a| a.attempt).collect();
+    assert_eq!(attempts, [1, 2, 3]);
+    journal.shutdown().await;
+}
+
+async fn concurrent_records_share_commits(fixture: Fixture) {
+    let journal = fixture.open().await;
+    let tasks: Vec<_> = (0..400)
+        .map(|i| {
+            let journal = journal.clone();
+            tokio::spawn(async move {
+                let mut record = message("busy", at(i));
+                record.deliveries = vec![delivery("hospital")];
+                journal.record(record).await
+            })
+        })
+        .collect();
+    for task in tasks {
+        task.await.unwrap().unwrap();
+    }
+    let stats = journal.stats();
+    assert_eq!((stats.committed, stats.failed), (400, 0));
+    assert!(
+        stats.commits < 400,
+        "every message had a commit of its own: {stats:?}"
+    );
+    let counts = journal.count_by_status(Some("busy")).await.unwrap();
+    assert_eq!(counts, [("processed".to_string(), 400)]);
+    assert_eq!(
+        journal
+            .due_deliveries("busy", "hospital", at(1000), 1000)
+            .await
+            .unwrap()
+            .len(),
+        400
+    );
+    journal.shutdown().await;
+}
+
+async fn a_failing_batch_fails_its_callers(fixture: Fixture) {
+    let journal = fixture.open().await;
+    if fixture.is_sqlite() {
+        fixture
+            .execute("CREATE TRIGGER refuse BEFORE INSERT ON messages BEGIN SELECT RAISE(ABORT, 'refused by the test'); END")
+            .await;
+    } else {
+        fixture
+            .execute("CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'refused by the test'; END $$")
+            .await;
+        fixture
+            .execute("CREATE TRIGGER refuse BEFORE INSERT ON messages FOR EACH STATEMENT EXECUTE FUNCTION refuse()")
+            .await;
+    }
+    let records: Vec<_> = (0..20).map(|i| message("refused", at(i))).collect();
+    let tasks: Vec<_> = records
+        .iter()
+        .cloned()
+        .map(|record| {
+            let journal = journal.clone();
+            tokio::spawn(async move { journal.record(record).await })
+        })
+        .collect();
+    for task in tasks {
+        let result = task.await.unwrap();
+        let error = result.expect_err("a refused write must not be reported committed");
+        assert!(matches!(error, JournalError::Write(_)), "{error:?}");
+        assert!(error.to_string().contains("refused by the test"), "{error}");
+    }
+    for record in &records {
+        assert_eq!(journal.message(&record.id).await.unwrap(), None);
+    }
+    assert_eq!((journal.stats().commits, journal.stats().failed), (0, 20));
+
+    // The writer goes on with the next batch.
+    if fixture.is_sqlite() {
+        fixture.execute("DROP TRIGGER refuse").await;
+    } else {
+        fixture.execute("DROP TRIGGER refuse ON messages").await;
+    }
+    journal.record(records[0].clone()).await.unwrap();
+    journal.record(message("refused", at(30))).await.unwrap();
+    assert_eq!(
+        journal.count_by_status(Some("refused")).await.unwrap(),
+        [("processed".to_string(), 2)]
+    );
+    journal.shutdown().await;
+}
+
+async fn one_faulty_write_fails_alone(fixture: Fixture) {
+    let journal = fixture.open().await;
+    let mut existing = message("mixed", at(0));
+    existing.deliveries = vec![delivery("hospital")];
+    journal.record(existing.clone()).await.unwrap();
+
+    let mut duplicate = message("mixed", at(1));
+    duplicate.id = existing.id.clone();
+    let mut tasks = Vec::new();
+    for i in 0..30 {
+        let journal = journal.clone();
+        tasks.push(tokio::spawn(async move {
+            journal.record(message("mixed", at(2 + i))).await
+        }));
+    }
+    let bad_record = tokio::spawn({
+        let journal = journal.clone();
+        async move { journal.record(duplicate).await }
+    });
+    let bad_update = tokio::spawn({
+        let journal = journal.clone();
+        async move {
+            journal
+                .update_delivery(update(
+                    "no-such-delivery",
+                    DeliveryStatus::Delivered,
+                    1,
+                    at(5),
+                ))
+                .await
+        }
+    });
+    let good_update = tokio::spawn({
+        let journal = journal.clone();
+        let id = existing.deliveries[0].id.clone();
+        async move {
+            journal
+                .update_delivery(update(&id, DeliveryStatus::Delivered, 1, at(5)))
+                .await
+        }
+    });
+    for task in tasks {
+        task.await.unwrap().unwrap();
+    }
+    assert!(matches!(
+        bad_record.await.unwrap(),
+        Err(JournalError::Write(_))
+    ));
+    assert!(matches!(
+        bad_update.await.unwrap(),
+        Err(JournalError::UnknownDelivery(_))
+    ));
+    good_update.await.unwrap().unwrap();
+    let kept = journal.message(&existing.id).await.unwrap().unwrap();
+    assert_eq!(
+        kept.received_at,
+        at(0),
+        "the duplicate did not overwrite the message"
+    );
+    assert_eq!(kept.deliveries[0].status, DeliveryStatus::Delivered);
+    assert_eq!(
+        journal.count_by_status(Some("mixed")).await.unwrap(),
+        [("processed".to_string(), 31)]
+    );
+    assert_eq!(journal.stats().failed, 2);
+    journal.shutdown().await;
+}
+
+async fn reopening_keeps_everything(fixture: Fixture) {
+    let journal = fixture.open().await;
+    let mut record = message("restart", at(0));
+    record.raw = Bytes::from("重启前的消息".as_bytes());
+    record.deliveries = vec![delivery("hospital")];
+    journal.record(record.clone()).await.unwrap();
+    let mut retry = update(&record.deliveries[0].id, DeliveryStatus::Pending, 1, at(1));
+    retry.next_attempt_at = Some(at(60));
+    retry.error = Some("timeout".into());
+    journal.update_delivery(retry).await.unwrap();
+    let before = journal.message(&record.id).await.unwrap().unwrap();
+    journal.shutdown().await;
+    let closed = journal.record(message("restart", at(2))).await;
+    assert!(matches!(closed, Err(JournalError::Closed)), "{closed:?}");
+
+    let journal = fixture.open().await;
+    assert_eq!(journal.message(&record.id).await.unwrap(), Some(before));
+    assert_eq!(
+        journal.pending_destinations().await.unwrap(),
+        [("restart".to_string(), "hospital".to_string())]
+    );
+    let due = journal
+        .due_deliveries("restart", "hospital", at(60), 10)
+        .await
+        .unwrap();
+    assert_eq!((due.len(), due[0].attempts), (1, 1));
+    journal.record(message("restart", at(3))).await.unwrap();
+    assert_eq!(
+        journal.count_by_status(Some("restart")).await.unwrap(),
+        [("processed".to_string(), 2)]
+    );
+    journal.shutdown().await;
+}
+
+async fn migrations_are_idempotent(fixture: Fixture) {
+    let journal = fixture.open().await;
+    let record = message("m", at(0));
+    journal.record(record.clone()).await.unwrap();
+    journal.shutdown().await;
+    for _ in 0..2 {
+        let journal = fixture.open().await;
+        assert!(journal.message(&record.id).await.unwrap().is_some());
+        journal.shutdown().await;
+    }
+    let expected = if fixture.is_sqlite() {
+        sqlite::MIGRATOR.iter().count()
+    } else {
+        postgres::MIGRATOR.iter().count()
+    };
+    let applied = match &fixture.location {
+        JournalLocation::Sqlite(path) => {
+            let options = sqlx::sqlite::SqliteConnectOptions::new().filename(path);
+            let mut conn = sqlx::SqliteConnection::connect_with(&options)
+                .await
+                .unwrap();
+            sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM _sqlx_migrations")
+                .fetch_one(&mut conn)
+                .await
+                .unwrap()
+        }
+        JournalLocation::Postgres(url) => {
+            let mut conn = sqlx::PgConnection::connect(url).await.unwrap();
+            sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM _sqlx_migrations")
+                .fetch_one(&mut conn)
+                .await
+                .unwrap()
+        }
+    };
+    assert_eq!(applied as usize, expected);
+}
+
+async fn durability_reaches_the_writer(fixture: Fixture) {
+    for (durability, sqlite, postgres) in [
+        (Durability::Full, "2", "on"),
+        (Durability::Normal, "1", "off"),
+    ] {
+        let journal = Journal::open(&fixture.location, durability).await.unwrap();
+        let store = &journal.inner.store;
+        if fixture.is_sqlite() {
+            assert_eq!(store.writer_setting("synchronous").await, sqlite);
+            assert_eq!(store.writer_setting("journal_mode").await, "wal");
+        } else {
+            assert_eq!(store.writer_setting("synchronous_commit").await, postgres);
+        }
+        journal.record(message("d", at(0))).await.unwrap();
+        journal.shutdown().await;
+    }
+}
+
+async fn invalid_text_is_refused_before_writing(fixture: Fixture) {
+    let journal = fixture.open().await;
+    let mut record = message("nul", at(0));
+    record.deliveries = vec![delivery("hospital")];
+    record.deliveries[0].payload = "a\0b".to_string();
+    let refused = journal.record(record.clone()).await;
+    assert!(
+        matches!(refused, Err(JournalError::Invalid(_))),
+        "{refused:?}"
+    );
+    assert_eq!(journal.message(&record.id).await.unwrap(), None);
+    assert_eq!(journal.stats(), JournalStats::default());
+    journal.shutdown().await;
+}
+
+macro_rules! on_both_backends {
+    ($($scenario:ident),* $(,)?) => {
+        mod sqlite_backend {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $scenario() {
+                    super::$scenario(super::Fixture::sqlite()).await;
+                }
+            )*
+        }
+        mod postgres_backend {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $scenario() {
+                    super::$scenario(super::Fixture::postgres().await).await;
+                }
+            )*
+        }
+    };
+}
+
+on_both_backends!(
+    record_and_read_back,
+    deliveries_fall_due_and_keep_their_history,
+    the_last_of_several_updates_in_a_batch_wins,
+    concurrent_records_share_commits,
+    a_failing_batch_fails_its_callers,
+    one_faulty_write_fails_alone,
+    reopening_keeps_everything,
+    migrations_are_idempotent,
+    durability_reaches_the_writer,
+    invalid_text_is_refused_before_writing,
+);
+
+/// Records 20,000 messages from 64 concurrent tasks and prints the rate.
+/// Run in release mode:
+/// `cargo test -p medbus --release journal::tests::throughput -- --ignored --nocapture`
+async fn throughput(fixture: Fixture, durability: Durability) {
+    const MESSAGES: usize = 20_000;
+    const TASKS: usize = 64;
+    let journal = Journal::open(&fixture.location, durability).await.unwrap();
+    let raw = Bytes::from(format!(
+        "<applyRecord>{}</applyRecord>",
+        "<field>值</field>".repeat(60)
+    ));
+    let started = Instant::now();
+    let tasks: Vec<_> = (0..TASKS)
+        .map(|task| {
+            let journal = journal.clone();
+            let raw = raw.clone();
+            tokio::spawn(async move {
+                for i in (task..MESSAGES).step_by(TASKS) {
+                    let mut record = message("throughput", at(i as i64));
+                    record.raw = raw.clone();
+                    record.deliveries = vec![delivery("hospital")];
+                    journal.record(record).await.unwrap();
+                }
+            })
+        })
+        .collect();
+    for task in tasks {
+        task.await.unwrap();
+    }
+    let elapsed = started.elapsed();
+    let stats = journal.stats();
+    journal.shutdown().await;
+    assert_eq!(stats.committed, MESSAGES as u64);
+    println!(
+        "{:?} {durability:?}: {MESSAGES} messages ({} raw bytes, 1 delivery each) from {TASKS} tasks in {:.2} s: {:.0} messages/s, {} commits, {:.1} messages per commit",
+        fixture.location,
+        raw.len(),
+        elapsed.as_secs_f64(),
+        MESSAGES as f64 / elapsed.as_secs_f64(),
+        stats.commits,
+        stats.committed as f64 / stats.commits as f64,
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "a measurement: run in release mode with --ignored --nocapture"]
+async fn throughput_sqlite_full() {
+    throughput(Fixture::sqlite(), Durability::Full).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "a measurement: run in release mode with --ignored --nocapture"]
+async fn throughput_sqlite_normal() {
+    throughput(Fixture::sqlite(), Durability::Normal).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "a measurement: run in release mode with --ignored --nocapture"]
+async fn throughput_postgres_full() {
+    throughput(Fixture::postgres().await, Durability::Full).await;
+}
