@@ -51,6 +51,11 @@ impl Sink {
 
     /// Waits until at least `count` requests arrived (or panics after `secs`).
     pub async fn wait_for(&self, count: usize, secs: u64) -> Vec<Received> {
+        self.wait_for_or(count, secs, || String::new()).await
+    }
+
+    /// As `wait_for`, adding `context()` (e.g. the process log) to a failure.
+    pub async fn wait_for_or(&self, count: usize, secs: u64, context: impl Fn() -> String) -> Vec<Received> {
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(secs);
         loop {
             let received = self.received();
@@ -59,8 +64,9 @@ impl Sink {
             }
             assert!(
                 std::time::Instant::now() < deadline,
-                "expected {count} requests at the sink, got {}",
-                received.len()
+                "expected {count} requests at the sink, got {}\n{}",
+                received.len(),
+                context()
             );
             tokio::time::sleep(std::time::Duration::from_millis(50)).await;
         }

@@ -55,7 +55,7 @@ async fn an_accepted_message_reaches_its_destinations_with_its_id() {
             "t.fanout",
             "/fanout",
             &format!(
-                "destinations:\n  - name: sink\n    to: {{ http: {{ url: '{}', headers: {{ X-Source: '{{{{ headers.x-caller }}}}' }} }} }}\n  - name: archive\n    to: {{ file: {{ dir: out, name: '{{{{ msg.id }}}}.txt' }} }}\n  - name: next\n    to: {{ route: {{ id: t.next }} }}\n",
+                "destinations:\n  - name: sink\n    to: {{ http: {{ url: '{}', headers: {{ X-Source: '{{{{ headers["x-caller"] }}}}' }} }} }}\n  - name: archive\n    to: {{ file: {{ dir: out, name: '{{{{ msg.id }}}}.txt' }} }}\n  - name: next\n    to: {{ route: {{ id: t.next }} }}\n",
                 sink.url("/inbox")
             ),
         ),
@@ -79,7 +79,7 @@ async fn an_accepted_message_reaches_its_destinations_with_its_id() {
     assert_eq!(response.status(), 200);
     let id = response.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_string();
 
-    let received = sink.wait_for(2, 10).await;
+    let received = sink.wait_for_or(2, 10, || medbus.logs()).await;
     let direct = received.iter().find(|r| r.path == "/inbox").expect("the http destination got it");
     assert_eq!(direct.body, "患者登记");
     assert_eq!(direct.headers["x-medbus-message-id"], id.as_str());

@@ -34,8 +34,23 @@ fn yaml_message(error: &serde_saphyr::Error) -> String {
     let text = error.to_string();
     let first = text.lines().next().unwrap_or("").trim();
     let first = first.strip_prefix("error: ").unwrap_or(first);
+    let first = strip_position_prefix(first);
     match first.rfind(" at line ") {
         Some(i) => first[..i].to_string(),
         None => first.to_string(),
     }
+}
+
+/// `line 5 column 28: unknown field` -> `unknown field`.
+fn strip_position_prefix(text: &str) -> &str {
+    let Some(rest) = text.strip_prefix("line ") else {
+        return text;
+    };
+    let digits = |s: &str| s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
+    let rest = &rest[digits(rest)..];
+    let Some(rest) = rest.strip_prefix(" column ") else {
+        return text;
+    };
+    let rest = &rest[digits(rest)..];
+    rest.strip_prefix(": ").unwrap_or(text)
 }

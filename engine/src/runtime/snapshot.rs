@@ -2,7 +2,7 @@
 //! templates and tables it uses. Built completely (and checked) before it
 //! serves; immutable after.
 
-use crate::config::{load_route_files, Diagnostic, Diagnostics, Position, RouteSpec, SourceSpec};
+use crate::config::{load_route_files, Diagnostic, Diagnostics, EndpointSpec, RouteSpec, SourceSpec};
 use crate::destinations::Endpoint;
 use crate::mappings::Mappings;
 use crate::resources::Resources;
@@ -73,11 +73,12 @@ impl Snapshot {
         let (files, errors) = load_route_files(&settings.routes_dir);
         diagnostics.items.extend(errors);
 
+        let known_ids: std::collections::HashSet<String> = files.iter().map(|f| f.route.id.value.clone()).collect();
         let mut routes = Vec::new();
         let mut by_id: HashMap<String, Arc<Route>> = HashMap::new();
         let mut http: HashMap<(SocketAddr, Method, String), Arc<Route>> = HashMap::new();
         for file in files {
-            let Some(route) = build_route(file.path, file.route, &resources, &mut diagnostics) else {
+            let Some(route) = build_route(file.path, file.route, &resources, &known_ids, &mut diagnostics) else {
                 continue;
             };
             let route = Arc::new(route);
@@ -113,7 +114,6 @@ impl Snapshot {
             by_id.insert(route.id.clone(), route.clone());
             routes.push(route);
         }
-        check_route_targets(&routes, &by_id, &mut diagnostics);
         if !diagnostics.is_empty() {
             return Err(diagnostics.sorted());
         }
@@ -148,7 +148,13 @@ impl Snapshot {
     }
 }
 
-fn build_route(file: PathBuf, spec: RouteSpec, resources: &Resources, diagnostics: &mut Diagnostics) -> Option<Route> {
+fn build_route(
+    file: PathBuf,
+    spec: RouteSpec,
+    resources: &Resources,
+    known_ids: &std::collections::HashSet<String>,
+    diagnostics: &mut Diagnostics,
+) -> Option<Route> {
     let id = spec.id.value.clone();
     if id.trim().is_empty() || id.contains(char::is_whitespace) {
         diagnostics.error(
@@ -187,6 +193,17 @@ fn build_route(file: PathBuf, spec: RouteSpec, resources: &Resources, diagnostic
         }
         if destination.max_attempts == 0 {
             cx.error("max_attempts must be at least 1");
+        }
+        if let EndpointSpec::Route(target) = &destination.to.value {
+            cx.at = destination.to.at;
+            if !known_ids.contains(&target.id) {
+                cx.error(format!(
+                    "destination `{}` hands over to route `{}`, which does not exist; expected the id of a loaded route",
+                    destination.name, target.id
+                ));
+            } else if target.id == id {
+                cx.error(format!("destination `{}` hands the route over to itself; expected another route", destination.name));
+            }
         }
         match Endpoint::build(&destination.to.value, destination.to.at, &mut cx) {
             Some(endpoint) => destinations.push(Destination {
@@ -259,26 +276,4 @@ fn build_reply(
     };
     cx.at = config.at;
     ReplyStep::build(&config.value, cx).map(Some)
-}
-
-fn check_route_targets(routes: &[Arc<Route>], by_id: &HashMap<String, Arc<Route>>, diagnostics: &mut Diagnostics) {
-    for route in routes {
-        for (destination, spec) in route.destinations.iter().zip(&route.spec.destinations) {
-            if let Endpoint::Route(target) = &destination.endpoint {
-                let at: Position = spec.to.at;
-                if !by_id.contains_key(target) {
-                    diagnostics.error(&route.file, at, format!("destination `{}` hands over to route `{target}`, which does not exist; expected the id of a loaded route", destination.name));
-                } else if target == &route.id {
-                    diagnostics.error(
-                        &route.file,
-                        at,
-                        format!(
-                            "destination `{}` hands the route over to itself; expected another route",
-                            destination.name
-                        ),
-                    );
-                }
-            }
-        }
-    }
 }
