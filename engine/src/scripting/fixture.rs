@@ -1,0 +1,102 @@
+//! For tests of the steps that use scripts, tables and templates: a
+//! temporary configuration folder with real files, its resources, and a
+//! way to build a step from its YAML config.
+
+use crate::config::{Diagnostics, Position};
+use crate::exchange::Exchange;
+use crate::mappings::Mappings;
+use crate::resources::Resources;
+use crate::scripting::Scripting;
+use crate::settings::Settings;
+use crate::steps::BuildContext;
+use crate::value::Value;
+use serde::de::DeserializeOwned;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+pub struct Fixture {
+    pub dir: tempfile::TempDir,
+    pub resources: Resources,
+}
+
+impl Fixture {
+    /// Writes `files` (paths relative to the folder, e.g.
+    /// `mappings/sex.csv`, `scripts/a.rhai`, `templates/a.xml`) and loads
+    /// the resources from them.
+    pub fn with_files(files: &[(&str, &str)]) -> Fixture {
+        let dir = tempfile::tempdir().unwrap();
+        for (name, text) in files {
+            let path = dir.path().join(name);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, text).unwrap();
+        }
+        let settings = Settings::for_dir(dir.path());
+        let (mappings, errors) = Mappings::load(&settings.mappings_dir);
+        assert!(errors.is_empty(), "{errors:?}");
+        let mappings = Arc::new(mappings);
+        let scripting = Arc::new(Scripting::new(settings.timezone, mappings.clone()));
+        Fixture {
+            dir,
+            resources: Resources {
+                settings: Arc::new(settings),
+                mappings,
+                scripting,
+            },
+        }
+    }
+
+    pub fn route_file(&self) -> PathBuf {
+        self.dir.path().join("routes/test.yaml")
+    }
+
+    /// Parses a step's config from `yaml` and builds it, as if the config
+    /// were written at line 10, column 5 of `routes/test.yaml`. Errors come
+    /// back as `file:line:column: message` with the folder's path cut off.
+    pub fn build<C: DeserializeOwned, S>(
+        &self,
+        yaml: &str,
+        build: impl FnOnce(&C, &mut BuildContext) -> Option<S>,
+    ) -> Result<S, Vec<String>> {
+        let config: C = serde_saphyr::from_str(yaml).map_err(|e| vec![e.to_string()])?;
+        let mut diagnostics = Diagnostics::default();
+        let file = self.route_file();
+        let mut cx = BuildContext {
+            file: &file,
+            at: Position {
+                line: 10,
+                column: 5,
+            },
+            resources: &self.resources,
+            diagnostics: &mut diagnostics,
+        };
+        let step = build(&config, &mut cx);
+        let base = format!("{}/", self.dir.path().display());
+        let errors: Vec<String> = diagnostics
+            .sorted()
+            .iter()
+            .map(|d| d.to_string().replace(&base, ""))
+            .collect();
+        match step {
+            Some(step) if errors.is_empty() => Ok(step),
+            Some(_) => panic!("the step was built despite errors: {errors:?}"),
+            None => {
+                assert!(
+                    !errors.is_empty(),
+                    "the step was not built, and no error says why"
+                );
+                Err(errors)
+            }
+        }
+    }
+}
+
+pub fn exchange(body: Value) -> Exchange {
+    let mut ex = Exchange::new(
+        "test.route",
+        bytes::Bytes::new(),
+        Some("application/json".into()),
+        Default::default(),
+    );
+    ex.body = body;
+    ex
+}
