@@ -5,12 +5,7 @@ use super::table::{DraftRow, Table};
 use crate::config::{Diagnostic, Position};
 use std::path::Path;
 
-pub(crate) fn read(
-    name: &str,
-    file: &Path,
-    bytes: &[u8],
-    errors: &mut Vec<Diagnostic>,
-) -> Option<Table> {
+pub(crate) fn read(name: &str, file: &Path, bytes: &[u8], errors: &mut Vec<Diagnostic>) -> Option<Table> {
     let text = match std::str::from_utf8(bytes) {
         Ok(text) => text.strip_prefix('\u{feff}').unwrap_or(text),
         Err(e) => {
@@ -49,10 +44,7 @@ pub(crate) fn read(
                     line: record.position().map_or(1, |p| p.line()),
                     column: 1,
                 },
-                cells: record
-                    .iter()
-                    .map(|c| (!c.is_empty()).then(|| c.to_string()))
-                    .collect(),
+                cells: record.iter().map(|c| (!c.is_empty()).then(|| c.to_string())).collect(),
             }),
             Err(e) => errors.push(csv_error(file, &e)),
         }
@@ -96,9 +88,7 @@ fn check_columns(
 fn csv_error(file: &Path, error: &csv::Error) -> Diagnostic {
     let line = error.position().map_or(1, |p| p.line());
     let message = match error.kind() {
-        csv::ErrorKind::UnequalLengths {
-            expected_len, len, ..
-        } => {
+        csv::ErrorKind::UnequalLengths { expected_len, len, .. } => {
             format!("the row has {len} cells; expected {expected_len}, one per column of the header row")
         }
         _ => format!("not a readable CSV row: {error}"),
@@ -141,9 +131,6 @@ mod tests {
         // "男" in GBK.
         let (_, errors) = read_text(b"code,name\n1,\xc4\xd0\n");
         assert_eq!(errors.len(), 1);
-        assert!(
-            errors[0].starts_with("t.csv:2:3: the file is not UTF-8"),
-            "{errors:?}"
-        );
+        assert!(errors[0].starts_with("t.csv:2:3: the file is not UTF-8"), "{errors:?}");
     }
 }

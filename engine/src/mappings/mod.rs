@@ -93,10 +93,7 @@ impl Mappings {
             format!("no mapping table `{name}`; the mappings folder holds no tables")
         } else {
             let names: Vec<&str> = self.names().collect();
-            format!(
-                "no mapping table `{name}`; the tables are: {}",
-                names.join(", ")
-            )
+            format!("no mapping table `{name}`; the tables are: {}", names.join(", "))
         }
     }
 }
@@ -105,10 +102,7 @@ fn read_table(name: &str, file: &Path, errors: &mut Vec<Diagnostic>) -> Option<T
     let bytes = match std::fs::read(file) {
         Ok(bytes) => bytes,
         Err(e) => {
-            errors.push(Diagnostic::in_file(
-                file,
-                format!("cannot read the table: {e}"),
-            ));
+            errors.push(Diagnostic::in_file(file, format!("cannot read the table: {e}")));
             return None;
         }
     };
@@ -130,10 +124,7 @@ fn read_table(name: &str, file: &Path, errors: &mut Vec<Diagnostic>) -> Option<T
 /// `dir/xiamen-120/hospitals.yaml` -> `xiamen-120/hospitals`.
 fn table_name(dir: &Path, file: &Path) -> Option<String> {
     let relative = file.strip_prefix(dir).ok()?.with_extension("");
-    let parts: Option<Vec<&str>> = relative
-        .components()
-        .map(|c| c.as_os_str().to_str())
-        .collect();
+    let parts: Option<Vec<&str>> = relative.components().map(|c| c.as_os_str().to_str()).collect();
     Some(parts?.join("/"))
 }
 
@@ -187,15 +178,9 @@ mod tests {
         write(dir.path(), ".hidden.csv", "not,read\n");
         let (m, errors) = Mappings::load(dir.path());
         assert!(errors.is_empty(), "{errors:?}");
-        assert_eq!(
-            m.names().collect::<Vec<_>>(),
-            ["sex", "xiamen-120/hospitals"]
-        );
+        assert_eq!(m.names().collect::<Vec<_>>(), ["sex", "xiamen-120/hospitals"]);
         let hospitals = m.table("xiamen-120/hospitals").unwrap();
-        assert_eq!(
-            hospitals.lookup("code", "H01", "name"),
-            Some("厦门大学附属第一医院")
-        );
+        assert_eq!(hospitals.lookup("code", "H01", "name"), Some("厦门大学附属第一医院"));
         assert_eq!(hospitals.name(), "xiamen-120/hospitals");
         assert!(m.table("hospitals").is_none());
     }
@@ -222,10 +207,7 @@ mod tests {
         assert_eq!(m.names().collect::<Vec<_>>(), ["good", "twice"]);
         let errors: Vec<String> = errors.iter().map(|e| e.to_string()).collect();
         assert_eq!(errors.len(), 2, "{errors:?}");
-        assert!(
-            errors[0].contains("bad.csv:2:1: the row has 3 cells"),
-            "{errors:?}"
-        );
+        assert!(errors[0].contains("bad.csv:2:1: the row has 3 cells"), "{errors:?}");
         assert!(
             errors[1].contains("twice.yaml:1:1: table `twice` is also defined by"),
             "{errors:?}"

@@ -42,8 +42,7 @@ impl Table {
             ));
             return None;
         }
-        let mut indexes: Vec<HashMap<String, usize>> =
-            vec![HashMap::with_capacity(drafts.len()); columns.len()];
+        let mut indexes: Vec<HashMap<String, usize>> = vec![HashMap::with_capacity(drafts.len()); columns.len()];
         let mut key_lines: HashMap<&str, u64> = HashMap::with_capacity(drafts.len());
         for (row, draft) in drafts.iter().enumerate() {
             match draft.cells.first().and_then(Option::as_deref) {
@@ -168,8 +167,7 @@ pub struct Row<'a> {
 impl<'a> Row<'a> {
     /// The row's cell in `column`; `None` when empty or no such column.
     pub fn get(&self, column: &str) -> Option<&'a str> {
-        self.table
-            .cell(self.index, self.table.column_index(column)?)
+        self.table.cell(self.index, self.table.column_index(column)?)
     }
 
     /// `(column, value)` for every non-empty cell, in column order.
@@ -191,10 +189,7 @@ mod tests {
     fn draft(line: u64, cells: &[&str]) -> DraftRow {
         DraftRow {
             at: Position { line, column: 1 },
-            cells: cells
-                .iter()
-                .map(|c| (!c.is_empty()).then(|| c.to_string()))
-                .collect(),
+            cells: cells.iter().map(|c| (!c.is_empty()).then(|| c.to_string())).collect(),
         }
     }
 
@@ -242,14 +237,7 @@ mod tests {
     fn empty_cells_hold_no_value() {
         let mut errors = Vec::new();
         let rows = vec![draft(2, &["1", ""]), draft(3, &["2", "x"])];
-        let t = Table::build(
-            "t",
-            Path::new("t.csv"),
-            columns(&["code", "name"]),
-            rows,
-            &mut errors,
-        )
-        .unwrap();
+        let t = Table::build("t", Path::new("t.csv"), columns(&["code", "name"]), rows, &mut errors).unwrap();
         assert_eq!(t.lookup("code", "1", "name"), None);
         assert_eq!(t.lookup("name", "", "code"), None);
     }
@@ -257,21 +245,13 @@ mod tests {
     #[test]
     fn duplicate_and_missing_keys_are_errors_at_their_rows() {
         let mut errors = Vec::new();
-        let rows = vec![
-            draft(2, &["1", "a"]),
-            draft(3, &["1", "b"]),
-            draft(4, &["", "c"]),
-        ];
-        assert!(Table::build(
-            "t",
-            Path::new("t.csv"),
-            columns(&["code", "name"]),
-            rows,
-            &mut errors
-        )
-        .is_none());
+        let rows = vec![draft(2, &["1", "a"]), draft(3, &["1", "b"]), draft(4, &["", "c"])];
+        assert!(Table::build("t", Path::new("t.csv"), columns(&["code", "name"]), rows, &mut errors).is_none());
         assert_eq!(errors.len(), 2);
-        assert_eq!(errors[0].to_string(), "t.csv:3:1: `1` in the key column `code` repeats the row at line 2; key values must be unique");
+        assert_eq!(
+            errors[0].to_string(),
+            "t.csv:3:1: `1` in the key column `code` repeats the row at line 2; key values must be unique"
+        );
         assert!(errors[1]
             .to_string()
             .starts_with("t.csv:4:1: the row has no value in the key column `code`"));

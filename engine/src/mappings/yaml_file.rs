@@ -40,12 +40,7 @@ struct ColumnsAndRows {
 /// A row's cells in the order written.
 struct RowMap(Vec<(String, Cell)>);
 
-pub(crate) fn read(
-    name: &str,
-    file: &Path,
-    text: &str,
-    errors: &mut Vec<Diagnostic>,
-) -> Option<Table> {
+pub(crate) fn read(name: &str, file: &Path, text: &str, errors: &mut Vec<Diagnostic>) -> Option<Table> {
     let document = match serde_saphyr::from_str::<Document>(text) {
         Ok(document) => document,
         Err(e) => {
@@ -117,15 +112,9 @@ fn from_columns_and_rows(
     let before = errors.len();
     for (i, column) in table.columns.iter().enumerate() {
         if column.trim().is_empty() {
-            errors.push(Diagnostic::in_file(
-                file,
-                format!("column {} has no name", i + 1),
-            ));
+            errors.push(Diagnostic::in_file(file, format!("column {} has no name", i + 1)));
         } else if table.columns[..i].contains(column) {
-            errors.push(Diagnostic::in_file(
-                file,
-                format!("`columns` names `{column}` twice"),
-            ));
+            errors.push(Diagnostic::in_file(file, format!("`columns` names `{column}` twice")));
         }
     }
     let mut drafts = Vec::with_capacity(table.rows.len());
@@ -159,8 +148,7 @@ impl<'de> Deserialize<'de> for Document {
     }
 }
 
-const EXPECTED_DOCUMENT: &str =
-    "a list of rows (maps of column: value) or a map with `columns` and `rows`";
+const EXPECTED_DOCUMENT: &str = "a list of rows (maps of column: value) or a map with `columns` and `rows`";
 
 struct DocumentVisitor;
 
@@ -180,8 +168,7 @@ impl<'de> Visitor<'de> for DocumentVisitor {
     }
 
     fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Document, A::Error> {
-        ColumnsAndRows::deserialize(de::value::MapAccessDeserializer::new(map))
-            .map(Document::Columns)
+        ColumnsAndRows::deserialize(de::value::MapAccessDeserializer::new(map)).map(Document::Columns)
     }
 }
 
@@ -241,10 +228,7 @@ mod tests {
     #[test]
     fn reports_bad_cells_rows_and_keys_with_positions() {
         let (_, errors) = read_text("- { code: 1, name: { x: 1 } }\n");
-        assert_eq!(
-            errors,
-            ["t.yaml:1:20: a cell must be text, a number or a boolean"]
-        );
+        assert_eq!(errors, ["t.yaml:1:20: a cell must be text, a number or a boolean"]);
         let (_, errors) = read_text("- [1, 2]\n");
         assert_eq!(errors, ["t.yaml:1:3: a row must be a map of column: value"]);
         let (_, errors) = read_text("");
@@ -259,10 +243,7 @@ mod tests {
         );
         let (_, errors) = read_text("- { code: 1 }\n- { code: 1 }\n");
         assert_eq!(errors.len(), 1);
-        assert!(
-            errors[0].starts_with("t.yaml:2:3: `1` in the key column"),
-            "{errors:?}"
-        );
+        assert!(errors[0].starts_with("t.yaml:2:3: `1` in the key column"), "{errors:?}");
         let (_, errors) = read_text("columns: [code]\nrow: []\n");
         assert_eq!(
             errors,

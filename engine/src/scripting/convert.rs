@@ -55,11 +55,7 @@ fn order_like(new_map: &mut Map<String, Value>, old_map: &Map<String, Value>) {
     if old_map.len() <= LINEAR {
         entries.sort_by_key(|(key, _)| old_map.keys().position(|k| k == key).unwrap_or(usize::MAX));
     } else {
-        let rank: HashMap<&str, usize> = old_map
-            .keys()
-            .enumerate()
-            .map(|(i, k)| (k.as_str(), i))
-            .collect();
+        let rank: HashMap<&str, usize> = old_map.keys().enumerate().map(|(i, k)| (k.as_str(), i)).collect();
         entries.sort_by_key(|(key, _)| rank.get(key.as_str()).copied().unwrap_or(usize::MAX));
     }
     new_map.extend(entries);

@@ -25,8 +25,7 @@ pub fn now(zone: Tz) -> DateTime<Tz> {
 /// converted to `zone`; one without is taken as local time in `zone`;
 /// a date without a time is midnight.
 pub fn parse(text: &str, format: &str, zone: Tz) -> Result<DateTime<Tz>, String> {
-    let mismatch =
-        |e: chrono::ParseError| format!("`{text}` does not match the date format `{format}` ({e})");
+    let mismatch = |e: chrono::ParseError| format!("`{text}` does not match the date format `{format}` ({e})");
     match DateTime::parse_from_str(text, format) {
         Ok(time) => return Ok(time.with_timezone(&zone)),
         Err(e) if e.kind() != ParseErrorKind::NotEnough => return Err(mismatch(e)),
@@ -66,12 +65,7 @@ mod tests {
     fn parses_local_offset_and_date_only_texts() {
         let t = parse("2024-05-01 08:30:00", DEFAULT_FORMAT, Shanghai).unwrap();
         assert_eq!(t.timestamp(), 1_714_523_400);
-        let t = parse(
-            "2024-05-01T00:30:00+00:00",
-            "%Y-%m-%dT%H:%M:%S%:z",
-            Shanghai,
-        )
-        .unwrap();
+        let t = parse("2024-05-01T00:30:00+00:00", "%Y-%m-%dT%H:%M:%S%:z", Shanghai).unwrap();
         assert_eq!(format(&t, DEFAULT_FORMAT).unwrap(), "2024-05-01 08:30:00");
         let t = parse("20240501", "%Y%m%d", Shanghai).unwrap();
         assert_eq!(format(&t, "%Y-%m-%d %H:%M").unwrap(), "2024-05-01 00:00");
@@ -80,13 +74,7 @@ mod tests {
     #[test]
     fn reformats_hl7_timestamps_and_explains_mismatches() {
         assert_eq!(
-            reformat(
-                "20240501083000",
-                "%Y%m%d%H%M%S",
-                "%Y年%m月%d日 %H:%M",
-                Shanghai
-            )
-            .unwrap(),
+            reformat("20240501083000", "%Y%m%d%H%M%S", "%Y年%m月%d日 %H:%M", Shanghai).unwrap(),
             "2024年05月01日 08:30"
         );
         let err = reformat("2024-13-01", "%Y-%m-%d", "%Y", Shanghai).unwrap_err();
@@ -101,10 +89,7 @@ mod tests {
     #[test]
     fn converts_unix_seconds_in_the_zone() {
         let t = from_unix(0, Shanghai).unwrap();
-        assert_eq!(
-            format(&t, "%Y-%m-%d %H:%M:%S %z").unwrap(),
-            "1970-01-01 08:00:00 +0800"
-        );
+        assert_eq!(format(&t, "%Y-%m-%d %H:%M:%S %z").unwrap(), "1970-01-01 08:00:00 +0800");
         assert!(from_unix(i64::MAX, Shanghai).is_err());
     }
 }

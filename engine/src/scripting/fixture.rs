@@ -62,10 +62,7 @@ impl Fixture {
         let file = self.route_file();
         let mut cx = BuildContext {
             file: &file,
-            at: Position {
-                line: 10,
-                column: 5,
-            },
+            at: Position { line: 10, column: 5 },
             resources: &self.resources,
             diagnostics: &mut diagnostics,
         };
@@ -80,10 +77,7 @@ impl Fixture {
             Some(step) if errors.is_empty() => Ok(step),
             Some(_) => panic!("the step was built despite errors: {errors:?}"),
             None => {
-                assert!(
-                    !errors.is_empty(),
-                    "the step was not built, and no error says why"
-                );
+                assert!(!errors.is_empty(), "the step was not built, and no error says why");
                 Err(errors)
             }
         }

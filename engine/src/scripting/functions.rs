@@ -1,5 +1,6 @@
 //! The functions medbus gives scripts: dates in the configured zone,
-//! hashes and encodings, identifiers, mapping lookups and `reject`.
+//! hashes and encodings, identifiers, mapping lookups and `reject`; and
+//! `trim` and `replace` made to return their result.
 //! docs/scripting.md lists each with an example.
 
 use super::dates;
@@ -24,6 +25,7 @@ pub fn register(engine: &mut Engine, zone: Tz, mappings: Arc<Mappings>) {
     register_dates(engine, zone);
     register_codecs(engine);
     register_lookups(engine, mappings);
+    register_strings(engine);
     engine.register_fn("uuid", || uuid::Uuid::new_v4().to_string());
     engine.register_fn(
         "reject",
@@ -43,8 +45,7 @@ fn fail(message: impl Into<String>) -> Box<EvalAltResult> {
 
 fn register_dates(engine: &mut Engine, zone: Tz) {
     engine.register_fn("now", move || {
-        dates::format(&dates::now(zone), dates::DEFAULT_FORMAT)
-            .expect("the default format is valid")
+        dates::format(&dates::now(zone), dates::DEFAULT_FORMAT).expect("the default format is valid")
     });
     engine.register_fn("now", move |format: &str| {
         dates::format(&dates::now(zone), format).map_err(fail)
@@ -65,9 +66,7 @@ fn register_dates(engine: &mut Engine, zone: Tz) {
 }
 
 fn register_codecs(engine: &mut Engine) {
-    engine.register_fn("md5", |text: &str| {
-        hex::encode(md5::Md5::digest(text.as_bytes()))
-    });
+    engine.register_fn("md5", |text: &str| hex::encode(md5::Md5::digest(text.as_bytes())));
     engine.register_fn("sha256", |text: &str| {
         hex::encode(sha2::Sha256::digest(text.as_bytes()))
     });
@@ -78,19 +77,41 @@ fn register_codecs(engine: &mut Engine) {
         let bytes = base64::engine::general_purpose::STANDARD
             .decode(text.trim())
             .map_err(|e| fail(format!("base64_decode: not base64 text ({e})")))?;
-        String::from_utf8(bytes)
-            .map_err(|_| fail("base64_decode: the decoded bytes are not UTF-8 text"))
+        String::from_utf8(bytes).map_err(|_| fail("base64_decode: the decoded bytes are not UTF-8 text"))
+    });
+}
+
+/// Rhai's `trim` and `replace` change the string in place and return `()`,
+/// so `name = name.trim()` would blank the name: the mistake everyone
+/// coming from JavaScript makes. These change it in place *and* return it,
+/// so both `name.trim();` and `name = name.trim();` work.
+fn register_strings(engine: &mut Engine) {
+    engine.register_fn("trim", |text: &mut ImmutableString| {
+        let trimmed = text.trim();
+        if trimmed.len() != text.len() {
+            *text = trimmed.into();
+        }
+        text.clone()
+    });
+    engine.register_fn("replace", |text: &mut ImmutableString, find: &str, with: &str| {
+        if text.contains(find) {
+            *text = text.replace(find, with).into();
+        }
+        text.clone()
+    });
+    engine.register_fn("replace", |text: &mut ImmutableString, find: char, with: char| {
+        if text.contains(find) {
+            *text = text.replace(find, with.encode_utf8(&mut [0; 4])).into();
+        }
+        text.clone()
     });
 }
 
 fn register_lookups(engine: &mut Engine, mappings: Arc<Mappings>) {
     let m = mappings.clone();
-    engine.register_fn(
-        "lookup",
-        move |table: &str, by: &str, value: Dynamic, column: &str| {
-            lookup(&m, table, by, value, column)
-        },
-    );
+    engine.register_fn("lookup", move |table: &str, by: &str, value: Dynamic, column: &str| {
+        lookup(&m, table, by, value, column)
+    });
     let m = mappings.clone();
     engine.register_fn(
         "lookup",
@@ -122,13 +143,7 @@ fn register_lookups(engine: &mut Engine, mappings: Arc<Mappings>) {
     );
 }
 
-fn lookup(
-    mappings: &Mappings,
-    table: &str,
-    by: &str,
-    value: Dynamic,
-    column: &str,
-) -> Result<Dynamic> {
+fn lookup(mappings: &Mappings, table: &str, by: &str, value: Dynamic, column: &str) -> Result<Dynamic> {
     let t = find_table(mappings, table)?;
     let by_index = find_column(t, by)?;
     let column_index = find_column(t, column)?;

@@ -1,8 +1,8 @@
 //! The Rhai sandbox: one engine per configuration snapshot, shared by every
 //! script and expression of its routes.
 //!
-//! Scripts see the exchange as four variables: `body`, `vars` and
-//! `headers` (changes are kept) and `msg` (read-only). They cannot reach
+//! Scripts see the exchange as variables: `body`, `vars` and `headers`
+//! (changes are kept), `msg` and `config` (read-only). They cannot reach
 //! files, modules or the network; operations, sizes and nesting are capped
 //! so that no script can stall a worker or exhaust memory. docs/scripting.md
 //! is the reference for script authors.
@@ -58,7 +58,8 @@ impl Default for ScriptLimits {
 }
 
 /// The variables a script sees, in the order they are put in its scope.
-const SCOPE_NAMES: [&str; 4] = ["body", "vars", "headers", "msg"];
+/// The first three are written back after a run.
+const SCOPE_NAMES: [&str; 5] = ["body", "vars", "headers", "msg", "config"];
 
 /// Symbols turned off: `eval` would run text built at run time, out of
 /// reach of compile-time checks.
@@ -76,7 +77,7 @@ pub struct Script {
     ast: AST,
     /// Which of `SCOPE_NAMES` the source mentions: only those are moved
     /// into the script and back.
-    uses: [bool; 4],
+    uses: [bool; 5],
 }
 
 impl fmt::Debug for Script {
@@ -121,11 +122,7 @@ impl fmt::Display for ScriptError {
         if self.line == 0 {
             f.write_str(&self.message)
         } else {
-            write!(
-                f,
-                "line {}, column {}: {}",
-                self.line, self.column, self.message
-            )
+            write!(f, "line {}, column {}: {}", self.line, self.column, self.message)
         }
     }
 }
@@ -161,11 +158,7 @@ impl Scripting {
         Scripting::with_limits(timezone, mappings, ScriptLimits::default())
     }
 
-    pub fn with_limits(
-        timezone: chrono_tz::Tz,
-        mappings: Arc<Mappings>,
-        limits: ScriptLimits,
-    ) -> Scripting {
+    pub fn with_limits(timezone: chrono_tz::Tz, mappings: Arc<Mappings>, limits: ScriptLimits) -> Scripting {
         let mut engine = Engine::new();
         engine.set_module_resolver(DummyModuleResolver::new());
         engine.set_max_operations(limits.max_operations);
@@ -188,12 +181,9 @@ impl Scripting {
         engine.register_fn("sleep", |_: rhai::INT| -> Result<(), Box<EvalAltResult>> {
             Err("`sleep` is not available in medbus scripts".into())
         });
-        engine.register_fn(
-            "sleep",
-            |_: rhai::FLOAT| -> Result<(), Box<EvalAltResult>> {
-                Err("`sleep` is not available in medbus scripts".into())
-            },
-        );
+        engine.register_fn("sleep", |_: rhai::FLOAT| -> Result<(), Box<EvalAltResult>> {
+            Err("`sleep` is not available in medbus scripts".into())
+        });
         functions::register(&mut engine, timezone, mappings);
         Scripting { engine, limits }
     }
@@ -228,15 +218,21 @@ impl Scripting {
 
     /// Runs `script` on the exchange: `body`, `vars` and `headers` are
     /// written back (all or none: a failed run changes nothing), and the
-    /// script's final value is returned.
-    pub fn run(&self, script: &Script, ex: &mut Exchange) -> Result<Value, RunError> {
+    /// script's final value is returned. A rejection reads
+    /// `rejected: CODE: message`; `execute` tells it from a failure.
+    pub fn run(&self, script: &Script, ex: &mut Exchange) -> Result<Value, String> {
+        self.execute(script, ex).map_err(String::from)
+    }
+
+    /// As `run`, with the error telling a rejection from a failure.
+    pub fn execute(&self, script: &Script, ex: &mut Exchange) -> Result<Value, RunError> {
         let mut scope = scope_of(script, ex, false)?;
         let result = self
             .engine
             .eval_ast_with_scope::<Dynamic>(&mut scope, &script.ast)
             .map_err(|e| self.run_error(*e))?;
-        let value = convert::to_value(&result)
-            .map_err(|e| failed(format!("the script's value cannot be used: {e}")))?;
+        let value =
+            convert::to_value(&result).map_err(|e| failed(format!("the script's value cannot be used: {e}")))?;
         let (mut body, mut vars, mut headers) = (None, None, None);
         let pushed = script.uses.iter().filter(|u| **u).count();
         for (name, dynamic, _) in scope.into_iter().take(pushed) {
@@ -259,8 +255,8 @@ impl Scripting {
         Ok(value)
     }
 
-    /// Evaluates `script` against the exchange without changing it; the
-    /// four variables are constants.
+    /// Evaluates `script` against the exchange without changing it; every
+    /// variable is a constant.
     pub fn evaluate(&self, script: &Script, ex: &Exchange) -> Result<Value, RunError> {
         let mut scope = scope_of(script, ex, true)?;
         let result = self
@@ -342,7 +338,7 @@ fn failed(message: String) -> RunError {
 }
 
 /// The scope scripts are compiled against, so that strict variables know
-/// the four names.
+/// the scope names.
 fn declared_scope() -> Scope<'static> {
     let mut scope = Scope::with_capacity(SCOPE_NAMES.len());
     for name in SCOPE_NAMES {
@@ -365,7 +361,7 @@ fn parse_error(error: rhai::ParseError) -> ScriptError {
 
 /// Which scope variables `source` mentions as a whole word. Mentions in
 /// strings or comments count too: that only costs a conversion.
-fn uses(source: &str) -> [bool; 4] {
+fn uses(source: &str) -> [bool; 5] {
     SCOPE_NAMES.map(|name| {
         source.match_indices(name).any(|(at, _)| {
             let ident = |c: char| c.is_alphanumeric() || c == '_';
@@ -384,10 +380,11 @@ fn scope_of(script: &Script, ex: &Exchange, constant: bool) -> Result<Scope<'sta
             "body" => convert::to_dynamic(&ex.body),
             "vars" => convert::to_dynamic(&ex.vars),
             "headers" => convert::to_dynamic(&ex.headers),
+            "config" => convert::to_dynamic(&*ex.config),
             _ => Ok(msg_dynamic(ex)),
         }
         .map_err(|e| failed(format!("`{name}` cannot be given to the script: {e}")))?;
-        if constant || name == "msg" {
+        if constant || name == "msg" || name == "config" {
             scope.push_constant_dynamic(name, value);
         } else {
             scope.push_dynamic(name, value);
@@ -409,11 +406,8 @@ fn msg_dynamic(ex: &Exchange) -> Dynamic {
 }
 
 fn back(dynamic: &Dynamic, old: &Value, name: &str) -> Result<Value, RunError> {
-    let mut value = convert::to_value(dynamic).map_err(|e| {
-        failed(format!(
-            "`{name}` holds a value that cannot leave the script: {e}"
-        ))
-    })?;
+    let mut value = convert::to_value(dynamic)
+        .map_err(|e| failed(format!("`{name}` holds a value that cannot leave the script: {e}")))?;
     convert::restore_order(&mut value, old);
     Ok(value)
 }

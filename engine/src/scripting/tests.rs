@@ -10,7 +10,7 @@ use super::fixture::exchange;
 fn run(source: &str) -> Result<Value, RunError> {
     let s = scripting();
     let script = s.compile(source).map_err(RunError::Failed)?;
-    s.run(&script, &mut exchange(json!({})))
+    s.execute(&script, &mut exchange(json!({})))
 }
 
 fn failure(source: &str) -> ScriptError {
@@ -34,8 +34,7 @@ fn a_script_changes_body_vars_and_headers_and_keeps_key_order() {
             "#,
         )
         .unwrap();
-    let mut ex =
-        exchange(json!({"patient": {"sex": 1, "name": " 张三 ", "age": 30}, "items": [1, 2]}));
+    let mut ex = exchange(json!({"patient": {"sex": 1, "name": " 张三 ", "age": 30}, "items": [1, 2]}));
     let value = s.run(&script, &mut ex).unwrap();
     assert_eq!(value, json!(2));
     assert_eq!(
@@ -49,9 +48,7 @@ fn a_script_changes_body_vars_and_headers_and_keeps_key_order() {
 #[test]
 fn a_failed_run_changes_nothing() {
     let s = scripting();
-    let script = s
-        .compile("body.a = 2;\nvars.b = 1;\nthrow \"数据不完整\";")
-        .unwrap();
+    let script = s.compile("body.a = 2;\nvars.b = 1;\nthrow \"数据不完整\";").unwrap();
     let mut ex = exchange(json!({"a": 1}));
     let err = s.run(&script, &mut ex).unwrap_err();
     assert_eq!(err.to_string(), "line 3, column 1: 数据不完整");
@@ -61,9 +58,7 @@ fn a_failed_run_changes_nothing() {
 
 #[test]
 fn scopes_must_keep_their_shape_and_msg_is_read_only() {
-    assert!(failure("vars = 5;")
-        .message
-        .contains("`vars` must stay an object map"));
+    assert!(failure("vars = 5;").message.contains("`vars` must stay an object map"));
     let e = failure("msg.id = \"x\";");
     assert!(e.message.to_lowercase().contains("constant"), "{e}");
 }
@@ -79,8 +74,7 @@ fn an_endless_loop_is_stopped() {
 fn a_huge_string_is_stopped() {
     let e = failure("let s = \"健康\";\nloop { s += s; }");
     assert!(
-        e.message
-            .contains("is over the sandbox's limit of 16777216 bytes"),
+        e.message.contains("is over the sandbox's limit of 16777216 bytes"),
         "{e}"
     );
 }
@@ -92,15 +86,9 @@ fn huge_arrays_maps_and_deep_recursion_are_stopped() {
         max_map_size: 10,
         ..ScriptLimits::default()
     };
-    let s = Scripting::with_limits(
-        chrono_tz::Asia::Shanghai,
-        Arc::new(Mappings::empty()),
-        limits,
-    );
+    let s = Scripting::with_limits(chrono_tz::Asia::Shanghai, Arc::new(Mappings::empty()), limits);
     let mut ex = exchange(json!({}));
-    let script = s
-        .compile("let a = []; for i in 0..20 { a.push(i); }")
-        .unwrap();
+    let script = s.compile("let a = []; for i in 0..20 { a.push(i); }").unwrap();
     let e = s.run(&script, &mut ex).unwrap_err().to_string();
     assert!(e.contains("limit of 10 elements"), "{e}");
     let script = s
@@ -110,8 +98,7 @@ fn huge_arrays_maps_and_deep_recursion_are_stopped() {
     assert!(e.contains("limit of 10 keys"), "{e}");
     let e = failure("fn down(n) { down(n + 1) }\ndown(0)");
     assert!(
-        e.message
-            .contains("deeper than the sandbox's limit of 32 levels"),
+        e.message.contains("deeper than the sandbox's limit of 32 levels"),
         "{e}"
     );
 }
@@ -124,21 +111,15 @@ fn eval_import_and_sleep_are_unavailable() {
     assert_eq!(e.message, "`eval` is not available in medbus scripts");
     let e = failure("import \"/etc/passwd\" as secrets;\n1");
     assert!(e.message.contains("cannot import `/etc/passwd`"), "{e}");
-    assert!(failure("sleep(10)")
-        .message
-        .contains("`sleep` is not available"));
+    assert!(failure("sleep(10)").message.contains("`sleep` is not available"));
 }
 
 #[test]
 fn undeclared_variables_fail_at_compile_time() {
-    let e = scripting()
-        .compile("let name = 1;\nbdy.name = name;")
-        .unwrap_err();
+    let e = scripting().compile("let name = 1;\nbdy.name = name;").unwrap_err();
     assert_eq!((e.line, e.column), (2, 1), "{e}");
     assert!(e.message.contains("bdy"), "{e}");
-    assert!(e
-        .in_script("normalize.rhai")
-        .starts_with("normalize.rhai:2:1: "));
+    assert!(e.in_script("normalize.rhai").starts_with("normalize.rhai:2:1: "));
 }
 
 #[test]
@@ -146,9 +127,7 @@ fn expressions_are_single_expressions() {
     let s = scripting();
     let e = s.compile_expression("body.a = 1").unwrap_err();
     assert_eq!(e.line, 1, "{e}");
-    let condition = s
-        .compile_expression(r#"body.type == "住院" && vars.n > 1"#)
-        .unwrap();
+    let condition = s.compile_expression(r#"body.type == "住院" && vars.n > 1"#).unwrap();
     let mut ex = exchange(json!({"type": "住院"}));
     ex.vars.insert("n".into(), json!(2));
     assert_eq!(s.evaluate(&condition, &ex).unwrap(), json!(true));
@@ -219,9 +198,7 @@ fn dates_are_in_the_configured_zone() {
         .as_i64()
         .unwrap();
     assert!((now - chrono::Utc::now().timestamp()).abs() < 5, "{now}");
-    assert!(
-        (run("now_unix()").unwrap().as_i64().unwrap() - chrono::Utc::now().timestamp()).abs() < 5
-    );
+    assert!((run("now_unix()").unwrap().as_i64().unwrap() - chrono::Utc::now().timestamp()).abs() < 5);
     assert_eq!(
         run(r#"format_date("20240501083000", "%Y%m%d%H%M%S", "%Y-%m-%d %H:%M:%S")"#).unwrap(),
         json!("2024-05-01 08:30:00")
@@ -236,11 +213,7 @@ fn dates_are_in_the_configured_zone() {
     );
     let e = failure("let t = \"2024-02-30\";\nformat_date(t, \"%Y-%m-%d\", \"%Y\")");
     assert_eq!(e.line, 2, "{e}");
-    assert!(
-        e.message
-            .starts_with("format_date: `2024-02-30` does not match"),
-        "{e}"
-    );
+    assert!(e.message.starts_with("format_date: `2024-02-30` does not match"), "{e}");
 }
 
 #[test]
@@ -260,19 +233,10 @@ fn lookups_read_the_mapping_tables() {
             .map_err(|e| e.to_string())
     };
     assert_eq!(eval(r#"lookup("sex", "code", "1", "hl7")"#), Ok(json!("M")));
-    assert_eq!(
-        eval(r#"lookup("sex", "code", body.sex, "name")"#),
-        Ok(json!("女"))
-    );
+    assert_eq!(eval(r#"lookup("sex", "code", body.sex, "name")"#), Ok(json!("女")));
     assert_eq!(eval(r#"lookup("sex", "hl7", "U", "code")"#), Ok(json!("0")));
-    assert_eq!(
-        eval(r#"lookup("sex", "9", "name")"#),
-        Ok(json!("未说明的性别"))
-    );
-    assert_eq!(
-        eval(r#"lookup("sex", "code", "7", "name")"#),
-        Ok(Value::Null)
-    );
+    assert_eq!(eval(r#"lookup("sex", "9", "name")"#), Ok(json!("未说明的性别")));
+    assert_eq!(eval(r#"lookup("sex", "code", "7", "name")"#), Ok(Value::Null));
     assert_eq!(
         eval(r#"lookup("sex", "code", "7", "name") ?? "未知""#),
         Ok(json!("未知"))
@@ -282,10 +246,7 @@ fn lookups_read_the_mapping_tables() {
         Ok(json!({"code": "2", "hl7": "F", "name": "女"}))
     );
     let e = eval(r#"lookup("sexx", "code", "1", "name")"#).unwrap_err();
-    assert!(
-        e.ends_with("no mapping table `sexx`; the tables are: sex"),
-        "{e}"
-    );
+    assert!(e.ends_with("no mapping table `sexx`; the tables are: sex"), "{e}");
     let e = eval(r#"lookup("sex", "code", "1", "fhir")"#).unwrap_err();
     assert!(
         e.ends_with("table `sex` has no column `fhir`; its columns are: code, name, hl7"),
@@ -295,10 +256,23 @@ fn lookups_read_the_mapping_tables() {
 
 #[test]
 fn only_the_mentioned_scopes_are_converted() {
-    assert_eq!(uses("body.a = vars.x"), [true, true, false, false]);
+    assert_eq!(uses("body.a = vars.x"), [true, true, false, false, false]);
     assert_eq!(
         uses("let nobody = headers_x; msg.id"),
-        [false, false, false, true]
+        [false, false, false, true, false]
     );
-    assert_eq!(uses("headers[\"a\"]"), [false, false, true, false]);
+    assert_eq!(uses("headers[\"a\"] + config.url"), [false, false, true, false, true]);
+}
+
+#[test]
+fn trim_and_replace_change_in_place_and_return_the_result() {
+    assert_eq!(
+        run(r#"let a = " 张三 "; let b = a.trim(); [a, b]"#).unwrap(),
+        json!(["张三", "张三"])
+    );
+    assert_eq!(
+        run(r#"let s = "2024/05/01"; let t = s.replace("/", "-"); s.replace('-', '.'); [s, t]"#).unwrap(),
+        json!(["2024.05.01", "2024-05-01"])
+    );
+    assert_eq!(run(r#"let n = "x"; n.trim(); n"#).unwrap(), json!("x"));
 }

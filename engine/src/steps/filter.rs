@@ -20,7 +20,7 @@ use serde::Deserialize;
 use std::sync::Arc;
 
 /// Drop or reject the message when a condition holds. The condition is a
-/// Rhai expression over `body`, `vars`, `headers` and `msg` that must give
+/// Rhai expression over `body`, `vars`, `headers`, `msg` and `config` that must give
 /// `true` or `false`. Give `drop_if` or `reject_if`.
 #[derive(Clone, Debug, PartialEq, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -47,7 +47,7 @@ pub struct RejectConfig {
     /// A stable code the sender can act on, e.g. `MISSING_ID`.
     pub code: String,
     /// What is wrong, for a person: a Tera template over `body`, `vars`,
-    /// `headers` and `msg`, e.g. `患者 {{ body.name }} 没有身份证号`.
+    /// `headers`, `msg` and `config`, e.g. `患者 {{ body.name }} 没有身份证号`.
     #[serde(default)]
     pub message: Option<Located<String>>,
 }
@@ -59,11 +59,7 @@ pub(crate) struct Rejecter {
 }
 
 impl Rejecter {
-    pub(crate) fn build(
-        config: Option<&RejectConfig>,
-        default_code: &str,
-        cx: &mut BuildContext,
-    ) -> Option<Rejecter> {
+    pub(crate) fn build(config: Option<&RejectConfig>, default_code: &str, cx: &mut BuildContext) -> Option<Rejecter> {
         let Some(config) = config else {
             return Some(Rejecter {
                 code: default_code.to_string(),
@@ -92,12 +88,7 @@ impl Rejecter {
             None => default(),
             Some(template) => match render(template, ex, extra) {
                 Ok(text) => text,
-                Err(e) => {
-                    return StepError::failed(
-                        "TEMPLATE_ERROR",
-                        format!("the rejection message: {e}"),
-                    )
-                }
+                Err(e) => return StepError::failed("TEMPLATE_ERROR", format!("the rejection message: {e}")),
             },
         };
         StepError::rejected(self.code.clone(), message)
@@ -122,9 +113,7 @@ impl FilterStep {
         let (condition, action) = match (&config.drop_if, &config.reject_if) {
             (Some(condition), None) => {
                 if config.reject.is_some() {
-                    cx.error(
-                        "`reject` goes with `reject_if`; a `drop_if` filter answers no rejection",
-                    );
+                    cx.error("`reject` goes with `reject_if`; a `drop_if` filter answers no rejection");
                     return None;
                 }
                 (condition, Action::Drop)
@@ -168,9 +157,9 @@ impl FilterStep {
         match (&self.action, holds) {
             (_, false) => Ok(Flow::Continue),
             (Action::Drop, true) => Ok(Flow::Drop),
-            (Action::Reject(rejecter), true) => Err(rejecter.reject(ex, Vec::new(), || {
-                format!("rejected by the filter `{}`", self.source)
-            })),
+            (Action::Reject(rejecter), true) => {
+                Err(rejecter.reject(ex, Vec::new(), || format!("rejected by the filter `{}`", self.source)))
+            }
         }
     }
 }
@@ -189,14 +178,8 @@ mod tests {
     #[test]
     fn drops_when_the_condition_holds() {
         let step = build("drop_if: 'body.status == \"作废\"'").unwrap();
-        assert_eq!(
-            step.run(&mut exchange(json!({"status": "作废"}))),
-            Ok(Flow::Drop)
-        );
-        assert_eq!(
-            step.run(&mut exchange(json!({"status": "新开"}))),
-            Ok(Flow::Continue)
-        );
+        assert_eq!(step.run(&mut exchange(json!({"status": "作废"}))), Ok(Flow::Drop));
+        assert_eq!(step.run(&mut exchange(json!({"status": "新开"}))), Ok(Flow::Continue));
     }
 
     #[test]
@@ -208,10 +191,7 @@ mod tests {
         let err = step
             .run(&mut exchange(json!({"name": "张三", "idCard": ""})))
             .unwrap_err();
-        assert_eq!(
-            err,
-            StepError::rejected("MISSING_ID", "患者 张三 没有身份证号")
-        );
+        assert_eq!(err, StepError::rejected("MISSING_ID", "患者 张三 没有身份证号"));
         assert_eq!(
             step.run(&mut exchange(json!({"name": "张三", "idCard": "1"}))),
             Ok(Flow::Continue)
@@ -229,9 +209,7 @@ mod tests {
     #[test]
     fn a_condition_that_is_not_boolean_fails_clearly() {
         let step = build("drop_if: body.status").unwrap();
-        let err = step
-            .run(&mut exchange(json!({"status": "作废"})))
-            .unwrap_err();
+        let err = step.run(&mut exchange(json!({"status": "作废"}))).unwrap_err();
         assert_eq!(err.kind, ErrorKind::Failed);
         assert_eq!(
             err.message,
@@ -253,24 +231,18 @@ mod tests {
     fn bad_configs_are_build_errors() {
         let errors = build("drop_if: 'body.a = 1'").err().unwrap();
         assert!(
-            errors[0].starts_with(
-                "routes/test.yaml:1:10: the filter condition does not compile: line 1"
-            ),
+            errors[0].starts_with("routes/test.yaml:1:10: the filter condition does not compile: line 1"),
             "{errors:?}"
         );
         let errors = build("drop_if: 'bdy.a == 1'").err().unwrap();
         assert!(errors[0].contains("bdy"), "{errors:?}");
-        let errors = build("{ drop_if: 'true', reject_if: 'true' }")
-            .err()
-            .unwrap();
-        assert_eq!(errors, ["routes/test.yaml:10:5: a filter takes `drop_if` or `reject_if`; expected exactly one of them"]);
-        let errors = build("{ drop_if: 'true', reject: { code: X } }")
-            .err()
-            .unwrap();
-        assert!(
-            errors[0].contains("`reject` goes with `reject_if`"),
-            "{errors:?}"
+        let errors = build("{ drop_if: 'true', reject_if: 'true' }").err().unwrap();
+        assert_eq!(
+            errors,
+            ["routes/test.yaml:10:5: a filter takes `drop_if` or `reject_if`; expected exactly one of them"]
         );
+        let errors = build("{ drop_if: 'true', reject: { code: X } }").err().unwrap();
+        assert!(errors[0].contains("`reject` goes with `reject_if`"), "{errors:?}");
         let errors = build("{ reject_if: 'true', reject: { code: X, message: '{{ oops' } }")
             .err()
             .unwrap();

@@ -59,7 +59,7 @@ pub struct MapConfig {
     /// The rejection when the code is not in the table and no `default` is
     /// given. Default: code `UNKNOWN_CODE`. The message template sees
     /// `value`, `path`, `table` and `column` besides `body`, `vars`,
-    /// `headers` and `msg`.
+    /// `headers`, `msg` and `config`.
     #[serde(default)]
     pub reject: Option<RejectConfig>,
 }
@@ -122,8 +122,7 @@ impl MapStep {
                     let index = table.column_index(name);
                     if index.is_none() {
                         let at = position(cx, name.at);
-                        cx.diagnostics
-                            .error(cx.file, at, table.unknown_column_message(name));
+                        cx.diagnostics.error(cx.file, at, table.unknown_column_message(name));
                     }
                     index
                 };
@@ -132,8 +131,7 @@ impl MapStep {
                     None => Some(0),
                 };
                 let to = column(&config.to, cx);
-                by.zip(to)
-                    .map(|(by, to)| (by, to, table.columns()[by].clone()))
+                by.zip(to).map(|(by, to)| (by, to, table.columns()[by].clone()))
             }
         };
         let rejecter = Rejecter::build(config.reject.as_ref(), "UNKNOWN_CODE", cx);
@@ -157,12 +155,10 @@ impl MapStep {
 
     pub fn run(&self, ex: &mut Exchange) -> Result<Flow, StepError> {
         let found = self.find(ex);
-        let table = self.mappings.table(&self.table).ok_or_else(|| {
-            StepError::failed(
-                "MAP_ERROR",
-                self.mappings.unknown_table_message(&self.table),
-            )
-        })?;
+        let table = self
+            .mappings
+            .table(&self.table)
+            .ok_or_else(|| StepError::failed("MAP_ERROR", self.mappings.unknown_table_message(&self.table)))?;
         let mut results = Vec::with_capacity(found.len());
         for item in found {
             let code = match &item.value {
@@ -173,9 +169,7 @@ impl MapStep {
                 Value::Bool(b) => b.to_string(),
                 other => return Err(self.reject(ex, &item, Problem::NotACode(kind(other)))),
             };
-            let mapped = table
-                .find(self.by, &code)
-                .and_then(|row| table.cell(row, self.to));
+            let mapped = table.find(self.by, &code).and_then(|row| table.cell(row, self.to));
             let result = match (mapped, &self.default) {
                 (Some(mapped), _) => mapped.to_string(),
                 (None, Some(default)) => default.clone(),
@@ -196,21 +190,15 @@ impl MapStep {
             Scope::Body => walk(&ex.body, all, &mut segments, &mut indices, &mut found),
             Scope::Vars => walk_map(&ex.vars, all, &mut segments, &mut indices, &mut found),
             Scope::Headers => walk_map(&ex.headers, all, &mut segments, &mut indices, &mut found),
-            Scope::Msg => walk(
-                &ex.msg_value(),
-                all,
-                &mut segments,
-                &mut indices,
-                &mut found,
-            ),
+            Scope::Msg => walk(&ex.msg_value(), all, &mut segments, &mut indices, &mut found),
+            Scope::Config => walk_map(&ex.config, all, &mut segments, &mut indices, &mut found),
         }
         found
     }
 
     fn write(&self, ex: &mut Exchange, results: Vec<(Found, Value)>) -> Result<(), StepError> {
         let assign = |ex: &mut Exchange, path: &Path, value: Value| {
-            ex.assign(path, value)
-                .map_err(|e| StepError::failed("SET_ERROR", e))
+            ex.assign(path, value).map_err(|e| StepError::failed("SET_ERROR", e))
         };
         match &self.target {
             Target::InPlace => {
@@ -251,10 +239,7 @@ impl MapStep {
                 "code `{code}` at `{at}` is not in table `{}` (column `{}`)",
                 self.table, self.by_name
             ),
-            Problem::NotACode(what) => format!(
-                "`{at}` holds {what}, not a code to look up in table `{}`",
-                self.table
-            ),
+            Problem::NotACode(what) => format!("`{at}` holds {what}, not a code to look up in table `{}`", self.table),
         })
     }
 }
@@ -264,18 +249,8 @@ enum Problem<'a> {
     NotACode(&'static str),
 }
 
-fn target_for(
-    path: &Path,
-    target: Path,
-    text: &Located<String>,
-    cx: &mut BuildContext,
-) -> Option<Target> {
-    let wildcards = |p: &Path| {
-        p.segments
-            .iter()
-            .filter(|s| **s == Segment::Wildcard)
-            .count()
-    };
+fn target_for(path: &Path, target: Path, text: &Located<String>, cx: &mut BuildContext) -> Option<Target> {
+    let wildcards = |p: &Path| p.segments.iter().filter(|s| **s == Segment::Wildcard).count();
     match (wildcards(path), wildcards(&target)) {
         (_, 0) => Some(Target::One(target)),
         (n, m) if n == m => Some(Target::Beside(target)),
@@ -323,9 +298,7 @@ fn walk(
         }
         // One element stands for a one-element list (XML cannot tell them
         // apart), as in `Path::lookup`.
-        (Segment::Index(0), single) if !single.is_null() => {
-            walk(single, rest, segments, indices, out)
-        }
+        (Segment::Index(0), single) if !single.is_null() => walk(single, rest, segments, indices, out),
         (Segment::Wildcard, Value::Array(items)) => {
             for (i, child) in items.iter().enumerate() {
                 segments.push(Segment::Index(i));
@@ -388,9 +361,7 @@ fn describe(scope: Scope, segments: &[Segment]) -> String {
     let mut text = scope.name().to_string();
     for segment in segments {
         match segment {
-            Segment::Key(key) if key.contains(['.', '[', ']', ' ']) => {
-                text.push_str(&format!("[\"{key}\"]"))
-            }
+            Segment::Key(key) if key.contains(['.', '[', ']', ' ']) => text.push_str(&format!("[\"{key}\"]")),
             Segment::Key(key) => {
                 text.push('.');
                 text.push_str(key);
@@ -409,13 +380,11 @@ mod tests {
     use serde_json::json;
 
     const SEX: &str = "code,name,hl7\n0,未知的性别,U\n1,男,M\n2,女,F\n9,未说明的性别,U\n";
-    const EXAM: &str = "- { his: CT01, platform: CT, name: 计算机断层扫描 }\n- { his: MR01, platform: MR, name: 磁共振 }\n";
+    const EXAM: &str =
+        "- { his: CT01, platform: CT, name: 计算机断层扫描 }\n- { his: MR01, platform: MR, name: 磁共振 }\n";
 
     fn fixture() -> Fixture {
-        Fixture::with_files(&[
-            ("mappings/sex.csv", SEX),
-            ("mappings/pacs/exam-class.yaml", EXAM),
-        ])
+        Fixture::with_files(&[("mappings/sex.csv", SEX), ("mappings/pacs/exam-class.yaml", EXAM)])
     }
 
     fn build(f: &Fixture, yaml: &str) -> Result<MapStep, Vec<String>> {
@@ -431,11 +400,7 @@ mod tests {
         assert_eq!(ex.body, json!({"patient": {"sex": "F", "name": "李四"}}));
         let mut ex = exchange(json!({"patient": {"sex": 1}}));
         step.run(&mut ex).unwrap();
-        assert_eq!(
-            ex.body["patient"]["sex"],
-            json!("M"),
-            "numbers are looked up as text"
-        );
+        assert_eq!(ex.body["patient"]["sex"], json!("M"), "numbers are looked up as text");
     }
 
     #[test]
@@ -448,11 +413,7 @@ mod tests {
         .unwrap();
         let mut ex = exchange(json!({"sex": "U"}));
         step.run(&mut ex).unwrap();
-        assert_eq!(
-            ex.vars["sexName"],
-            json!("未知的性别"),
-            "the first row with U wins"
-        );
+        assert_eq!(ex.vars["sexName"], json!("未知的性别"), "the first row with U wins");
         assert_eq!(ex.body["sex"], json!("U"));
     }
 
@@ -468,13 +429,14 @@ mod tests {
         let mut ex = exchange(body.clone());
         step.run(&mut ex).unwrap();
         assert_eq!(ex.body, json!({"items": [{"cls": "CT"}, {"cls": "MR"}]}));
-        let step = build(&f, "{ path: 'body.items[*].cls', table: pacs/exam-class, to: name, as: 'body.items[*].name' }").unwrap();
+        let step = build(
+            &f,
+            "{ path: 'body.items[*].cls', table: pacs/exam-class, to: name, as: 'body.items[*].name' }",
+        )
+        .unwrap();
         let mut ex = exchange(body.clone());
         step.run(&mut ex).unwrap();
-        assert_eq!(
-            ex.body["items"][1],
-            json!({"cls": "MR01", "name": "磁共振"})
-        );
+        assert_eq!(ex.body["items"][1], json!({"cls": "MR01", "name": "磁共振"}));
         let step = build(
             &f,
             "{ path: 'body.items[*].cls', table: pacs/exam-class, to: platform, as: vars.classes }",
@@ -484,13 +446,14 @@ mod tests {
         step.run(&mut ex).unwrap();
         assert_eq!(ex.vars["classes"], json!(["CT", "MR"]));
         // A single element stands for a one-element list.
-        let step = build(&f, "{ path: 'body.items[*].cls', table: pacs/exam-class, to: name, as: 'body.items[*].name' }").unwrap();
+        let step = build(
+            &f,
+            "{ path: 'body.items[*].cls', table: pacs/exam-class, to: name, as: 'body.items[*].name' }",
+        )
+        .unwrap();
         let mut ex = exchange(json!({"items": {"cls": "CT01"}}));
         step.run(&mut ex).unwrap();
-        assert_eq!(
-            ex.body,
-            json!({"items": {"cls": "CT01", "name": "计算机断层扫描"}})
-        );
+        assert_eq!(ex.body, json!({"items": {"cls": "CT01", "name": "计算机断层扫描"}}));
     }
 
     #[test]
@@ -534,18 +497,13 @@ mod tests {
         let err = step
             .run(&mut exchange(json!({"sex": "7", "name": "张三"})))
             .unwrap_err();
-        assert_eq!(
-            err,
-            StepError::rejected("BAD_SEX", "性别代码 7 不在 sex 表中 (张三)")
-        );
+        assert_eq!(err, StepError::rejected("BAD_SEX", "性别代码 7 不在 sex 表中 (张三)"));
         let step = build(&f, "{ path: body.sex, table: sex, to: hl7, default: U }").unwrap();
         let mut ex = exchange(json!({"sex": "7"}));
         step.run(&mut ex).unwrap();
         assert_eq!(ex.body["sex"], json!("U"));
         let step = build(&f, "{ path: body.sex, table: sex, to: hl7, default: U }").unwrap();
-        let err = step
-            .run(&mut exchange(json!({"sex": {"code": "1"}})))
-            .unwrap_err();
+        let err = step.run(&mut exchange(json!({"sex": {"code": "1"}}))).unwrap_err();
         assert_eq!(err.code, "UNKNOWN_CODE");
         assert_eq!(
             err.message,
@@ -556,9 +514,7 @@ mod tests {
     #[test]
     fn unknown_tables_columns_and_bad_paths_are_build_errors() {
         let f = fixture();
-        let errors = build(&f, "{ path: body.sex, table: sexx, to: hl7 }")
-            .err()
-            .unwrap();
+        let errors = build(&f, "{ path: body.sex, table: sexx, to: hl7 }").err().unwrap();
         assert_eq!(
             errors,
             ["routes/test.yaml:1:26: no mapping table `sexx`; the tables are: pacs/exam-class, sex"]
@@ -573,9 +529,7 @@ mod tests {
                 "routes/test.yaml:1:43: table `sex` has no column `hl8`; its columns are: code, name, hl7",
             ]
         );
-        let errors = build(&f, "{ path: sex, table: sex, to: hl7 }")
-            .err()
-            .unwrap();
+        let errors = build(&f, "{ path: sex, table: sex, to: hl7 }").err().unwrap();
         assert!(
             errors[0].starts_with("routes/test.yaml:1:9: path `sex` starts with `sex`"),
             "{errors:?}"
@@ -586,32 +540,17 @@ mod tests {
         )
         .err()
         .unwrap();
-        assert!(
-            errors[0].contains("`as` has 1 `[*]` and `path` has 2"),
-            "{errors:?}"
-        );
-        let errors = build(&f, "{ path: msg.id, table: sex, to: hl7 }")
-            .err()
-            .unwrap();
+        assert!(errors[0].contains("`as` has 1 `[*]` and `path` has 2"), "{errors:?}");
+        let errors = build(&f, "{ path: msg.id, table: sex, to: hl7 }").err().unwrap();
         assert!(errors[0].contains("`msg` is read-only"), "{errors:?}");
-        assert!(build(
-            &f,
-            "{ path: msg.content_type, table: sex, to: hl7, as: vars.x }"
-        )
-        .is_ok());
+        assert!(build(&f, "{ path: msg.content_type, table: sex, to: hl7, as: vars.x }").is_ok());
         let errors = build(
             &f,
             "{ path: body.sex, table: sex, to: hl7, default: U, reject: { code: X } }",
         )
         .err()
         .unwrap();
-        assert!(
-            errors[0].contains("give `default` or `reject`, not both"),
-            "{errors:?}"
-        );
-        assert!(
-            build(&f, "{ path: body.sex, table: sex }").is_err(),
-            "`to` is required"
-        );
+        assert!(errors[0].contains("give `default` or `reject`, not both"), "{errors:?}");
+        assert!(build(&f, "{ path: body.sex, table: sex }").is_err(), "`to` is required");
     }
 }

@@ -20,7 +20,7 @@ use serde::Deserialize;
 use std::sync::Arc;
 
 /// Run a Rhai script on the message. It sees `body`, `vars`, `headers`
-/// (changes are kept) and `msg` (read-only), may call the helper functions
+/// (changes are kept), `msg` and `config` (read-only), may call the helper functions
 /// of docs/scripting.md, and may end with `reject(code, message)`.
 /// Give `file` or `inline`.
 #[derive(Clone, Debug, PartialEq, Deserialize, JsonSchema)]
@@ -65,7 +65,7 @@ impl ScriptStep {
 
     pub fn run(&self, ex: &mut Exchange) -> Result<Flow, StepError> {
         self.scripting
-            .run(&self.script, ex)
+            .execute(&self.script, ex)
             .map_err(|e| step_error(e, &self.name))?;
         Ok(Flow::Continue)
     }
@@ -101,11 +101,8 @@ fn compile_file(file: &Located<String>, cx: &mut BuildContext) -> Option<Script>
                 line: e.line.max(1) as u64,
                 column: e.column.max(1) as u64,
             };
-            cx.diagnostics.error(
-                &path,
-                at,
-                format!("the script does not compile: {}", e.message),
-            );
+            cx.diagnostics
+                .error(&path, at, format!("the script does not compile: {}", e.message));
             None
         }
     }
@@ -189,9 +186,7 @@ vars.normalizedAt = now();
     fn a_file_script_changes_the_message() {
         let f = fixture();
         let step = build(&f, "file: examples/normalize.rhai").unwrap();
-        let mut ex = exchange(
-            json!({"patient": {"name": " 李四 ", "sex": "2", "idCard": "350203199001011234"}}),
-        );
+        let mut ex = exchange(json!({"patient": {"name": " 李四 ", "sex": "2", "idCard": "350203199001011234"}}));
         assert_eq!(step.run(&mut ex), Ok(Flow::Continue));
         assert_eq!(
             ex.body,
@@ -206,10 +201,7 @@ vars.normalizedAt = now();
         let step = build(&f, "file: examples/normalize.rhai").unwrap();
         let mut ex = exchange(json!({"patient": {"name": "王五", "sex": "1", "idCard": ""}}));
         let err = step.run(&mut ex).unwrap_err();
-        assert_eq!(
-            err,
-            StepError::rejected("MISSING_ID", "患者 王五 没有身份证号")
-        );
+        assert_eq!(err, StepError::rejected("MISSING_ID", "患者 王五 没有身份证号"));
         assert_eq!(ex.body["patient"]["name"], json!("王五"));
     }
 
@@ -221,10 +213,7 @@ vars.normalizedAt = now();
         let err = step.run(&mut ex).unwrap_err();
         assert_eq!(err.kind, ErrorKind::Failed);
         assert_eq!(err.code, "SCRIPT_ERROR");
-        assert!(
-            err.message.starts_with("examples/normalize.rhai:3:"),
-            "{err}"
-        );
+        assert!(err.message.starts_with("examples/normalize.rhai:3:"), "{err}");
     }
 
     #[test]
@@ -240,10 +229,7 @@ vars.normalizedAt = now();
         assert_eq!(ex.body["total"], json!(42));
         let step = build(&f, "inline: 'throw \"坏数据\"'").unwrap();
         let err = step.run(&mut exchange(json!({}))).unwrap_err();
-        assert_eq!(
-            err,
-            StepError::failed("SCRIPT_ERROR", "inline script:1:1: 坏数据")
-        );
+        assert_eq!(err, StepError::failed("SCRIPT_ERROR", "inline script:1:1: 坏数据"));
     }
 
     #[test]
@@ -251,14 +237,8 @@ vars.normalizedAt = now();
         let f = fixture();
         let errors = build(&f, "file: broken.rhai").err().unwrap();
         assert_eq!(errors.len(), 1);
-        assert!(
-            errors[0].starts_with("scripts/broken.rhai:2:"),
-            "{errors:?}"
-        );
-        assert!(
-            errors[0].contains("the script does not compile"),
-            "{errors:?}"
-        );
+        assert!(errors[0].starts_with("scripts/broken.rhai:2:"), "{errors:?}");
+        assert!(errors[0].contains("the script does not compile"), "{errors:?}");
         let errors = build(&f, "file: typo.rhai").err().unwrap();
         assert!(
             errors[0].starts_with("scripts/typo.rhai:2:1: the script does not compile: "),
@@ -273,9 +253,7 @@ vars.normalizedAt = now();
         let errors = build(&f, "inline: \"let x = ;\"").err().unwrap();
         assert_eq!(errors.len(), 1);
         assert!(
-            errors[0].starts_with(
-                "routes/test.yaml:1:9: the inline script does not compile: line 1, column 9:"
-            ),
+            errors[0].starts_with("routes/test.yaml:1:9: the inline script does not compile: line 1, column 9:"),
             "{errors:?}"
         );
     }
@@ -286,13 +264,14 @@ vars.normalizedAt = now();
         let errors = build(&f, "file: nope.rhai").err().unwrap();
         assert_eq!(errors.len(), 1);
         assert!(
-            errors[0].starts_with(
-                "routes/test.yaml:1:7: script `nope.rhai` does not exist; expected a file at "
-            ),
+            errors[0].starts_with("routes/test.yaml:1:7: script `nope.rhai` does not exist; expected a file at "),
             "{errors:?}"
         );
         let errors = build(&f, "{}").err().unwrap();
-        assert_eq!(errors, ["routes/test.yaml:10:5: a script step takes `file` or `inline`; expected exactly one of them"]);
+        assert_eq!(
+            errors,
+            ["routes/test.yaml:10:5: a script step takes `file` or `inline`; expected exactly one of them"]
+        );
         let errors = build(&f, "{ file: a.rhai, inline: '1' }").err().unwrap();
         assert_eq!(errors.len(), 1);
         assert!(build(&f, "{ files: a.rhai }").is_err());

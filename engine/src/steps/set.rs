@@ -38,11 +38,11 @@ pub enum SetValue {
     /// A value used as written: text, a number, a boolean, null, a list or
     /// a map. E.g. `{ value: his }`.
     Value(Value),
-    /// A Rhai expression over `body`, `vars`, `headers` and `msg`; its
+    /// A Rhai expression over `body`, `vars`, `headers`, `msg` and `config`; its
     /// value is assigned. E.g. `{ expr: "now()" }`,
     /// `{ expr: "body.items.len()" }`.
     Expr(Located<String>),
-    /// A Tera template over `body`, `vars`, `headers` and `msg`; the text
+    /// A Tera template over `body`, `vars`, `headers`, `msg` and `config`; the text
     /// is assigned. E.g. `{ template: "{{ body.familyName }}{{ body.givenName }}" }`.
     Template(Located<String>),
 }
@@ -70,13 +70,9 @@ impl SetStep {
             let path = writable_path_at(key, cx);
             let source = match value {
                 SetValue::Value(value) => Some(Source::Value(value.clone())),
-                SetValue::Expr(expr) => compile_inline(
-                    expr,
-                    &format!("the expression for `{}`", key.value),
-                    true,
-                    cx,
-                )
-                .map(Source::Expr),
+                SetValue::Expr(expr) => {
+                    compile_inline(expr, &format!("the expression for `{}`", key.value), true, cx).map(Source::Expr)
+                }
                 SetValue::Template(text) => {
                     template::compile_inline(text, &format!("the template for `{}`", key.value), cx)
                         .map(Source::Template)
@@ -101,14 +97,12 @@ impl SetStep {
                     .scripting
                     .evaluate(script, ex)
                     .map_err(|e| step_error(e, &format!("set `{path}`")))?,
-                Source::Template(template) => {
-                    Value::String(render(template, ex, Vec::new()).map_err(|e| {
-                        StepError::failed("TEMPLATE_ERROR", format!("set `{path}`: {e}"))
-                    })?)
-                }
+                Source::Template(template) => Value::String(
+                    render(template, ex, Vec::new())
+                        .map_err(|e| StepError::failed("TEMPLATE_ERROR", format!("set `{path}`: {e}")))?,
+                ),
             };
-            ex.assign(path, value)
-                .map_err(|e| StepError::failed("SET_ERROR", e))?;
+            ex.assign(path, value).map_err(|e| StepError::failed("SET_ERROR", e))?;
         }
         Ok(Flow::Continue)
     }
@@ -175,17 +169,13 @@ mod tests {
              body.items[*].checked: { value: true }\n",
         )
         .unwrap();
-        let mut ex =
-            exchange(json!({"familyName": "欧阳", "givenName": "娜娜", "items": [{}, {}]}));
+        let mut ex = exchange(json!({"familyName": "欧阳", "givenName": "娜娜", "items": [{}, {}]}));
         step.run(&mut ex).unwrap();
         assert_eq!(ex.vars["source"], json!("his"));
         assert_eq!(ex.vars["codes"], json!([1, "01"]));
         assert_eq!(ex.vars["fullName"], json!("欧阳娜娜"));
         assert_eq!(ex.vars["greeting"], json!("您好，欧阳娜娜"));
-        assert_eq!(
-            ex.body["items"],
-            json!([{"checked": true}, {"checked": true}])
-        );
+        assert_eq!(ex.body["items"], json!([{"checked": true}, {"checked": true}]));
         let received = ex.body["receivedAt"].as_str().unwrap();
         assert!(
             chrono::NaiveDateTime::parse_from_str(received, "%Y-%m-%d %H:%M:%S").is_ok(),
@@ -230,8 +220,7 @@ mod tests {
         );
         let errors = build("vars.x: { expr: 'let a = 1' }").err().unwrap();
         assert!(
-            errors[0]
-                .starts_with("routes/test.yaml:1:17: the expression for `vars.x` does not compile"),
+            errors[0].starts_with("routes/test.yaml:1:17: the expression for `vars.x` does not compile"),
             "{errors:?}"
         );
         let errors = build("vars.x: { template: '{% if %}' }").err().unwrap();

@@ -12,11 +12,11 @@ use super::{BuildContext, Flow, StepError};
 use crate::config::{Located, Position};
 use crate::exchange::{Exchange, Payload};
 use crate::templates::Template;
-use crate::value::{Path, Value};
+use crate::value::{Path, Scope, Value};
 use schemars::JsonSchema;
 use serde::Deserialize;
 
-/// Render a Tera template over `body`, `vars`, `headers` and `msg` (with
+/// Render a Tera template over `body`, `vars`, `headers`, `msg` and `config` (with
 /// the filters `xml_escape` and `json`). The text becomes the outgoing
 /// payload, or goes to the path in `to`. Give `file` or `inline`.
 #[derive(Clone, Debug, PartialEq, Deserialize, JsonSchema)]
@@ -78,8 +78,7 @@ impl TemplateStep {
     }
 
     pub fn run(&self, ex: &mut Exchange) -> Result<Flow, StepError> {
-        let text = render(&self.template, ex, Vec::new())
-            .map_err(|e| StepError::failed("TEMPLATE_ERROR", e))?;
+        let text = render(&self.template, ex, Vec::new()).map_err(|e| StepError::failed("TEMPLATE_ERROR", e))?;
         match &self.output {
             Output::Payload { content_type } => {
                 ex.out = Some(Payload {
@@ -98,19 +97,13 @@ impl TemplateStep {
 /// Renders `template` against the exchange, plus `extra` top-level keys
 /// (e.g. `value` for a rejection message). The scopes are moved into the
 /// context and back rather than cloned: this runs per message.
-pub(crate) fn render(
-    template: &Template,
-    ex: &mut Exchange,
-    extra: Vec<(&str, Value)>,
-) -> Result<String, String> {
+pub(crate) fn render(template: &Template, ex: &mut Exchange, extra: Vec<(&str, Value)>) -> Result<String, String> {
     let mut context = crate::value::Map::new();
     context.insert("body".into(), std::mem::take(&mut ex.body));
     context.insert("vars".into(), Value::Object(std::mem::take(&mut ex.vars)));
-    context.insert(
-        "headers".into(),
-        Value::Object(std::mem::take(&mut ex.headers)),
-    );
+    context.insert("headers".into(), Value::Object(std::mem::take(&mut ex.headers)));
     context.insert("msg".into(), ex.msg_value());
+    context.insert("config".into(), Value::Object((*ex.config).clone()));
     for (key, value) in extra {
         context.insert(key.into(), value);
     }
@@ -132,11 +125,7 @@ pub(crate) fn render(
 
 /// Compiles a template written in the route file; an error is recorded at
 /// its position.
-pub(crate) fn compile_inline(
-    source: &Located<String>,
-    what: &str,
-    cx: &mut BuildContext,
-) -> Option<Template> {
+pub(crate) fn compile_inline(source: &Located<String>, what: &str, cx: &mut BuildContext) -> Option<Template> {
     match Template::compile(&source.value) {
         Ok(template) => Some(template),
         Err(e) => {
@@ -147,11 +136,8 @@ pub(crate) fn compile_inline(
             } else {
                 String::new()
             };
-            cx.diagnostics.error(
-                cx.file,
-                at,
-                format!("{what} does not compile: {within}{message}"),
-            );
+            cx.diagnostics
+                .error(cx.file, at, format!("{what} does not compile: {within}{message}"));
             None
         }
     }
@@ -169,15 +155,19 @@ pub(crate) fn path_at(text: &Located<String>, cx: &mut BuildContext) -> Option<P
     }
 }
 
-/// As `path_at`, for a path a step writes to: not in the read-only `msg`.
+/// As `path_at`, for a path a step writes to: not in the read-only `msg`
+/// or `config`.
 pub(crate) fn writable_path_at(text: &Located<String>, cx: &mut BuildContext) -> Option<Path> {
     let path = path_at(text, cx)?;
-    if path.scope == crate::value::Scope::Msg {
+    if matches!(path.scope, Scope::Msg | Scope::Config) {
         let at = position(cx, text.at);
         cx.diagnostics.error(
             cx.file,
             at,
-            format!("cannot write `{path}`: `msg` is read-only; expected a path in `body`, `vars` or `headers`"),
+            format!(
+                "cannot write `{path}`: `{}` is read-only; expected a path in `body`, `vars` or `headers`",
+                path.scope.name()
+            ),
         );
         return None;
     }
@@ -215,11 +205,8 @@ fn compile_file(file: &Located<String>, cx: &mut BuildContext) -> Option<Templat
                 line: line.max(1),
                 column: column.max(1),
             };
-            cx.diagnostics.error(
-                &path,
-                at,
-                format!("the template does not compile: {message}"),
-            );
+            cx.diagnostics
+                .error(&path, at, format!("the template does not compile: {message}"));
             None
         }
     }
@@ -282,10 +269,7 @@ mod tests {
     fn fixture() -> Fixture {
         Fixture::with_files(&[
             ("templates/xiamen-120/apply.xml", APPLY),
-            (
-                "templates/report.json.tera",
-                "{\"id\": {{ body.id | json }}}",
-            ),
+            ("templates/report.json.tera", "{\"id\": {{ body.id | json }}}"),
             (
                 "templates/broken.xml",
                 "<a>\n  {% if body.x %}\n  {{ body.x | }}\n</a>\n",
@@ -310,8 +294,7 @@ mod tests {
         let out = ex.out.clone().unwrap();
         assert_eq!(out.content_type, "application/xml; charset=utf-8");
         assert!(
-            out.body
-                .contains("<patientName>张三 &lt;急&gt;</patientName>"),
+            out.body.contains("<patientName>张三 &lt;急&gt;</patientName>"),
             "{}",
             out.body
         );
@@ -350,10 +333,7 @@ mod tests {
         let mut ex = exchange(json!({"id": 7}));
         step.run(&mut ex).unwrap();
         assert_eq!(ex.out.as_ref().unwrap().body, "MSH|7");
-        assert_eq!(
-            ex.out.as_ref().unwrap().content_type,
-            "x-application/hl7-v2+er7"
-        );
+        assert_eq!(ex.out.as_ref().unwrap().content_type, "x-application/hl7-v2+er7");
         let step = build(
             &f,
             "{ inline: '{{ body.familyName }}{{ body.givenName }}', to: vars.fullName }",
@@ -376,16 +356,9 @@ mod tests {
         let step = build(&f, "inline: '{{ body.patient.name }}'").unwrap();
         let mut ex = exchange(json!({"id": 1}));
         let err = step.run(&mut ex).unwrap_err();
-        assert_eq!(
-            (err.kind, err.code.as_str()),
-            (ErrorKind::Failed, "TEMPLATE_ERROR")
-        );
+        assert_eq!((err.kind, err.code.as_str()), (ErrorKind::Failed, "TEMPLATE_ERROR"));
         assert!(err.message.contains("body.patient.name"), "{err}");
-        assert_eq!(
-            ex.body,
-            json!({"id": 1}),
-            "the body is given back after a failure"
-        );
+        assert_eq!(ex.body, json!({"id": 1}), "the body is given back after a failure");
         let step = build(&f, "{ inline: 'x', to: body.a.b }").unwrap();
         let mut ex = exchange(json!({"a": "text"}));
         assert_eq!(step.run(&mut ex).unwrap_err().code, "SET_ERROR");
@@ -396,10 +369,7 @@ mod tests {
         let f = fixture();
         let errors = build(&f, "file: broken.xml").err().unwrap();
         assert_eq!(errors.len(), 1);
-        assert!(
-            errors[0].starts_with("templates/broken.xml:3:"),
-            "{errors:?}"
-        );
+        assert!(errors[0].starts_with("templates/broken.xml:3:"), "{errors:?}");
         assert!(
             errors[0].contains("the template does not compile: expected"),
             "{errors:?}"
@@ -411,7 +381,8 @@ mod tests {
         );
         let errors = build(&f, "inline: '{{ body.x '").err().unwrap();
         assert!(
-            errors[0].starts_with("routes/test.yaml:1:9: the inline template does not compile: line 1, column 11: expected"),
+            errors[0]
+                .starts_with("routes/test.yaml:1:9: the inline template does not compile: line 1, column 11: expected"),
             "{errors:?}"
         );
         let errors = build(&f, "{ inline: x, to: nowhere.x }").err().unwrap();
