@@ -1,8 +1,9 @@
 //! Mapping tables: the value domains a platform translates between (sex,
 //! ID types, exam classes, hospitals ...), read from the mappings folder.
 //!
-//! Every `*.csv`, `*.yaml` and `*.yml` file under the folder is one table,
-//! named by its path without the extension: `mappings/sex.csv` is `sex`,
+//! Every `*.csv`, `*.yaml` and `*.yml` file under the folder is one table
+//! (but `*.test.yaml`, a table's unit tests), named by its path without the
+//! extension: `mappings/sex.csv` is `sex`,
 //! `mappings/xiamen-120/hospitals.yaml` is `xiamen-120/hospitals`. The
 //! first column is the key: its values must be unique. A lookup may go by
 //! any column; where a column repeats a value, the first row wins.
@@ -141,15 +142,15 @@ fn collect(dir: &Path, out: &mut Vec<PathBuf>, errors: &mut Vec<Diagnostic>) {
     };
     for entry in entries.flatten() {
         let path = entry.path();
-        if entry.file_name().to_string_lossy().starts_with('.') {
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        // `sex.test.yaml` holds the unit tests of `sex.csv`, not a table.
+        if name.starts_with('.') || name.ends_with(".test.yaml") || name.ends_with(".test.yml") {
             continue;
         }
         if path.is_dir() {
             collect(&path, out, errors);
-        } else if path
-            .extension()
-            .is_some_and(|e| e == "csv" || e == "yaml" || e == "yml")
-        {
+        } else if name.ends_with(".csv") || name.ends_with(".yaml") || name.ends_with(".yml") {
             out.push(path);
         }
     }
@@ -176,6 +177,7 @@ mod tests {
         );
         write(dir.path(), "README.md", "not a table");
         write(dir.path(), ".hidden.csv", "not,read\n");
+        write(dir.path(), "sex.test.yaml", "cases: []\n");
         let (m, errors) = Mappings::load(dir.path());
         assert!(errors.is_empty(), "{errors:?}");
         assert_eq!(m.names().collect::<Vec<_>>(), ["sex", "xiamen-120/hospitals"]);

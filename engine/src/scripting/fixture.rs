@@ -58,6 +58,15 @@ impl Fixture {
         build: impl FnOnce(&C, &mut BuildContext) -> Option<S>,
     ) -> Result<S, Vec<String>> {
         let config: C = serde_saphyr::from_str(yaml).map_err(|e| vec![e.to_string()])?;
+        self.build_config(&config, build)
+    }
+
+    /// As `build`, for a config already parsed.
+    pub fn build_config<C, S>(
+        &self,
+        config: &C,
+        build: impl FnOnce(&C, &mut BuildContext) -> Option<S>,
+    ) -> Result<S, Vec<String>> {
         let mut diagnostics = Diagnostics::default();
         let file = self.route_file();
         let mut cx = BuildContext {
@@ -66,7 +75,7 @@ impl Fixture {
             resources: &self.resources,
             diagnostics: &mut diagnostics,
         };
-        let step = build(&config, &mut cx);
+        let step = build(config, &mut cx);
         let base = format!("{}/", self.dir.path().display());
         let errors: Vec<String> = diagnostics
             .sorted()
@@ -93,4 +102,29 @@ pub fn exchange(body: Value) -> Exchange {
     );
     ex.body = body;
     ex
+}
+
+/// The code blocks of a Markdown text in `language` (```rhai ... ```),
+/// for tests that run the examples of the docs.
+pub fn code_blocks(markdown: &str, language: &str) -> Vec<String> {
+    let fence = format!("```{language}");
+    let mut blocks = Vec::new();
+    let mut current: Option<String> = None;
+    for line in markdown.lines() {
+        match &mut current {
+            None if line.trim() == fence => current = Some(String::new()),
+            None => {}
+            Some(_) if line.trim() == "```" => blocks.extend(current.take()),
+            Some(block) => {
+                block.push_str(line);
+                block.push('\n');
+            }
+        }
+    }
+    blocks
+}
+
+/// A file of the repository, e.g. `docs/scripting.md`.
+pub fn repo_file(path: &str) -> PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(path)
 }

@@ -5,7 +5,7 @@ fn scripting() -> Scripting {
     Scripting::new(chrono_tz::Asia::Shanghai, Arc::new(Mappings::empty()))
 }
 
-use super::fixture::exchange;
+use super::fixture::{code_blocks, exchange, repo_file};
 
 fn run(source: &str) -> Result<Value, RunError> {
     let s = scripting();
@@ -275,4 +275,42 @@ fn trim_and_replace_change_in_place_and_return_the_result() {
         json!(["2024.05.01", "2024-05-01"])
     );
     assert_eq!(run(r#"let n = "x"; n.trim(); n"#).unwrap(), json!("x"));
+}
+
+/// docs/scripting.md runs: each `code // => json` line gives that value,
+/// each `code // e.g. ...` line runs, and every other block compiles.
+#[test]
+fn the_documented_examples_hold() {
+    let doc = std::fs::read_to_string(repo_file("docs/scripting.md")).unwrap();
+    let (mappings, errors) = Mappings::load(&repo_file("mappings"));
+    assert!(errors.is_empty(), "{errors:?}");
+    let s = Scripting::new(chrono_tz::Asia::Shanghai, Arc::new(mappings));
+    let mut checked = 0;
+    for block in code_blocks(&doc, "rhai") {
+        if !block.contains("// =>") && !block.contains("// e.g.") {
+            s.compile(&block).unwrap_or_else(|e| panic!("{block}\n{e}"));
+            continue;
+        }
+        for line in block.lines().filter(|l| !l.trim().is_empty()) {
+            let (code, expected) = match line.split_once("// =>") {
+                Some((code, json)) => (code, Some(json.trim())),
+                None => (
+                    line.split_once("// e.g.")
+                        .unwrap_or_else(|| panic!("no `// =>`: {line}"))
+                        .0,
+                    None,
+                ),
+            };
+            let script = s.compile(code).unwrap_or_else(|e| panic!("{code}: {e}"));
+            let value = s
+                .execute(&script, &mut exchange(json!({})))
+                .unwrap_or_else(|e| panic!("{code}: {e}"));
+            if let Some(json) = expected {
+                let expected: Value = serde_json::from_str(json).unwrap_or_else(|e| panic!("{json}: {e}"));
+                assert_eq!(value, expected, "{code}");
+                checked += 1;
+            }
+        }
+    }
+    assert!(checked >= 25, "only {checked} examples checked");
 }

@@ -376,7 +376,8 @@ fn describe(scope: Scope, segments: &[Segment]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::scripting::fixture::{exchange, Fixture};
+    use crate::scripting::fixture::{code_blocks, exchange, repo_file, Fixture};
+    use crate::steps::StepSpec;
     use serde_json::json;
 
     const SEX: &str = "code,name,hl7\n0,未知的性别,U\n1,男,M\n2,女,F\n9,未说明的性别,U\n";
@@ -552,5 +553,58 @@ mod tests {
         .unwrap();
         assert!(errors[0].contains("give `default` or `reject`, not both"), "{errors:?}");
         assert!(build(&f, "{ path: body.sex, table: sex }").is_err(), "`to` is required");
+    }
+
+    /// The tables, steps and script of docs/mappings.md load, build and run.
+    #[test]
+    fn the_documented_tables_and_steps_work() {
+        let doc = std::fs::read_to_string(repo_file("docs/mappings.md")).unwrap();
+        let mut files = Vec::new();
+        for block in code_blocks(&doc, "csv").into_iter().chain(code_blocks(&doc, "yaml")) {
+            let first = block.lines().next().unwrap_or("");
+            if let Some(name) = first.strip_prefix("# mappings/") {
+                let name = name.split(':').next().unwrap().trim().to_string();
+                files.push((format!("mappings/{name}"), block));
+            }
+        }
+        let files: Vec<(&str, &str)> = files.iter().map(|(n, t)| (n.as_str(), t.as_str())).collect();
+        let f = Fixture::with_files(&files);
+        let names: Vec<&str> = f.resources.mappings.names().collect();
+        assert_eq!(names, ["pacs/exam-class", "sex", "xiamen-120/hospitals"]);
+
+        #[derive(serde::Deserialize)]
+        struct Steps {
+            steps: Vec<StepSpec>,
+        }
+        let block = code_blocks(&doc, "yaml")
+            .into_iter()
+            .find(|b| b.starts_with("steps:"))
+            .unwrap();
+        let steps: Steps = serde_saphyr::from_str(&block).unwrap();
+        let built: Vec<MapStep> = steps
+            .steps
+            .iter()
+            .map(|spec| match spec {
+                StepSpec::Map(config) => f.build_config(config, MapStep::build).unwrap(),
+                other => panic!("not a map step: {other:?}"),
+            })
+            .collect();
+        assert_eq!(built.len(), 4);
+        let mut ex = exchange(json!({"sex": "1", "items": [{"examClass": "MR01"}], "hospitalCode": "H9"}));
+        for step in &built[1..] {
+            step.run(&mut ex).unwrap();
+        }
+        built[0].run(&mut ex).unwrap();
+        assert_eq!(ex.body["sex"], json!("M"));
+        assert_eq!(ex.vars["sexName"], json!("男"));
+        assert_eq!(ex.body["items"][0]["examClass"], json!("MR"));
+        assert_eq!(ex.vars["endpoint"], json!("http://10.1.0.1/ws"));
+        for block in code_blocks(&doc, "rhai") {
+            let script = f.resources.scripting.compile(&block).unwrap();
+            let mut ex = exchange(json!({"sex": "2", "hospitalCode": "H0002"}));
+            f.resources.scripting.execute(&script, &mut ex).unwrap();
+            assert_eq!(ex.vars["sexName"], json!("女"));
+            assert_eq!(ex.vars["endpoint"], json!("http://10.1.2.10:8080/ws/emergency"));
+        }
     }
 }
