@@ -15,7 +15,9 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 pub struct Fixture {
-    pub dir: tempfile::TempDir,
+    /// Kept for its lifetime: the folder is deleted when the fixture is.
+    _dir: Option<tempfile::TempDir>,
+    pub base: PathBuf,
     pub resources: Resources,
 }
 
@@ -30,13 +32,25 @@ impl Fixture {
             std::fs::create_dir_all(path.parent().unwrap()).unwrap();
             std::fs::write(path, text).unwrap();
         }
-        let settings = Settings::for_dir(dir.path());
+        let mut fixture = Fixture::at(dir.path());
+        fixture._dir = Some(dir);
+        fixture
+    }
+
+    /// The repository's own scripts, templates and mapping tables.
+    pub fn repo() -> Fixture {
+        Fixture::at(&repo_file(""))
+    }
+
+    fn at(base: &std::path::Path) -> Fixture {
+        let settings = Settings::for_dir(base);
         let (mappings, errors) = Mappings::load(&settings.mappings_dir);
         assert!(errors.is_empty(), "{errors:?}");
         let mappings = Arc::new(mappings);
         let scripting = Arc::new(Scripting::new(settings.timezone, mappings.clone()));
         Fixture {
-            dir,
+            _dir: None,
+            base: settings.file.parent().unwrap().to_path_buf(),
             resources: Resources {
                 settings: Arc::new(settings),
                 mappings,
@@ -46,7 +60,7 @@ impl Fixture {
     }
 
     pub fn route_file(&self) -> PathBuf {
-        self.dir.path().join("routes/test.yaml")
+        self.base.join("routes/test.yaml")
     }
 
     /// Parses a step's config from `yaml` and builds it, as if the config
@@ -76,7 +90,7 @@ impl Fixture {
             diagnostics: &mut diagnostics,
         };
         let step = build(config, &mut cx);
-        let base = format!("{}/", self.dir.path().display());
+        let base = format!("{}/", self.base.display());
         let errors: Vec<String> = diagnostics
             .sorted()
             .iter()

@@ -314,3 +314,19 @@ fn the_documented_examples_hold() {
     }
     assert!(checked >= 25, "only {checked} examples checked");
 }
+
+#[test]
+fn functions_see_their_arguments_and_this_not_the_scope() {
+    let e = failure("fn f() { body.x }\nf()");
+    assert!(
+        e.message.starts_with("in function `f`: ") && e.message.contains("body"),
+        "{e}"
+    );
+    let s = scripting();
+    let script = s
+        .compile("fn tidy() { this.name.trim(); this.phone = this.phone ?? \"\"; }\nbody.patient.tidy();")
+        .unwrap();
+    let mut ex = exchange(json!({"patient": {"name": " 张三 "}}));
+    s.execute(&script, &mut ex).unwrap();
+    assert_eq!(ex.body, json!({"patient": {"name": "张三", "phone": ""}}));
+}

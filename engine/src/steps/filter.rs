@@ -20,8 +20,8 @@ use serde::Deserialize;
 use std::sync::Arc;
 
 /// Drop or reject the message when a condition holds. The condition is a
-/// Rhai expression over `body`, `vars`, `headers`, `msg` and `config` that must give
-/// `true` or `false`. Give `drop_if` or `reject_if`.
+/// Rhai expression over `body`, `vars`, `headers`, `msg` and `config` that
+/// must give `true` or `false`. Give `drop_if` or `reject_if`.
 #[derive(Clone, Debug, PartialEq, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct FilterConfig {

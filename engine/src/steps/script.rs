@@ -20,8 +20,8 @@ use serde::Deserialize;
 use std::sync::Arc;
 
 /// Run a Rhai script on the message. It sees `body`, `vars`, `headers`
-/// (changes are kept), `msg` and `config` (read-only), may call the helper functions
-/// of docs/scripting.md, and may end with `reject(code, message)`.
+/// (changes are kept), `msg` and `config` (read-only), may call the helper
+/// functions of docs/scripting.md, and may end with `reject(code, message)`.
 /// Give `file` or `inline`.
 #[derive(Clone, Debug, PartialEq, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -154,7 +154,7 @@ pub(crate) fn step_error(error: RunError, name: &str) -> StepError {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::scripting::fixture::{exchange, Fixture};
+    use crate::scripting::fixture::{code_blocks, exchange, repo_file, Fixture};
     use crate::steps::ErrorKind;
     use serde_json::json;
 
@@ -275,5 +275,27 @@ vars.normalizedAt = now();
         let errors = build(&f, "{ file: a.rhai, inline: '1' }").err().unwrap();
         assert_eq!(errors.len(), 1);
         assert!(build(&f, "{ files: a.rhai }").is_err());
+    }
+
+    /// The route-file examples of docs/scripting.md build against the
+    /// repository's own scripts, templates and tables.
+    #[test]
+    fn the_documented_steps_build() {
+        #[derive(serde::Deserialize)]
+        struct Steps {
+            steps: Vec<crate::steps::StepSpec>,
+        }
+        let f = Fixture::repo();
+        let doc = std::fs::read_to_string(repo_file("docs/scripting.md")).unwrap();
+        let mut built = 0;
+        for block in code_blocks(&doc, "yaml").iter().filter(|b| b.starts_with("steps:")) {
+            let steps: Steps = serde_saphyr::from_str(block).unwrap_or_else(|e| panic!("{block}\n{e}"));
+            for spec in &steps.steps {
+                f.build_config(spec, crate::steps::Step::build)
+                    .unwrap_or_else(|e| panic!("{spec:?}: {e:?}"));
+                built += 1;
+            }
+        }
+        assert!(built >= 10, "only {built} steps built");
     }
 }

@@ -38,12 +38,13 @@ pub enum SetValue {
     /// A value used as written: text, a number, a boolean, null, a list or
     /// a map. E.g. `{ value: his }`.
     Value(Value),
-    /// A Rhai expression over `body`, `vars`, `headers`, `msg` and `config`; its
-    /// value is assigned. E.g. `{ expr: "now()" }`,
+    /// A Rhai expression over `body`, `vars`, `headers`, `msg` and
+    /// `config`; its value is assigned. E.g. `{ expr: "now()" }`,
     /// `{ expr: "body.items.len()" }`.
     Expr(Located<String>),
-    /// A Tera template over `body`, `vars`, `headers`, `msg` and `config`; the text
-    /// is assigned. E.g. `{ template: "{{ body.familyName }}{{ body.givenName }}" }`.
+    /// A Tera template over `body`, `vars`, `headers`, `msg` and `config`;
+    /// the text is assigned. E.g.
+    /// `{ template: "{{ body.familyName }}{{ body.givenName }}" }`.
     Template(Located<String>),
 }
 

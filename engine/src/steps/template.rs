@@ -16,9 +16,9 @@ use crate::value::{Path, Scope, Value};
 use schemars::JsonSchema;
 use serde::Deserialize;
 
-/// Render a Tera template over `body`, `vars`, `headers`, `msg` and `config` (with
-/// the filters `xml_escape` and `json`). The text becomes the outgoing
-/// payload, or goes to the path in `to`. Give `file` or `inline`.
+/// Render a Tera template over `body`, `vars`, `headers`, `msg` and
+/// `config` (with the filters `xml_escape` and `json`). The text becomes the
+/// outgoing payload, or goes to the path in `to`. Give `file` or `inline`.
 #[derive(Clone, Debug, PartialEq, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TemplateConfig {
