@@ -50,15 +50,19 @@ pub fn restore_map_order(new_map: &mut Map<String, Value>, old_map: &Map<String,
 }
 
 fn order_like(new_map: &mut Map<String, Value>, old_map: &Map<String, Value>) {
-    let mut entries: Vec<(String, Value)> = std::mem::take(new_map).into_iter().collect();
     const LINEAR: usize = 16;
-    if old_map.len() <= LINEAR {
-        entries.sort_by_key(|(key, _)| old_map.keys().position(|k| k == key).unwrap_or(usize::MAX));
-    } else {
-        let rank: HashMap<&str, usize> = old_map.keys().enumerate().map(|(i, k)| (k.as_str(), i)).collect();
-        entries.sort_by_key(|(key, _)| rank.get(key.as_str()).copied().unwrap_or(usize::MAX));
-    }
-    new_map.extend(entries);
+    let ranks: Option<HashMap<&str, usize>> =
+        (old_map.len() > LINEAR).then(|| old_map.keys().enumerate().map(|(i, k)| (k.as_str(), i)).collect());
+    let rank = |key: &str| match &ranks {
+        Some(ranks) => ranks.get(key).copied(),
+        None => old_map.keys().position(|k| k == key),
+    };
+    let mut entries: Vec<(usize, String, Value)> = std::mem::take(new_map)
+        .into_iter()
+        .map(|(key, value)| (rank(&key).unwrap_or(usize::MAX), key, value))
+        .collect();
+    entries.sort_by_key(|(rank, _, _)| *rank);
+    new_map.extend(entries.into_iter().map(|(_, key, value)| (key, value)));
 }
 
 #[cfg(test)]
