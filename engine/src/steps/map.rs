@@ -98,7 +98,7 @@ struct Found {
 impl MapStep {
     pub fn build(config: &MapConfig, cx: &mut BuildContext) -> Option<Self> {
         let path = if config.as_path.is_some() {
-            path_at(&config.path, cx)
+            path_at(&config.path, cx).filter(|path| names_a_field(path, &config.path, cx))
         } else {
             writable_path_at(&config.path, cx)
         };
@@ -247,6 +247,21 @@ impl MapStep {
 enum Problem<'a> {
     Unknown(&'a str),
     NotACode(&'static str),
+}
+
+/// A code is one value: in `vars`, `headers`, `msg` and `config`, a field
+/// of the map, not the map.
+fn names_a_field(path: &Path, text: &Located<String>, cx: &mut BuildContext) -> bool {
+    if path.scope == Scope::Body || !path.segments.is_empty() {
+        return true;
+    }
+    let at = position(cx, text.at);
+    cx.diagnostics.error(
+        cx.file,
+        at,
+        format!("`{path}` is a map of fields; expected a path to a field, such as `{path}.code`"),
+    );
+    false
 }
 
 fn target_for(path: &Path, target: Path, text: &Located<String>, cx: &mut BuildContext) -> Option<Target> {
@@ -542,6 +557,10 @@ mod tests {
         .err()
         .unwrap();
         assert!(errors[0].contains("`as` has 1 `[*]` and `path` has 2"), "{errors:?}");
+        let errors = build(&f, "{ path: vars, table: sex, to: hl7, as: vars.x }")
+            .err()
+            .unwrap();
+        assert!(errors[0].contains("expected a path to a field"), "{errors:?}");
         let errors = build(&f, "{ path: msg.id, table: sex, to: hl7 }").err().unwrap();
         assert!(errors[0].contains("`msg` is read-only"), "{errors:?}");
         assert!(build(&f, "{ path: msg.content_type, table: sex, to: hl7, as: vars.x }").is_ok());

@@ -155,23 +155,25 @@ pub(crate) fn path_at(text: &Located<String>, cx: &mut BuildContext) -> Option<P
     }
 }
 
-/// As `path_at`, for a path a step writes to: not in the read-only `msg`
-/// or `config`.
+/// As `path_at`, for a path a step writes to: in `body`, `vars` or
+/// `headers` (not the read-only `msg` or `config`), and a field of `vars`
+/// or `headers` rather than the whole map.
 pub(crate) fn writable_path_at(text: &Located<String>, cx: &mut BuildContext) -> Option<Path> {
     let path = path_at(text, cx)?;
-    if matches!(path.scope, Scope::Msg | Scope::Config) {
-        let at = position(cx, text.at);
-        cx.diagnostics.error(
-            cx.file,
-            at,
-            format!(
-                "cannot write `{path}`: `{}` is read-only; expected a path in `body`, `vars` or `headers`",
-                path.scope.name()
-            ),
-        );
-        return None;
-    }
-    Some(path)
+    let problem = match path.scope {
+        Scope::Msg | Scope::Config => format!("`{}` is read-only", path.scope.name()),
+        Scope::Vars | Scope::Headers if path.segments.is_empty() => {
+            format!("`{}` is a map of fields, not one value", path.scope.name())
+        }
+        _ => return Some(path),
+    };
+    let at = position(cx, text.at);
+    cx.diagnostics.error(
+        cx.file,
+        at,
+        format!("cannot write `{path}`: {problem}; expected a path such as `body.x`, `vars.x` or `headers.x`"),
+    );
+    None
 }
 
 fn compile_file(file: &Located<String>, cx: &mut BuildContext) -> Option<Template> {
@@ -392,6 +394,14 @@ mod tests {
         );
         let errors = build(&f, "{ inline: x, to: msg.id }").err().unwrap();
         assert!(errors[0].contains("`msg` is read-only"), "{errors:?}");
+        let errors = build(&f, "{ inline: x, to: config.url }").err().unwrap();
+        assert!(errors[0].contains("`config` is read-only"), "{errors:?}");
+        let errors = build(&f, "{ inline: x, to: vars }").err().unwrap();
+        assert!(
+            errors[0].contains("cannot write `vars`: `vars` is a map of fields, not one value"),
+            "{errors:?}"
+        );
+        assert!(build(&f, "{ inline: x, to: body }").is_ok());
         let errors = build(&f, "{ inline: x, to: vars.x, content_type: text/plain }")
             .err()
             .unwrap();
