@@ -26,6 +26,7 @@ use crate::value::path::{kind, Segment};
 use crate::value::{Map, Path, Scope, Value};
 use schemars::JsonSchema;
 use serde::Deserialize;
+use std::borrow::Cow;
 use std::sync::Arc;
 
 /// Replace a code with its counterpart from a mapping table: the value at
@@ -143,7 +144,7 @@ impl MapStep {
         Some(MapStep {
             path,
             target,
-            mappings: mappings.clone(),
+            mappings,
             table: config.table.value.clone(),
             by,
             by_name,
@@ -161,12 +162,12 @@ impl MapStep {
             .ok_or_else(|| StepError::failed("MAP_ERROR", self.mappings.unknown_table_message(&self.table)))?;
         let mut results = Vec::with_capacity(found.len());
         for item in found {
-            let code = match &item.value {
+            let code: Cow<str> = match &item.value {
                 Value::Null => continue,
                 Value::String(text) if text.is_empty() => continue,
-                Value::String(text) => text.clone(),
-                Value::Number(n) => n.to_string(),
-                Value::Bool(b) => b.to_string(),
+                Value::String(text) => Cow::Borrowed(text),
+                Value::Number(n) => Cow::Owned(n.to_string()),
+                Value::Bool(b) => Cow::Owned(b.to_string()),
                 other => return Err(self.reject(ex, &item, Problem::NotACode(kind(other)))),
             };
             let mapped = table.find(self.by, &code).and_then(|row| table.cell(row, self.to));
