@@ -190,10 +190,11 @@ where
     use std::sync::Arc;
 
     let config: C = serde_saphyr::from_str(yaml).map_err(|e| e.to_string())?;
+    let mappings = Arc::new(crate::mappings::Mappings::empty());
     let resources = Resources {
         settings: Arc::new(crate::settings::Settings::for_dir(&std::env::temp_dir())),
-        mappings: Arc::new(crate::mappings::Mappings {}),
-        scripting: Arc::new(crate::scripting::Scripting {}),
+        scripting: Arc::new(crate::scripting::Scripting::new(chrono_tz::Asia::Shanghai, mappings.clone())),
+        mappings,
     };
     let mut diagnostics = Diagnostics::default();
     let mut cx = BuildContext {
