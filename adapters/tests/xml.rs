@@ -37,20 +37,14 @@ fn a_soap_envelope_becomes_the_documented_value_and_back_to_the_same_text() {
     let value = xml::parse(&text).unwrap();
     // Compared as text so that the order of keys counts too.
     let expected = fixture_text("soap-push-apply-record.json");
-    assert_eq!(
-        serde_json::to_string_pretty(&value).unwrap(),
-        expected.trim_end()
-    );
+    assert_eq!(serde_json::to_string_pretty(&value).unwrap(), expected.trim_end());
 
     assert_eq!(xml::write_with(&value, &pretty()).unwrap(), text.trim_end());
     assert_round_trips(&value);
 
     let record = &value["soapenv:Envelope"]["soapenv:Body"]["web:pushApplyRecord"]["record"];
     assert_eq!(record["patient"]["name"], "张三");
-    assert_eq!(
-        record["diagnosis"]["item"][1]["#text"],
-        "高血压 3 级 & 糖尿病"
-    );
+    assert_eq!(record["diagnosis"]["item"][1]["#text"], "高血压 3 级 & 糖尿病");
 }
 
 #[test]
@@ -76,10 +70,7 @@ fn an_xml_string_parameter_parses_in_turn() {
     let outer = xml::parse(&fixture_text("soap-string-param.xml")).unwrap();
     let params = &outer["soap:Envelope"]["soap:Body"]["ns1:queryReport"]["ns1:params"];
     let inner = xml::parse(params.as_str().unwrap()).unwrap();
-    assert_eq!(
-        inner,
-        json!({"req": {"patientId": "P-001", "reportType": "检验"}})
-    );
+    assert_eq!(inner, json!({"req": {"patientId": "P-001", "reportType": "检验"}}));
     // Written back, the inner document is escaped again inside the outer one.
     let rewritten = xml::write(&outer).unwrap();
     assert!(
@@ -115,10 +106,7 @@ fn a_messy_document_keeps_its_data() {
 #[test]
 fn a_gbk_document_is_read_in_its_declared_encoding() {
     let bytes = fixture("his-record-gbk.xml");
-    assert!(
-        std::str::from_utf8(&bytes).is_err(),
-        "the fixture must really be GBK"
-    );
+    assert!(std::str::from_utf8(&bytes).is_err(), "the fixture must really be GBK");
     let value = xml::parse_bytes(&bytes).unwrap();
     let expected = json!({"Request": {
         "Header": {"SourceSystem": "住院HIS", "MessageID": "MSG-0001"},
@@ -138,9 +126,7 @@ fn a_gbk_document_is_read_in_its_declared_encoding() {
     let without_declaration = &bytes[bytes.iter().position(|&b| b == b'\n').unwrap() + 1..];
     let e = xml::parse_bytes(without_declaration).unwrap_err();
     assert!(e.message.contains("not valid UTF-8"), "{e}");
-    let valid = std::str::from_utf8(without_declaration)
-        .unwrap_err()
-        .valid_up_to();
+    let valid = std::str::from_utf8(without_declaration).unwrap_err().valid_up_to();
     assert_eq!(e.position, valid as u64);
     assert!(
         valid
@@ -157,25 +143,17 @@ fn hostile_documents_are_refused_with_a_reason() {
     let billion_laughs = r#"<?xml version="1.0"?>
 <!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">]>
 <lolz>&lol2;</lolz>"#;
-    let external =
-        r#"<?xml version="1.0"?><!DOCTYPE r [<!ENTITY x SYSTEM "file:///etc/passwd">]><r>&x;</r>"#;
+    let external = r#"<?xml version="1.0"?><!DOCTYPE r [<!ENTITY x SYSTEM "file:///etc/passwd">]><r>&x;</r>"#;
     for (xml, position) in [(billion_laughs, 22), (external, 21)] {
         let e = xml::parse(xml).unwrap_err();
-        assert!(
-            e.message
-                .starts_with("a DOCTYPE declaration is not accepted"),
-            "{e}"
-        );
+        assert!(e.message.starts_with("a DOCTYPE declaration is not accepted"), "{e}");
         assert_eq!(e.position, position);
     }
     let deep = "<a>".repeat(100_000);
     let e = xml::parse(&deep).unwrap_err();
     assert_eq!(
         (e.position, e.to_string()),
-        (
-            768,
-            "elements nest deeper than 256 levels (at byte 768)".into()
-        )
+        (768, "elements nest deeper than 256 levels (at byte 768)".into())
     );
 }
 

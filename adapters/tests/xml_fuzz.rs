@@ -78,16 +78,11 @@ fn check(case: usize, bytes: &[u8]) {
             ..WriteOptions::default()
         },
     ] {
-        let text = xml::write_with(&value, &options).unwrap_or_else(|e| {
-            panic!("case {case}: {shown:?} parsed but could not be written: {e}")
-        });
-        let again = xml::parse(&text).unwrap_or_else(|e| {
-            panic!("case {case}: {shown:?} was written as {text:?}, which fails: {e}")
-        });
-        assert_eq!(
-            again, value,
-            "case {case}: {shown:?} was written as {text:?}"
-        );
+        let text = xml::write_with(&value, &options)
+            .unwrap_or_else(|e| panic!("case {case}: {shown:?} parsed but could not be written: {e}"));
+        let again = xml::parse(&text)
+            .unwrap_or_else(|e| panic!("case {case}: {shown:?} was written as {text:?}, which fails: {e}"));
+        assert_eq!(again, value, "case {case}: {shown:?} was written as {text:?}");
     }
 }
 
@@ -109,14 +104,10 @@ fn random_bytes_never_panic() {
 #[test]
 fn mutated_documents_never_panic() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/xml");
-    let seeds: Vec<Vec<u8>> = [
-        "soap-push-apply-record.xml",
-        "messy.xml",
-        "his-record-gbk.xml",
-    ]
-    .iter()
-    .map(|name| std::fs::read(dir.join(name)).unwrap())
-    .collect();
+    let seeds: Vec<Vec<u8>> = ["soap-push-apply-record.xml", "messy.xml", "his-record-gbk.xml"]
+        .iter()
+        .map(|name| std::fs::read(dir.join(name)).unwrap())
+        .collect();
     let mut rng = Rng(0xD1B5_4A32_D192_ED03);
     let mut accepted = 0;
     for case in 0..6_000 {

@@ -20,6 +20,9 @@ pub struct Exchange {
     /// The message as the steps see it. Starts as the raw body's text; the
     /// `parse` step turns it into a tree.
     pub body: Value,
+    /// How `body` was parsed: a body destinations send without a template
+    /// is written back in the same format.
+    pub body_format: BodyFormat,
     pub vars: Map<String, Value>,
     /// What destinations send, once a `template` step rendered it; when no
     /// step did, destinations send `body` serialised as JSON.
@@ -29,6 +32,15 @@ pub struct Exchange {
     pub trace: Vec<TraceEntry>,
     /// The settings' `values`, shared by every exchange of a configuration.
     pub config: Arc<Map<String, Value>>,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum BodyFormat {
+    /// Never parsed: the raw text, or whatever steps assigned.
+    #[default]
+    Text,
+    Json,
+    Xml,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -68,6 +80,7 @@ impl Exchange {
             raw,
             content_type,
             body,
+            body_format: BodyFormat::Text,
             vars: Map::new(),
             out: None,
             reply: None,
@@ -141,21 +154,30 @@ impl Exchange {
         })
     }
 
-    /// The bytes destinations send.
-    pub fn outgoing(&self) -> Payload {
-        match &self.out {
-            Some(payload) => payload.clone(),
-            None => match &self.body {
-                Value::String(text) => Payload {
-                    content_type: "text/plain; charset=utf-8".into(),
-                    body: text.clone(),
-                },
-                other => Payload {
-                    content_type: "application/json".into(),
-                    body: other.to_string(),
-                },
-            },
+    /// What destinations send: the payload a `template` step rendered, or
+    /// else the body written in the format it was parsed from (XML back to
+    /// XML, JSON to JSON), a never-parsed text body as it is, and any other
+    /// tree as JSON.
+    pub fn outgoing(&self) -> Result<Payload, String> {
+        if let Some(payload) = &self.out {
+            return Ok(payload.clone());
         }
+        let json = |body: &Value| Payload {
+            content_type: "application/json".into(),
+            body: body.to_string(),
+        };
+        Ok(match (&self.body, self.body_format) {
+            (Value::String(text), BodyFormat::Text) => Payload {
+                content_type: "text/plain; charset=utf-8".into(),
+                body: text.clone(),
+            },
+            (body, BodyFormat::Xml) => Payload {
+                content_type: "application/xml; charset=utf-8".into(),
+                body: medbus_adapters::xml::write_document(body)
+                    .map_err(|e| format!("the body cannot be written as XML: {e}"))?,
+            },
+            (body, _) => json(body),
+        })
     }
 }
 

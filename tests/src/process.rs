@@ -97,7 +97,8 @@ impl Setup {
     }
 
     /// Starts medbus on free ports and waits until /health answers 200.
-    pub async fn start(&self) -> Medbus {
+    /// The process keeps the folder alive as long as it runs.
+    pub async fn start(self) -> Medbus {
         Medbus::start(self).await
     }
 }
@@ -123,10 +124,11 @@ pub struct Medbus {
     pub data_dir: PathBuf,
     env: Vec<(String, String)>,
     log: PathBuf,
+    _setup: Setup,
 }
 
 impl Medbus {
-    async fn start(setup: &Setup) -> Medbus {
+    async fn start(setup: Setup) -> Medbus {
         let (http, admin) = (setup.http, setup.admin);
         let data_dir = setup.path().join("data");
         let mut env: Vec<(String, String)> = vec![
@@ -145,6 +147,7 @@ impl Medbus {
             data_dir,
             env,
             log,
+            _setup: setup,
         };
         medbus.wait_healthy().await;
         medbus

@@ -51,7 +51,7 @@ impl Sink {
 
     /// Waits until at least `count` requests arrived (or panics after `secs`).
     pub async fn wait_for(&self, count: usize, secs: u64) -> Vec<Received> {
-        self.wait_for_or(count, secs, || String::new()).await
+        self.wait_for_or(count, secs, String::new).await
     }
 
     /// As `wait_for`, adding `context()` (e.g. the process log) to a failure.

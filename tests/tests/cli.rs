@@ -43,7 +43,9 @@ fn check_reports_every_error_with_file_line_and_column() {
     assert_eq!(out.status.code(), Some(1), "{stderr}");
     let lines: Vec<&str> = stderr.lines().collect();
     let has = |file: &str, line: u32, needle: &str| {
-        lines.iter().any(|l| l.contains(&format!("{file}:{line}:")) && l.contains(needle))
+        lines
+            .iter()
+            .any(|l| l.contains(&format!("{file}:{line}:")) && l.contains(needle))
     };
     assert!(has("routes/b.yaml", 1, "already used by"), "{stderr}");
     assert!(has("routes/sub/c.yaml", 5, "huh"), "{stderr}");
@@ -57,10 +59,17 @@ fn check_reports_every_error_with_file_line_and_column() {
 fn run_refuses_a_broken_configuration_and_prints_the_errors() {
     let setup = Setup::empty();
     setup.write("routes/a.yaml", "id: t.a\nsource:\n  http: { path: no-slash }\n");
-    let out = run_cli(&["run", "-c", "medbus.yaml"], setup.path(), &[("MEDBUS_DATA_DIR", "data")]);
+    let out = run_cli(
+        &["run", "-c", "medbus.yaml"],
+        setup.path(),
+        &[("MEDBUS_DATA_DIR", "data")],
+    );
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
-    assert!(stderr.contains("routes/a.yaml:3:") && stderr.contains("must start with `/`"), "{stderr}");
+    assert!(
+        stderr.contains("routes/a.yaml:3:") && stderr.contains("must start with `/`"),
+        "{stderr}"
+    );
 }
 
 #[test]
@@ -70,7 +79,17 @@ fn schema_is_a_json_schema_of_route_files() {
     let schema: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(schema["title"], "RouteSpec");
     let text = schema.to_string();
-    for key in ["source", "steps", "destinations", "on_error", "tests", "parse", "validate", "script", "timer"] {
+    for key in [
+        "source",
+        "steps",
+        "destinations",
+        "on_error",
+        "tests",
+        "parse",
+        "validate",
+        "script",
+        "timer",
+    ] {
         assert!(text.contains(&format!("\"{key}\"")), "the schema lacks {key}");
     }
 }

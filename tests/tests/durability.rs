@@ -19,13 +19,20 @@ async fn load_then_kill(medbus: &mut Medbus, run_for: Duration) -> HashSet<Strin
         let (client, url, acked) = (client.clone(), url.clone(), acked.clone());
         tasks.push(tokio::spawn(async move {
             for n in 0.. {
-                let Ok(response) = client.post(&url).body(format!("{{\"worker\":{worker},\"n\":{n}}}")).send().await else {
+                let Ok(response) = client
+                    .post(&url)
+                    .body(format!("{{\"worker\":{worker},\"n\":{n}}}"))
+                    .send()
+                    .await
+                else {
                     return;
                 };
                 if response.status() != 200 {
                     continue;
                 }
-                let Ok(body) = response.json::<Value>().await else { return };
+                let Ok(body) = response.json::<Value>().await else {
+                    return;
+                };
                 acked.lock().unwrap().insert(body["id"].as_str().unwrap().to_string());
             }
         }));
@@ -41,21 +48,34 @@ async fn load_then_kill(medbus: &mut Medbus, run_for: Duration) -> HashSet<Strin
 
 async fn journaled_ids_sqlite(file: &std::path::Path) -> HashSet<String> {
     use sqlx::Connection;
-    let mut db = sqlx::SqliteConnection::connect(&format!("sqlite://{}?mode=ro", file.display())).await.unwrap();
-    let rows: Vec<(String,)> = sqlx::query_as("SELECT id FROM messages").fetch_all(&mut db).await.unwrap();
+    let mut db = sqlx::SqliteConnection::connect(&format!("sqlite://{}?mode=ro", file.display()))
+        .await
+        .unwrap();
+    let rows: Vec<(String,)> = sqlx::query_as("SELECT id FROM messages")
+        .fetch_all(&mut db)
+        .await
+        .unwrap();
     rows.into_iter().map(|(id,)| id).collect()
 }
 
 async fn journaled_ids_postgres(url: &str) -> HashSet<String> {
     use sqlx::Connection;
     let mut db = sqlx::PgConnection::connect(url).await.unwrap();
-    let rows: Vec<(String,)> = sqlx::query_as("SELECT id FROM messages").fetch_all(&mut db).await.unwrap();
+    let rows: Vec<(String,)> = sqlx::query_as("SELECT id FROM messages")
+        .fetch_all(&mut db)
+        .await
+        .unwrap();
     rows.into_iter().map(|(id,)| id).collect()
 }
 
 fn assert_all_journaled(acked: &HashSet<String>, journaled: &HashSet<String>, round: usize) {
     let lost: Vec<_> = acked.difference(journaled).collect();
-    println!("round {round}: {} acknowledged, {} journaled, {} lost", acked.len(), journaled.len(), lost.len());
+    println!(
+        "round {round}: {} acknowledged, {} journaled, {} lost",
+        acked.len(),
+        journaled.len(),
+        lost.len()
+    );
     assert!(!acked.is_empty(), "the load produced no acknowledgement");
     assert!(lost.is_empty(), "acknowledged but not journaled: {lost:?}");
 }

@@ -23,7 +23,9 @@ async fn register(medbus: &Medbus, body: &str) -> (u16, Value) {
         .await
         .unwrap();
     let status = response.status().as_u16();
-    (status, response.json().await.unwrap())
+    let text = response.text().await.unwrap();
+    let value = serde_json::from_str(&text).unwrap_or_else(|e| panic!("not JSON ({e}): {status} {text}"));
+    (status, value)
 }
 
 async fn wait_for_files(dir: &Path, count: usize) -> Vec<String> {
@@ -32,7 +34,10 @@ async fn wait_for_files(dir: &Path, count: usize) -> Vec<String> {
             .map(|entries| {
                 entries
                     .flatten()
-                    .filter(|e| e.file_name().to_string_lossy().ends_with(".xml") || e.file_name().to_string_lossy().ends_with(".json"))
+                    .filter(|e| {
+                        e.file_name().to_string_lossy().ends_with(".xml")
+                            || e.file_name().to_string_lossy().ends_with(".json")
+                    })
                     .map(|e| std::fs::read_to_string(e.path()).unwrap())
                     .collect()
             })
@@ -47,7 +52,7 @@ async fn wait_for_files(dir: &Path, count: usize) -> Vec<String> {
 
 async fn journal_statuses(medbus: &Medbus, route: &str) -> Vec<(String, String)> {
     use sqlx::Connection;
-    let url = format!("sqlite://{}?mode=ro", medbus.journal_file().display());
+    let url = format!("sqlite://{}", medbus.journal_file().display());
     let mut db = sqlx::SqliteConnection::connect(&url).await.unwrap();
     sqlx::query_as("SELECT id, status FROM messages WHERE route = ? ORDER BY id")
         .bind(route)
@@ -70,10 +75,18 @@ async fn a_registration_goes_through_every_step_to_the_registry() {
 
     let stored = wait_for_files(&medbus.data_dir.join("demo-registry"), 1).await;
     let xml = &stored[0];
-    for needle in ["<name>张三</name>", "<genderName>男</genderName>", "<typeName>居民身份证</typeName>", "<address>福建省厦门市思明区</address>"] {
+    for needle in [
+        "<name>张三</name>",
+        "<genderName>男</genderName>",
+        "<typeName>居民身份证</typeName>",
+        "<address>福建省厦门市思明区</address>",
+    ] {
         assert!(xml.contains(needle), "{needle} missing in:\n{xml}");
     }
-    assert!(xml.contains(&format!("<sourceMessageId>{}</sourceMessageId>", reply["id"].as_str().unwrap())));
+    assert!(xml.contains(&format!(
+        "<sourceMessageId>{}</sourceMessageId>",
+        reply["id"].as_str().unwrap()
+    )));
 }
 
 #[tokio::test]
@@ -81,10 +94,22 @@ async fn bad_registrations_get_coded_errors_are_journaled_and_go_nowhere() {
     let medbus = shipped().start().await;
     let cases = [
         ("{\"patientId\": ", "INVALID_JSON"),
-        (r#"{"patientId":"P2","sex":"1","birthDate":"1980-05-17","idType":"01","idNumber":"110101198005170011"}"#, "MISSING_FIELD"),
-        (r#"{"patientId":"P3","name":"赵六","sex":"7","birthDate":"1980-05-17","idType":"99","idNumber":"X1"}"#, "UNKNOWN_CODE"),
-        (r#"{"patientId":"P4","name":"赵六","sex":"1","birthDate":"80-05-17","idType":"99","idNumber":"X1"}"#, "BAD_FORMAT"),
-        (r#"{"patientId":"P5","name":"王五","sex":"1","birthDate":"1980-05-18","idType":"01","idNumber":"110101198005170011"}"#, "INCONSISTENT_RECORD"),
+        (
+            r#"{"patientId":"P2","sex":"1","birthDate":"1980-05-17","idType":"01","idNumber":"110101198005170011"}"#,
+            "MISSING_FIELD",
+        ),
+        (
+            r#"{"patientId":"P3","name":"赵六","sex":"7","birthDate":"1980-05-17","idType":"99","idNumber":"X1"}"#,
+            "UNKNOWN_CODE",
+        ),
+        (
+            r#"{"patientId":"P4","name":"赵六","sex":"1","birthDate":"80-05-17","idType":"99","idNumber":"X1"}"#,
+            "BAD_FORMAT",
+        ),
+        (
+            r#"{"patientId":"P5","name":"王五","sex":"1","birthDate":"1980-05-18","idType":"01","idNumber":"110101198005170011"}"#,
+            "INCONSISTENT_RECORD",
+        ),
     ];
     for (body, code) in cases {
         let (status, reply) = register(&medbus, body).await;
@@ -93,7 +118,11 @@ async fn bad_registrations_get_coded_errors_are_journaled_and_go_nowhere() {
     }
     let oversized = format!("{{\"name\":\"{}\"}}", "x".repeat(300 * 1024));
     let (status, reply) = register(&medbus, &oversized).await;
-    assert_eq!((status, reply["code"].as_str()), (413, Some("PAYLOAD_TOO_LARGE")), "{reply}");
+    assert_eq!(
+        (status, reply["code"].as_str()),
+        (413, Some("PAYLOAD_TOO_LARGE")),
+        "{reply}"
+    );
     let response = reqwest::Client::new()
         .post(medbus.url("/api/patients"))
         .header("content-type", "text/plain")
@@ -105,16 +134,25 @@ async fn bad_registrations_get_coded_errors_are_journaled_and_go_nowhere() {
 
     let journaled = journal_statuses(&medbus, "examples.patient-register").await;
     assert_eq!(journaled.len(), 7, "{journaled:?}");
-    assert!(journaled.iter().all(|(_, status)| status == "rejected"), "{journaled:?}");
+    assert!(
+        journaled.iter().all(|(_, status)| status == "rejected"),
+        "{journaled:?}"
+    );
     tokio::time::sleep(Duration::from_millis(500)).await;
-    assert!(!medbus.data_dir.join("demo-registry").exists(), "nothing reached the registry");
+    assert!(
+        !medbus.data_dir.join("demo-registry").exists(),
+        "nothing reached the registry"
+    );
 }
 
 #[tokio::test]
 async fn the_heartbeat_timer_writes_its_file() {
     let setup = shipped();
     let route = std::fs::read_to_string(setup.path().join("routes/examples/heartbeat.yaml")).unwrap();
-    setup.write("routes/examples/heartbeat.yaml", &route.replace("every: 60s", "every: 200ms"));
+    setup.write(
+        "routes/examples/heartbeat.yaml",
+        &route.replace("every: 60s", "every: 200ms"),
+    );
     let medbus = setup.start().await;
     let beats = wait_for_files(&medbus.data_dir.join("heartbeats"), 1).await;
     let beat: Value = serde_json::from_str(&beats[0]).unwrap();
@@ -140,7 +178,10 @@ fn the_shipped_route_unit_tests_pass_and_a_wrong_expectation_fails_with_a_diff()
     let out = run_cli(&["test", "routes/examples"], setup.path(), &[]);
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(1), "{stdout}");
-    assert!(stdout.contains("FAIL") && stdout.contains("vars.sexName") && stdout.contains("女") && stdout.contains("男"), "{stdout}");
+    assert!(
+        stdout.contains("FAIL") && stdout.contains("vars.sexName") && stdout.contains("女") && stdout.contains("男"),
+        "{stdout}"
+    );
 }
 
 #[test]
@@ -155,5 +196,8 @@ fn the_readme_shows_the_example_route_as_shipped() {
     let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
     let route = std::fs::read_to_string(root.join("routes/examples/patient-register.yaml")).unwrap();
     let head = route[..route.find("\ntests:").unwrap()].trim_end();
-    assert!(readme.contains(head), "the README's walk-through differs from routes/examples/patient-register.yaml");
+    assert!(
+        readme.contains(head),
+        "the README's walk-through differs from routes/examples/patient-register.yaml"
+    );
 }

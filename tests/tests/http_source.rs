@@ -35,10 +35,18 @@ async fn requests_outside_routes_and_bad_bodies_get_clear_errors() {
     assert_eq!(response.status(), 405);
 
     let (status, body) = post(&medbus.url("/a"), "application/json", vec![b'x'; 2048]).await;
-    assert_eq!((status, body["error"]["code"].as_str()), (413, Some("PAYLOAD_TOO_LARGE")), "{body}");
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (413, Some("PAYLOAD_TOO_LARGE")),
+        "{body}"
+    );
 
     let (status, body) = post(&medbus.url("/a"), "application/xml", "<a/>").await;
-    assert_eq!((status, body["error"]["code"].as_str()), (415, Some("UNSUPPORTED_MEDIA_TYPE")), "{body}");
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (415, Some("UNSUPPORTED_MEDIA_TYPE")),
+        "{body}"
+    );
     assert!(body["error"]["message"].as_str().unwrap().contains("application/json"));
 
     let (status, body) = post(&medbus.url("/a"), "application/json; charset=utf-8", "{}").await;
@@ -55,7 +63,7 @@ async fn an_accepted_message_reaches_its_destinations_with_its_id() {
             "t.fanout",
             "/fanout",
             &format!(
-                "destinations:\n  - name: sink\n    to: {{ http: {{ url: '{}', headers: {{ X-Source: '{{{{ headers["x-caller"] }}}}' }} }} }}\n  - name: archive\n    to: {{ file: {{ dir: out, name: '{{{{ msg.id }}}}.txt' }} }}\n  - name: next\n    to: {{ route: {{ id: t.next }} }}\n",
+                "destinations:\n  - name: sink\n    to: {{ http: {{ url: '{}', headers: {{ X-Source: '{{{{ headers[\"x-caller\"] }}}}' }} }} }}\n  - name: archive\n    to: {{ file: {{ dir: out, name: '{{{{ msg.id }}}}.txt' }} }}\n  - name: next\n    to: {{ route: {{ id: t.next }} }}\n",
                 sink.url("/inbox")
             ),
         ),
@@ -77,14 +85,23 @@ async fn an_accepted_message_reaches_its_destinations_with_its_id() {
         .await
         .unwrap();
     assert_eq!(response.status(), 200);
-    let id = response.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_string();
+    let id = response.json::<Value>().await.unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
 
     let received = sink.wait_for_or(2, 10, || medbus.logs()).await;
-    let direct = received.iter().find(|r| r.path == "/inbox").expect("the http destination got it");
+    let direct = received
+        .iter()
+        .find(|r| r.path == "/inbox")
+        .expect("the http destination got it");
     assert_eq!(direct.body, "患者登记");
     assert_eq!(direct.headers["x-medbus-message-id"], id.as_str());
     assert_eq!(direct.headers["x-source"], "his");
-    let handed = received.iter().find(|r| r.path == "/from-next").expect("the next route delivered it");
+    let handed = received
+        .iter()
+        .find(|r| r.path == "/from-next")
+        .expect("the next route delivered it");
     assert_eq!(handed.body, "患者登记");
 
     let file = medbus.data_dir.join("out").join(format!("{id}.txt"));
@@ -107,7 +124,10 @@ async fn a_failing_receiver_gets_the_message_once_it_recovers() {
         &route(
             "t.retry",
             "/retry",
-            &format!("destinations:\n  - name: sink\n    to: {{ http: {{ url: '{}' }} }}\n", sink.url("/in")),
+            &format!(
+                "destinations:\n  - name: sink\n    to: {{ http: {{ url: '{}' }} }}\n",
+                sink.url("/in")
+            ),
         ),
     );
     let medbus = setup.start().await;
@@ -118,7 +138,11 @@ async fn a_failing_receiver_gets_the_message_once_it_recovers() {
     // The first retry comes after about a second, the second after two more.
     let received = sink.wait_for(2, 15).await;
     assert!(received.iter().all(|r| r.body == "hello"));
-    assert!(received.len() <= 3, "no more attempts once delivered: {}", received.len());
+    assert!(
+        received.len() <= 3,
+        "no more attempts once delivered: {}",
+        received.len()
+    );
     tokio::time::sleep(Duration::from_secs(2)).await;
     assert_eq!(sink.received().len(), received.len(), "nothing is sent after success");
 }
@@ -130,7 +154,14 @@ async fn a_client_error_is_not_retried() {
     let setup = Setup::empty();
     setup.write(
         "routes/a.yaml",
-        &route("t.bad", "/bad", &format!("destinations:\n  - name: sink\n    to: {{ http: {{ url: '{}' }} }}\n", sink.url("/in"))),
+        &route(
+            "t.bad",
+            "/bad",
+            &format!(
+                "destinations:\n  - name: sink\n    to: {{ http: {{ url: '{}' }} }}\n",
+                sink.url("/in")
+            ),
+        ),
     );
     let medbus = setup.start().await;
     post(&medbus.url("/bad"), "text/plain", "x").await;

@@ -105,11 +105,8 @@ fn source_offset(encoding: &'static Encoding, source: &[u8], utf8_offset: u64) -
         if written >= utf8_offset {
             return index as u64;
         }
-        let (_, _, produced) = decoder.decode_to_utf8_without_replacement(
-            std::slice::from_ref(byte),
-            &mut scratch,
-            false,
-        );
+        let (_, _, produced) =
+            decoder.decode_to_utf8_without_replacement(std::slice::from_ref(byte), &mut scratch, false);
         written += produced as u64;
     }
     source.len() as u64
@@ -129,9 +126,7 @@ mod tests {
     #[test]
     fn the_declared_encoding_is_honoured() {
         for label in ["GBK", "gb2312", "GB18030"] {
-            let xml = format!(
-                "<?xml version=\"1.0\" encoding=\"{label}\"?><患者><姓名>张三</姓名></患者>"
-            );
+            let xml = format!("<?xml version=\"1.0\" encoding=\"{label}\"?><患者><姓名>张三</姓名></患者>");
             let value = parse_bytes(&gbk(&xml)).unwrap();
             assert_eq!(value, json!({"患者": {"姓名": "张三"}}), "{label}");
         }
@@ -139,10 +134,7 @@ mod tests {
 
     #[test]
     fn utf8_is_the_default_and_a_bom_wins() {
-        assert_eq!(
-            parse_bytes("<a>中文</a>".as_bytes()).unwrap(),
-            json!({"a": "中文"})
-        );
+        assert_eq!(parse_bytes("<a>中文</a>".as_bytes()).unwrap(), json!({"a": "中文"}));
         let bom = [b"\xEF\xBB\xBF".as_slice(), "<a>中文</a>".as_bytes()].concat();
         assert_eq!(parse_bytes(&bom).unwrap(), json!({"a": "中文"}));
         let utf16: Vec<u8> = "\u{FEFF}<?xml version=\"1.0\" encoding=\"UTF-16\"?><a>中文</a>"

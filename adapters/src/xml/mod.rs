@@ -87,20 +87,10 @@ mod tests {
 
     #[test]
     fn names_follow_the_xml_name_production() {
-        for good in [
-            "a",
-            "soap:Envelope",
-            "_x",
-            "a-b.c1",
-            "患者姓名",
-            "xmlns:ns0",
-            "é",
-        ] {
+        for good in ["a", "soap:Envelope", "_x", "a-b.c1", "患者姓名", "xmlns:ns0", "é"] {
             assert!(is_name(good), "{good}");
         }
-        for bad in [
-            "", "1a", "-a", "a b", "a<b", "@id", "#text", "a\"", "a>", "·a",
-        ] {
+        for bad in ["", "1a", "-a", "a b", "a<b", "@id", "#text", "a\"", "a>", "·a"] {
             assert!(!is_name(bad), "{bad}");
         }
     }

@@ -40,16 +40,12 @@ fn parse_text(xml: &str) -> Result<Value, XmlError> {
                 tree.close(at)?;
             }
             Event::End(_) => tree.close(at)?,
-            Event::Text(text) => {
-                tree.text(&text.decode().map_err(|e| encoding_error(e, at))?, at)?
-            }
+            Event::Text(text) => tree.text(&text.decode().map_err(|e| encoding_error(e, at))?, at)?,
             Event::CData(cdata) => {
                 let text = cdata.decode().map_err(|e| encoding_error(e, at))?;
                 tree.text(&text, at + CDATA_OPEN_LEN)?;
             }
-            Event::GeneralRef(reference) => {
-                tree.text(resolve(&reference, at)?.encode_utf8(&mut [0; 4]), at)?
-            }
+            Event::GeneralRef(reference) => tree.text(resolve(&reference, at)?.encode_utf8(&mut [0; 4]), at)?,
             Event::DocType(_) => {
                 return Err(XmlError::new(
                     "a DOCTYPE declaration is not accepted (DTDs and their entities are refused); \
@@ -57,10 +53,12 @@ fn parse_text(xml: &str) -> Result<Value, XmlError> {
                     at,
                 ))
             }
-            Event::Decl(_) if at != 0 => return Err(XmlError::new(
-                "an XML declaration `<?xml ...?>` may only stand at the very start of the document",
-                at,
-            )),
+            Event::Decl(_) if at != 0 => {
+                return Err(XmlError::new(
+                    "an XML declaration `<?xml ...?>` may only stand at the very start of the document",
+                    at,
+                ))
+            }
             Event::Decl(_) | Event::Comment(_) | Event::PI(_) => {}
             Event::Eof => return tree.finish(at),
         }
@@ -114,10 +112,7 @@ impl Tree {
                 .map_err(|e| XmlError::new(format!("attribute `{key}` of `<{name}>`: {e}"), at))?;
             if let Some((_, c)) = first_illegal_char(&value) {
                 let message = illegal_char_message(c);
-                return Err(XmlError::new(
-                    format!("attribute `{key}` of `<{name}>`: {message}"),
-                    at,
-                ));
+                return Err(XmlError::new(format!("attribute `{key}` of `<{name}>`: {message}"), at));
             }
             content.insert(format!("@{key}"), Value::String(value.into_owned()));
         }
@@ -230,20 +225,13 @@ fn attribute_error(error: AttrError, element: &str, at: u64) -> XmlError {
     // quick-xml counts from the byte after the tag's `<`.
     let position = |offset: usize| at + 1 + offset as u64;
     let (offset, what) = match error {
-        AttrError::ExpectedEq(offset) => {
-            (offset, "expected `=` after the attribute name".to_owned())
-        }
+        AttrError::ExpectedEq(offset) => (offset, "expected `=` after the attribute name".to_owned()),
         AttrError::ExpectedValue(offset) => (offset, "expected a value after `=`".to_owned()),
         AttrError::UnquotedValue(offset) => (offset, "expected the value in quotes".to_owned()),
-        AttrError::ExpectedQuote(offset, quote) => {
-            (offset, format!("expected a closing `{}`", quote as char))
-        }
+        AttrError::ExpectedQuote(offset, quote) => (offset, format!("expected a closing `{}`", quote as char)),
         AttrError::Duplicated(offset, first) => (
             offset,
-            format!(
-                "an attribute given twice (first at byte {})",
-                position(first)
-            ),
+            format!("an attribute given twice (first at byte {})", position(first)),
         ),
     };
     XmlError::new(
@@ -257,10 +245,7 @@ fn name_of(bytes: &[u8], what: &str, at: u64) -> Result<String, XmlError> {
         Ok(name) if is_name(name) => Ok(name.to_owned()),
         _ => {
             let name = String::from_utf8_lossy(bytes);
-            Err(XmlError::new(
-                format!("`{name}` is not a valid XML {what} name"),
-                at,
-            ))
+            Err(XmlError::new(format!("`{name}` is not a valid XML {what} name"), at))
         }
     }
 }
@@ -286,12 +271,7 @@ fn resolve(reference: &BytesRef, at: u64) -> Result<char, XmlError> {
                     at,
                 ))
             }
-            Err(e) => {
-                return Err(XmlError::new(
-                    format!("bad character reference `&{name};`: {e}"),
-                    at,
-                ))
-            }
+            Err(e) => return Err(XmlError::new(format!("bad character reference `&{name};`: {e}"), at)),
         },
     };
     Ok(c)
@@ -321,19 +301,13 @@ mod tests {
 
     #[test]
     fn empty_elements_are_empty_strings() {
-        assert_eq!(
-            parse("<a><b/><c></c></a>").unwrap(),
-            json!({"a": {"b": "", "c": ""}})
-        );
+        assert_eq!(parse("<a><b/><c></c></a>").unwrap(), json!({"a": {"b": "", "c": ""}}));
     }
 
     #[test]
     fn attributes_come_first_then_children_and_text() {
         let value = parse(r#"<a id="1" type="x">t</a>"#).unwrap();
-        assert_eq!(
-            value,
-            json!({"a": {"@id": "1", "@type": "x", "#text": "t"}})
-        );
+        assert_eq!(value, json!({"a": {"@id": "1", "@type": "x", "#text": "t"}}));
         let keys: Vec<_> = value["a"].as_object().unwrap().keys().cloned().collect();
         assert_eq!(keys, ["@id", "@type", "#text"]);
         assert_eq!(parse(r#"<a id="1"/>"#).unwrap(), json!({"a": {"@id": "1"}}));
@@ -373,10 +347,7 @@ mod tests {
     #[test]
     fn mixed_content_keeps_trimmed_text_where_it_began() {
         let value = parse("<p k=\"v\">\n Hello <b>big</b> world\n</p>").unwrap();
-        assert_eq!(
-            value,
-            json!({"p": {"@k": "v", "#text": "Hello  world", "b": "big"}})
-        );
+        assert_eq!(value, json!({"p": {"@k": "v", "#text": "Hello  world", "b": "big"}}));
         let keys: Vec<_> = value["p"].as_object().unwrap().keys().cloned().collect();
         assert_eq!(keys, ["@k", "#text", "b"]);
         let value = parse("<p><b>big</b> tail</p>").unwrap();
@@ -392,9 +363,7 @@ mod tests {
 
     #[test]
     fn references_are_decoded() {
-        let value =
-            parse(r#"<a q="&quot;&lt;&#x4E2D;">&lt;&gt;&amp;&apos;&quot;&#20013;&#x6587;</a>"#)
-                .unwrap();
+        let value = parse(r#"<a q="&quot;&lt;&#x4E2D;">&lt;&gt;&amp;&apos;&quot;&#20013;&#x6587;</a>"#).unwrap();
         assert_eq!(value, json!({"a": {"@q": "\"<中", "#text": "<>&'\"中文"}}));
     }
 
@@ -415,10 +384,7 @@ mod tests {
 
     #[test]
     fn a_byte_order_mark_is_skipped_and_counted() {
-        assert_eq!(
-            parse("\u{FEFF}<?xml version=\"1.0\"?><a/>").unwrap(),
-            json!({"a": ""})
-        );
+        assert_eq!(parse("\u{FEFF}<?xml version=\"1.0\"?><a/>").unwrap(), json!({"a": ""}));
         assert_eq!(error("\u{FEFF}<a></b>").position, 6);
     }
 
@@ -453,9 +419,7 @@ mod tests {
 
     #[test]
     fn bad_names_are_refused() {
-        assert!(error("<1a/>")
-            .message
-            .contains("`1a` is not a valid XML element name"));
+        assert!(error("<1a/>").message.contains("`1a` is not a valid XML element name"));
         assert!(error(r#"<a 1b="x"/>"#)
             .message
             .contains("`1b` is not a valid XML attribute name"));
@@ -479,29 +443,17 @@ mod tests {
             ("<a>x</a><b/>", 8, "a second root element `<b>`"),
             ("x<a/>", 0, "text outside the root element"),
             ("<a/>y", 4, "text outside the root element"),
-            (
-                "<a><b>",
-                6,
-                "the document ends inside `<b>` (opened at byte 3)",
-            ),
+            ("<a><b>", 6, "the document ends inside `<b>` (opened at byte 3)"),
             ("", 0, "no root element"),
             ("  <!-- only -->", 15, "no root element"),
             ("<a", 0, "malformed XML"),
             ("<a>&amp</a>", 3, "malformed XML"),
             ("<a>x & y</a>", 5, "malformed XML"),
             ("</a>", 0, "malformed XML"),
-            (
-                r#"<a b="1" b="2"/>"#,
-                9,
-                "an attribute given twice (first at byte 3)",
-            ),
+            (r#"<a b="1" b="2"/>"#, 9, "an attribute given twice (first at byte 3)"),
             ("<a b=1/>", 5, "expected the value in quotes"),
             ("<x><a b/></x>", 7, "expected `=` after the attribute name"),
-            (
-                "<a/><?xml version=\"1.0\"?>",
-                4,
-                "may only stand at the very start",
-            ),
+            ("<a/><?xml version=\"1.0\"?>", 4, "may only stand at the very start"),
         ];
         for (xml, position, message) in cases {
             let e = error(xml);

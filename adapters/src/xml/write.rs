@@ -95,14 +95,10 @@ impl Writer<'_> {
     /// Writes one element; `value` is not an array. `depth` is 1 for the root.
     fn element(&mut self, name: &str, value: &Value, depth: usize) -> Result<(), Fault> {
         if !is_name(name) {
-            return Err(Fault::new(format!(
-                "`{name}` is not a valid XML element name"
-            )));
+            return Err(Fault::new(format!("`{name}` is not a valid XML element name")));
         }
         if depth > MAX_DEPTH {
-            return Err(Fault::new(format!(
-                "elements nest deeper than {MAX_DEPTH} levels"
-            )));
+            return Err(Fault::new(format!("elements nest deeper than {MAX_DEPTH} levels")));
         }
         self.out.push('<');
         self.out.push_str(name);
@@ -155,9 +151,7 @@ impl Writer<'_> {
             };
             let write = |out: &mut String| {
                 if !is_name(name) {
-                    return Err(Fault::new(format!(
-                        "`{name}` is not a valid XML attribute name"
-                    )));
+                    return Err(Fault::new(format!("`{name}` is not a valid XML attribute name")));
                 }
                 let text = scalar_text(value, "an attribute")?;
                 out.push(' ');
@@ -175,8 +169,7 @@ impl Writer<'_> {
     /// Writes what follows the start tag of an element held by `map`, in key order.
     fn content(&mut self, map: &Map<String, Value>, depth: usize) -> Result<(), Fault> {
         // Indenting beside text would change the text.
-        let pretty =
-            self.options.indent > 0 && !map.keys().any(|key| key == "#text" || key == "#cdata");
+        let pretty = self.options.indent > 0 && !map.keys().any(|key| key == "#text" || key == "#cdata");
         let mut children = 0;
         for (key, value) in map {
             match key.as_str() {
@@ -190,7 +183,8 @@ impl Writer<'_> {
                     self.cdata(&text).map_err(|f| f.under(key))?;
                 }
                 key if key.starts_with('#') => {
-                    let message = format!("unknown key `{key}`; the keys that are not names are `@name`, `#text` and `#cdata`");
+                    let message =
+                        format!("unknown key `{key}`; the keys that are not names are `@name`, `#text` and `#cdata`");
                     return Err(Fault::new(message));
                 }
                 name => {
@@ -202,11 +196,10 @@ impl Writer<'_> {
                         if pretty {
                             self.newline(depth);
                         }
-                        self.element(name, item, depth + 1)
-                            .map_err(|fault| match repeated {
-                                true => fault.at_index(index).under(name),
-                                false => fault.under(name),
-                            })?;
+                        self.element(name, item, depth + 1).map_err(|fault| match repeated {
+                            true => fault.at_index(index).under(name),
+                            false => fault.under(name),
+                        })?;
                         children += 1;
                     }
                 }
@@ -231,8 +224,7 @@ impl Writer<'_> {
 
     fn newline(&mut self, level: usize) {
         self.out.push('\n');
-        self.out
-            .extend(std::iter::repeat_n(' ', level * self.options.indent));
+        self.out.extend(std::iter::repeat_n(' ', level * self.options.indent));
     }
 }
 
@@ -311,8 +303,7 @@ impl Fault {
 
     /// The fault as seen from the object that holds `key`.
     fn under(self, key: &str) -> Self {
-        let bare = !key.is_empty()
-            && !key.contains(|c: char| matches!(c, '.' | '[' | ']') || c.is_whitespace());
+        let bare = !key.is_empty() && !key.contains(|c: char| matches!(c, '.' | '[' | ']') || c.is_whitespace());
         match bare {
             true => self.prefixed(key.to_owned()),
             false => self.prefixed(format!("[{key:?}]")),
@@ -353,8 +344,7 @@ mod tests {
 
     #[test]
     fn empty_values_are_empty_elements() {
-        let value =
-            json!({"a": {"s": "", "n": null, "o": {}, "x": {"@k": "v", "#text": ""}, "l": []}});
+        let value = json!({"a": {"s": "", "n": null, "o": {}, "x": {"@k": "v", "#text": ""}, "l": []}});
         assert_eq!(write(&value).unwrap(), r#"<a><s/><n/><o/><x k="v"/></a>"#);
         let options = WriteOptions {
             expand_empty_elements: true,
@@ -370,19 +360,13 @@ mod tests {
     #[test]
     fn attributes_come_first_whatever_their_place() {
         let value = json!({"a": {"b": "1", "@id": 7, "#text": "t", "@ok": true, "@n": null}});
-        assert_eq!(
-            write(&value).unwrap(),
-            r#"<a id="7" ok="true" n=""><b>1</b>t</a>"#
-        );
+        assert_eq!(write(&value).unwrap(), r#"<a id="7" ok="true" n=""><b>1</b>t</a>"#);
     }
 
     #[test]
     fn arrays_are_repeated_elements() {
         let value = json!({"a": {"b": ["1", {"@k": "v"}, ""], "c": "2"}});
-        assert_eq!(
-            write(&value).unwrap(),
-            r#"<a><b>1</b><b k="v"/><b/><c>2</c></a>"#
-        );
+        assert_eq!(write(&value).unwrap(), r#"<a><b>1</b><b k="v"/><b/><c>2</c></a>"#);
     }
 
     #[test]
@@ -397,10 +381,7 @@ mod tests {
     #[test]
     fn cdata_is_written_on_request_and_cannot_be_broken_out_of() {
         let value = json!({"a": {"#cdata": "<x>]]>&</x>"}});
-        assert_eq!(
-            write(&value).unwrap(),
-            "<a><![CDATA[<x>]]]]><![CDATA[>&</x>]]></a>"
-        );
+        assert_eq!(write(&value).unwrap(), "<a><![CDATA[<x>]]]]><![CDATA[>&</x>]]></a>");
         assert_eq!(
             super::super::parse(&write(&value).unwrap()).unwrap(),
             json!({"a": "<x>]]>&</x>"})
@@ -441,9 +422,7 @@ mod tests {
         ] {
             let message = error(value);
             assert!(
-                message.starts_with(&format!(
-                    "cannot write {found} as XML; expected an object with one key"
-                )),
+                message.starts_with(&format!("cannot write {found} as XML; expected an object with one key")),
                 "{message}"
             );
         }
@@ -474,9 +453,6 @@ mod tests {
         let nest = |levels: usize| (0..levels).fold(json!("x"), |inner, _| json!({ "a": inner }));
         assert!(write(&nest(MAX_DEPTH)).is_ok());
         let message = error(nest(MAX_DEPTH + 1));
-        assert!(
-            message.ends_with("elements nest deeper than 256 levels"),
-            "{message}"
-        );
+        assert!(message.ends_with("elements nest deeper than 256 levels"), "{message}");
     }
 }

@@ -13,6 +13,8 @@ async fn main() {
             r#"{"status":"accepted","id":"00000000-0000-0000-0000-000000000000"}"#,
         )
     });
-    let listener = tokio::net::TcpListener::bind(&addr).await.expect("bind the baseline's address");
+    let listener = tokio::net::TcpListener::bind(&addr)
+        .await
+        .expect("bind the baseline's address");
     axum::serve(listener, app).await.expect("serve");
 }

@@ -107,11 +107,7 @@ mod tests {
         let ops = [update("a", 1), update("b", 1), update("a", 2)];
         let batch = Batch::new(&ops);
         assert_eq!(batch.updates.len(), 3);
-        let latest: Vec<_> = batch
-            .latest
-            .iter()
-            .map(|u| (u.id.as_str(), u.attempts))
-            .collect();
+        let latest: Vec<_> = batch.latest.iter().map(|u| (u.id.as_str(), u.attempts)).collect();
         assert_eq!(latest, [("a", 2), ("b", 1)]);
     }
 }

@@ -22,8 +22,8 @@ mod writer;
 mod tests;
 
 pub use records::{
-    DeliveryAttempt, DeliveryStatus, DeliveryUpdate, MessageFilter, MessageRecord, MessageStatus,
-    MessageSummary, NewDelivery, PendingDelivery, StoredDelivery, StoredMessage, UnknownStatus,
+    DeliveryAttempt, DeliveryStatus, DeliveryUpdate, MessageFilter, MessageRecord, MessageStatus, MessageSummary,
+    NewDelivery, PendingDelivery, StoredDelivery, StoredMessage, UnknownStatus,
 };
 
 use crate::settings::{Durability, JournalLocation};
@@ -92,10 +92,7 @@ pub struct JournalStats {
 impl Journal {
     /// Opens the journal (creating the SQLite file and its folders if
     /// needed), applies pending migrations and starts the writer.
-    pub async fn open(
-        location: &JournalLocation,
-        durability: Durability,
-    ) -> anyhow::Result<Journal> {
+    pub async fn open(location: &JournalLocation, durability: Durability) -> anyhow::Result<Journal> {
         let store = Store::open(location, durability).await?;
         let (commands, receiver) = mpsc::channel(writer::QUEUE_CAPACITY);
         let counters = Arc::new(Counters::default());
@@ -112,8 +109,7 @@ impl Journal {
 
     /// Resolves once the message and its deliveries are durably committed.
     pub async fn record(&self, message: MessageRecord) -> Result<(), JournalError> {
-        self.submit(Op::Record(Box::new(MessageRow::encode(message)?)))
-            .await
+        self.submit(Op::Record(Box::new(MessageRow::encode(message)?))).await
     }
 
     /// Records a delivery attempt's outcome (group-committed like `record`):
@@ -144,10 +140,7 @@ impl Journal {
         limit: u32,
     ) -> Result<Vec<PendingDelivery>, JournalError> {
         let now_us = rows::micros(now);
-        self.inner
-            .store
-            .due_deliveries(route, destination, now_us, limit)
-            .await
+        self.inner.store.due_deliveries(route, destination, now_us, limit).await
     }
 
     /// Every (route, destination) with pending deliveries, due or not; used
@@ -162,19 +155,13 @@ impl Journal {
     }
 
     /// Messages matching the filter, newest first.
-    pub async fn search(
-        &self,
-        filter: &MessageFilter,
-    ) -> Result<Vec<MessageSummary>, JournalError> {
+    pub async fn search(&self, filter: &MessageFilter) -> Result<Vec<MessageSummary>, JournalError> {
         self.inner.store.search(filter).await
     }
 
     /// How many messages have each status, of one route or of all; statuses
     /// without messages are left out.
-    pub async fn count_by_status(
-        &self,
-        route: Option<&str>,
-    ) -> Result<Vec<(String, i64)>, JournalError> {
+    pub async fn count_by_status(&self, route: Option<&str>) -> Result<Vec<(String, i64)>, JournalError> {
         self.inner.store.count_by_status(route).await
     }
 
@@ -192,21 +179,10 @@ impl Journal {
     /// Writes queued afterwards fail with [`JournalError::Closed`].
     pub async fn shutdown(&self) {
         let (ack, stopped) = oneshot::channel();
-        if self
-            .inner
-            .commands
-            .send(Command::Shutdown(ack))
-            .await
-            .is_ok()
-        {
+        if self.inner.commands.send(Command::Shutdown(ack)).await.is_ok() {
             let _ = stopped.await;
         }
-        let handle = self
-            .inner
-            .writer
-            .lock()
-            .map(|mut h| h.take())
-            .unwrap_or(None);
+        let handle = self.inner.writer.lock().map(|mut h| h.take()).unwrap_or(None);
         if let Some(handle) = handle {
             if let Err(e) = handle.await {
                 tracing::error!(error = %e, "the journal writer stopped abnormally");

@@ -36,8 +36,7 @@ impl PostgresStore {
     /// Connects and applies pending migrations (under PostgreSQL's advisory
     /// lock, so nodes starting together migrate once).
     pub async fn open(url: &str, durability: Durability) -> anyhow::Result<PostgresStore> {
-        let mut options =
-            PgConnectOptions::from_str(url).context("the PostgreSQL journal URL is not valid")?;
+        let mut options = PgConnectOptions::from_str(url).context("the PostgreSQL journal URL is not valid")?;
         if options.get_application_name().is_none() {
             options = options.application_name("medbus");
         }
@@ -191,9 +190,7 @@ impl PostgresStore {
     }
 
     pub async fn pending_destinations(&self) -> Result<Vec<(String, String)>, JournalError> {
-        let rows = sqlx::query(sql::PENDING_DESTINATIONS)
-            .fetch_all(&self.reader)
-            .await?;
+        let rows = sqlx::query(sql::PENDING_DESTINATIONS).fetch_all(&self.reader).await?;
         rows.iter()
             .map(|row| Ok((row.text("route")?, row.text("destination")?)))
             .collect()
@@ -205,11 +202,7 @@ impl PostgresStore {
             .reader
             .begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
             .await?;
-        let Some(row) = sqlx::query(sql::MESSAGE)
-            .bind(id)
-            .fetch_optional(&mut *tx)
-            .await?
-        else {
+        let Some(row) = sqlx::query(sql::MESSAGE).bind(id).fetch_optional(&mut *tx).await? else {
             return Ok(None);
         };
         let message = rows::stored_message(&row)?;
@@ -231,10 +224,7 @@ impl PostgresStore {
         Ok(Some(rows::assemble(message, deliveries, attempts)))
     }
 
-    pub async fn search(
-        &self,
-        filter: &MessageFilter,
-    ) -> Result<Vec<MessageSummary>, JournalError> {
+    pub async fn search(&self, filter: &MessageFilter) -> Result<Vec<MessageSummary>, JournalError> {
         let (text, args) = sql::search(filter);
         let mut query = sqlx::query(&text);
         for arg in args {
@@ -247,10 +237,7 @@ impl PostgresStore {
         rows.iter().map(rows::summary).collect()
     }
 
-    pub async fn count_by_status(
-        &self,
-        route: Option<&str>,
-    ) -> Result<Vec<(String, i64)>, JournalError> {
+    pub async fn count_by_status(&self, route: Option<&str>) -> Result<Vec<(String, i64)>, JournalError> {
         let query = match route {
             Some(route) => sqlx::query(sql::COUNT_BY_STATUS_OF_ROUTE).bind(route),
             None => sqlx::query(sql::COUNT_BY_STATUS),

@@ -209,11 +209,7 @@ impl MessageStatus {
 }
 
 impl DeliveryStatus {
-    pub const ALL: [DeliveryStatus; 3] = [
-        DeliveryStatus::Pending,
-        DeliveryStatus::Delivered,
-        DeliveryStatus::Dead,
-    ];
+    pub const ALL: [DeliveryStatus; 3] = [DeliveryStatus::Pending, DeliveryStatus::Delivered, DeliveryStatus::Dead];
 
     /// The name stored in the journal.
     pub fn as_str(self) -> &'static str {

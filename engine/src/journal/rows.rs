@@ -3,8 +3,8 @@
 //! single writer only binds values.
 
 use super::records::{
-    DeliveryAttempt, DeliveryStatus, DeliveryUpdate, MessageRecord, MessageStatus, MessageSummary,
-    PendingDelivery, StoredDelivery, StoredMessage,
+    DeliveryAttempt, DeliveryStatus, DeliveryUpdate, MessageRecord, MessageStatus, MessageSummary, PendingDelivery,
+    StoredDelivery, StoredMessage,
 };
 use super::JournalError;
 use bytes::Bytes;
@@ -57,10 +57,7 @@ impl MessageRow {
         for (field, value) in [("id", &record.id), ("route", &record.route)] {
             no_nul(field, value)?;
         }
-        for (field, value) in [
-            ("content_type", &record.content_type),
-            ("parent_id", &record.parent_id),
-        ] {
+        for (field, value) in [("content_type", &record.content_type), ("parent_id", &record.parent_id)] {
             if let Some(value) = value {
                 no_nul(field, value)?;
             }
@@ -101,11 +98,7 @@ impl MessageRow {
 
     /// Bytes this row carries, to bound a batch's size.
     pub fn size(&self) -> usize {
-        let deliveries: usize = self
-            .deliveries
-            .iter()
-            .map(|d| d.payload.len() + d.context.len())
-            .sum();
+        let deliveries: usize = self.deliveries.iter().map(|d| d.payload.len() + d.context.len()).sum();
         self.raw.len() + self.source.len() + self.trace.len() + deliveries
     }
 }
@@ -163,8 +156,7 @@ pub(super) trait JournalRow {
 
     fn time(&self, column: &str) -> Result<DateTime<Utc>, JournalError> {
         let us = self.int(column)?;
-        DateTime::from_timestamp_micros(us)
-            .ok_or_else(|| malformed(column, format!("{us} is not a time")))
+        DateTime::from_timestamp_micros(us).ok_or_else(|| malformed(column, format!("{us} is not a time")))
     }
 
     fn time_opt(&self, column: &str) -> Result<Option<DateTime<Utc>>, JournalError> {

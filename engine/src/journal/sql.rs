@@ -87,10 +87,7 @@ pub(super) fn search(filter: &MessageFilter) -> (String, Vec<SearchArg>) {
         sql.push_str(&conditions.join(" AND "));
     }
     args.push(SearchArg::Int(i64::from(filter.limit)));
-    sql.push_str(&format!(
-        " ORDER BY received_at_us DESC LIMIT ${}",
-        args.len()
-    ));
+    sql.push_str(&format!(" ORDER BY received_at_us DESC LIMIT ${}", args.len()));
     (sql, args)
 }
 
@@ -111,9 +108,6 @@ mod tests {
             sql.ends_with("WHERE status = $1 ORDER BY received_at_us DESC LIMIT $2"),
             "{sql}"
         );
-        assert_eq!(
-            args,
-            vec![SearchArg::Text("failed".into()), SearchArg::Int(5)]
-        );
+        assert_eq!(args, vec![SearchArg::Text("failed".into()), SearchArg::Int(5)]);
     }
 }

@@ -12,8 +12,7 @@ use crate::settings::Durability;
 use anyhow::Context;
 use sqlx::migrate::Migrator;
 use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
-    SqliteSynchronous,
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow, SqliteSynchronous,
 };
 use sqlx::{QueryBuilder, Row, Sqlite};
 use std::path::Path;
@@ -190,9 +189,7 @@ impl SqliteStore {
     }
 
     pub async fn pending_destinations(&self) -> Result<Vec<(String, String)>, JournalError> {
-        let rows = sqlx::query(sql::PENDING_DESTINATIONS)
-            .fetch_all(&self.reader)
-            .await?;
+        let rows = sqlx::query(sql::PENDING_DESTINATIONS).fetch_all(&self.reader).await?;
         rows.iter()
             .map(|row| Ok((row.text("route")?, row.text("destination")?)))
             .collect()
@@ -201,11 +198,7 @@ impl SqliteStore {
     pub async fn message(&self, id: &str) -> Result<Option<StoredMessage>, JournalError> {
         // One read transaction: one snapshot of the message and its deliveries.
         let mut tx = self.reader.begin().await?;
-        let Some(row) = sqlx::query(sql::MESSAGE)
-            .bind(id)
-            .fetch_optional(&mut *tx)
-            .await?
-        else {
+        let Some(row) = sqlx::query(sql::MESSAGE).bind(id).fetch_optional(&mut *tx).await? else {
             return Ok(None);
         };
         let message = rows::stored_message(&row)?;
@@ -227,10 +220,7 @@ impl SqliteStore {
         Ok(Some(rows::assemble(message, deliveries, attempts)))
     }
 
-    pub async fn search(
-        &self,
-        filter: &MessageFilter,
-    ) -> Result<Vec<MessageSummary>, JournalError> {
+    pub async fn search(&self, filter: &MessageFilter) -> Result<Vec<MessageSummary>, JournalError> {
         let (text, args) = sql::search(filter);
         let mut query = sqlx::query(&text);
         for arg in args {
@@ -243,10 +233,7 @@ impl SqliteStore {
         rows.iter().map(rows::summary).collect()
     }
 
-    pub async fn count_by_status(
-        &self,
-        route: Option<&str>,
-    ) -> Result<Vec<(String, i64)>, JournalError> {
+    pub async fn count_by_status(&self, route: Option<&str>) -> Result<Vec<(String, i64)>, JournalError> {
         let query = match route {
             Some(route) => sqlx::query(sql::COUNT_BY_STATUS_OF_ROUTE).bind(route),
             None => sqlx::query(sql::COUNT_BY_STATUS),

@@ -39,12 +39,8 @@ impl WriteError {
 impl Store {
     pub async fn open(location: &JournalLocation, durability: Durability) -> anyhow::Result<Store> {
         Ok(match location {
-            JournalLocation::Sqlite(path) => {
-                Store::Sqlite(SqliteStore::open(path, durability).await?)
-            }
-            JournalLocation::Postgres(url) => {
-                Store::Postgres(PostgresStore::open(url, durability).await?)
-            }
+            JournalLocation::Sqlite(path) => Store::Sqlite(SqliteStore::open(path, durability).await?),
+            JournalLocation::Postgres(url) => Store::Postgres(PostgresStore::open(url, durability).await?),
         })
     }
 
@@ -82,20 +78,14 @@ impl Store {
         }
     }
 
-    pub async fn search(
-        &self,
-        filter: &MessageFilter,
-    ) -> Result<Vec<MessageSummary>, JournalError> {
+    pub async fn search(&self, filter: &MessageFilter) -> Result<Vec<MessageSummary>, JournalError> {
         match self {
             Store::Sqlite(s) => s.search(filter).await,
             Store::Postgres(s) => s.search(filter).await,
         }
     }
 
-    pub async fn count_by_status(
-        &self,
-        route: Option<&str>,
-    ) -> Result<Vec<(String, i64)>, JournalError> {
+    pub async fn count_by_status(&self, route: Option<&str>) -> Result<Vec<(String, i64)>, JournalError> {
         match self {
             Store::Sqlite(s) => s.count_by_status(route).await,
             Store::Postgres(s) => s.count_by_status(route).await,

@@ -23,8 +23,7 @@ struct TestDatabase {
 }
 
 fn admin_url() -> String {
-    std::env::var("MEDBUS_TEST_POSTGRES")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_string())
+    std::env::var("MEDBUS_TEST_POSTGRES").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_string())
 }
 
 impl Fixture {
@@ -45,14 +44,9 @@ impl Fixture {
         let mut admin = sqlx::PgConnection::connect(&admin_url)
             .await
             .unwrap_or_else(|e| panic!("PostgreSQL at {admin_url} is needed for this test: {e}"));
-        admin
-            .execute(format!("CREATE DATABASE {name}").as_str())
-            .await
-            .unwrap();
+        admin.execute(format!("CREATE DATABASE {name}").as_str()).await.unwrap();
         admin.close().await.unwrap();
-        let base = admin_url
-            .rsplit_once('/')
-            .map_or(admin_url.as_str(), |(base, _)| base);
+        let base = admin_url.rsplit_once('/').map_or(admin_url.as_str(), |(base, _)| base);
         Fixture {
             location: JournalLocation::Postgres(format!("{base}/{name}")),
             _dir: None,
@@ -61,9 +55,7 @@ impl Fixture {
     }
 
     async fn open(&self) -> Journal {
-        Journal::open(&self.location, Durability::Full)
-            .await
-            .unwrap()
+        Journal::open(&self.location, Durability::Full).await.unwrap()
     }
 
     fn is_sqlite(&self) -> bool {
@@ -75,9 +67,7 @@ impl Fixture {
         match &self.location {
             JournalLocation::Sqlite(path) => {
                 let options = sqlx::sqlite::SqliteConnectOptions::new().filename(path);
-                let mut conn = sqlx::SqliteConnection::connect_with(&options)
-                    .await
-                    .unwrap();
+                let mut conn = sqlx::SqliteConnection::connect_with(&options).await.unwrap();
                 conn.execute(sql).await.unwrap();
                 conn.close().await.unwrap();
             }
@@ -102,9 +92,7 @@ impl Fixture {
         match &self.location {
             JournalLocation::Sqlite(path) => {
                 let options = sqlx::sqlite::SqliteConnectOptions::new().filename(path);
-                let mut conn = sqlx::SqliteConnection::connect_with(&options)
-                    .await
-                    .unwrap();
+                let mut conn = sqlx::SqliteConnection::connect_with(&options).await.unwrap();
                 conn.execute("BEGIN IMMEDIATE").await.unwrap();
                 WriteLock::Sqlite(conn)
             }
@@ -220,8 +208,7 @@ async fn record_and_read_back(fixture: Fixture) {
     let mut record = message("xiamen-120.push", at(0));
     record.raw = Bytes::from(raw);
     // Keys out of alphabetical order: the journal keeps them as written.
-    record.source =
-        json!({"remote": "10.0.0.7", "method": "POST", "headers": {"x-来源": "急救中心"}});
+    record.source = json!({"remote": "10.0.0.7", "method": "POST", "headers": {"x-来源": "急救中心"}});
     record.trace = json!([
         {"step": "parse", "micros": 40, "outcome": "ok", "output": {"患者": "张三"}},
         {"step": "validate", "micros": 7, "outcome": "ok"}
@@ -253,11 +240,7 @@ async fn record_and_read_back(fixture: Fixture) {
     assert_eq!(stored.content_type, record.content_type);
     assert_eq!(stored.duration_us, 250);
     assert_eq!(stored.parent_id, record.parent_id);
-    let destinations: Vec<_> = stored
-        .deliveries
-        .iter()
-        .map(|d| d.destination.as_str())
-        .collect();
+    let destinations: Vec<_> = stored.deliveries.iter().map(|d| d.destination.as_str()).collect();
     assert_eq!(destinations, ["hospital", "archive"]);
     let first = &stored.deliveries[0];
     assert_eq!(first.id, record.deliveries[0].id);
@@ -304,16 +287,10 @@ async fn record_and_read_back(fixture: Fixture) {
         limit: 1,
         ..MessageFilter::default()
     };
-    assert_eq!(
-        journal.search(&limited).await.unwrap()[0].received_at,
-        at(5)
-    );
+    assert_eq!(journal.search(&limited).await.unwrap()[0].received_at, at(5));
 
     let counts = journal.count_by_status(None).await.unwrap();
-    assert_eq!(
-        counts,
-        [("processed".to_string(), 2), ("rejected".to_string(), 1)]
-    );
+    assert_eq!(counts, [("processed".to_string(), 2), ("rejected".to_string(), 1)]);
     let counts = journal.count_by_status(Some("other.route")).await.unwrap();
     assert_eq!(counts, [("processed".to_string(), 1)]);
     journal.shutdown().await;
@@ -333,27 +310,17 @@ async fn deliveries_fall_due_and_keep_their_history(fixture: Fixture) {
 
     let ids = |due: &[PendingDelivery]| due.iter().map(|d| d.id.clone()).collect::<Vec<_>>();
     assert_eq!(
-        ids(&journal
-            .due_deliveries("r", "hospital", at(5), 10)
-            .await
-            .unwrap()),
+        ids(&journal.due_deliveries("r", "hospital", at(5), 10).await.unwrap()),
         [hospital_1]
     );
-    let due = journal
-        .due_deliveries("r", "hospital", at(20), 10)
-        .await
-        .unwrap();
+    let due = journal.due_deliveries("r", "hospital", at(20), 10).await.unwrap();
     assert_eq!(due[0].message_id, first.id);
     assert_eq!(due[0].payload, "<to>hospital</to>");
     assert_eq!(due[0].context, first.deliveries[0].context);
     assert_eq!((due[0].attempts, due[0].created_at), (0, at(0)));
     assert_eq!(ids(&due), [hospital_1, hospital_2]);
     assert_eq!(
-        journal
-            .due_deliveries("r", "hospital", at(20), 1)
-            .await
-            .unwrap()
-            .len(),
+        journal.due_deliveries("r", "hospital", at(20), 1).await.unwrap().len(),
         1
     );
     assert_eq!(
@@ -370,21 +337,11 @@ async fn deliveries_fall_due_and_keep_their_history(fixture: Fixture) {
     failed.error = Some("connection refused".into());
     journal.update_delivery(failed).await.unwrap();
     assert_eq!(
-        ids(&journal
-            .due_deliveries("r", "hospital", at(30), 10)
-            .await
-            .unwrap()),
+        ids(&journal.due_deliveries("r", "hospital", at(30), 10).await.unwrap()),
         [hospital_2]
     );
-    let due = journal
-        .due_deliveries("r", "hospital", at(80), 10)
-        .await
-        .unwrap();
-    assert_eq!(
-        ids(&due),
-        [hospital_2, hospital_1],
-        "in the order they fell due"
-    );
+    let due = journal.due_deliveries("r", "hospital", at(80), 10).await.unwrap();
+    assert_eq!(ids(&due), [hospital_2, hospital_1], "in the order they fell due");
     assert_eq!(due[1].attempts, 1);
 
     let mut delivered = update(hospital_1, DeliveryStatus::Delivered, 2, at(81));
@@ -395,10 +352,7 @@ async fn deliveries_fall_due_and_keep_their_history(fixture: Fixture) {
         .await
         .unwrap();
     assert_eq!(
-        ids(&journal
-            .due_deliveries("r", "hospital", at(100), 10)
-            .await
-            .unwrap()),
+        ids(&journal.due_deliveries("r", "hospital", at(100), 10).await.unwrap()),
         [hospital_2]
     );
     assert!(journal
@@ -416,10 +370,7 @@ async fn deliveries_fall_due_and_keep_their_history(fixture: Fixture) {
     assert_eq!(hospital.status, DeliveryStatus::Delivered);
     assert_eq!((hospital.attempts, hospital.next_attempt_at), (2, None));
     assert_eq!(hospital.updated_at, at(81));
-    assert_eq!(
-        hospital.response,
-        Some(json!({"status": 200, "body": "成功"}))
-    );
+    assert_eq!(hospital.response, Some(json!({"status": 200, "body": "成功"})));
     let history: Vec<_> = hospital
         .history
         .iter()
@@ -428,12 +379,7 @@ async fn deliveries_fall_due_and_keep_their_history(fixture: Fixture) {
     assert_eq!(
         history,
         [
-            (
-                1,
-                at(20),
-                DeliveryStatus::Pending,
-                Some("connection refused")
-            ),
+            (1, at(20), DeliveryStatus::Pending, Some("connection refused")),
             (2, at(81), DeliveryStatus::Delivered, None),
         ]
     );
@@ -442,12 +388,7 @@ async fn deliveries_fall_due_and_keep_their_history(fixture: Fixture) {
     assert_eq!(stored.deliveries[1].history.len(), 1);
 
     let unknown = journal
-        .update_delivery(update(
-            "no-such-delivery",
-            DeliveryStatus::Delivered,
-            1,
-            at(90),
-        ))
+        .update_delivery(update("no-such-delivery", DeliveryStatus::Delivered, 1, at(90)))
         .await;
     assert!(matches!(unknown, Err(JournalError::UnknownDelivery(id)) if id == "no-such-delivery"));
     journal.shutdown().await;
@@ -498,10 +439,7 @@ async fn the_last_of_several_updates_in_a_batch_wins(fixture: Fixture) {
 
     let stored = journal.message(&record.id).await.unwrap().unwrap();
     let delivery = &stored.deliveries[0];
-    assert_eq!(
-        (delivery.status, delivery.attempts),
-        (DeliveryStatus::Dead, 3)
-    );
+    assert_eq!((delivery.status, delivery.attempts), (DeliveryStatus::Dead, 3));
     let attempts: Vec<_> = delivery.history.iter().map(|a| a.attempt).collect();
     assert_eq!(attempts, [1, 2, 3]);
     journal.shutdown().await;
@@ -524,10 +462,7 @@ async fn concurrent_records_share_commits(fixture: Fixture) {
     }
     let stats = journal.stats();
     assert_eq!((stats.committed, stats.failed), (400, 0));
-    assert!(
-        stats.commits < 400,
-        "every message had a commit of its own: {stats:?}"
-    );
+    assert!(stats.commits < 400, "every message had a commit of its own: {stats:?}");
     let counts = journal.count_by_status(Some("busy")).await.unwrap();
     assert_eq!(counts, [("processed".to_string(), 400)]);
     assert_eq!(
@@ -545,7 +480,9 @@ async fn a_failing_batch_fails_its_callers(fixture: Fixture) {
     let journal = fixture.open().await;
     if fixture.is_sqlite() {
         fixture
-            .execute("CREATE TRIGGER refuse BEFORE INSERT ON messages BEGIN SELECT RAISE(ABORT, 'refused by the test'); END")
+            .execute(
+                "CREATE TRIGGER refuse BEFORE INSERT ON messages BEGIN SELECT RAISE(ABORT, 'refused by the test'); END",
+            )
             .await;
     } else {
         fixture
@@ -613,12 +550,7 @@ async fn one_faulty_write_fails_alone(fixture: Fixture) {
         let journal = journal.clone();
         async move {
             journal
-                .update_delivery(update(
-                    "no-such-delivery",
-                    DeliveryStatus::Delivered,
-                    1,
-                    at(5),
-                ))
+                .update_delivery(update("no-such-delivery", DeliveryStatus::Delivered, 1, at(5)))
                 .await
         }
     });
@@ -634,21 +566,14 @@ async fn one_faulty_write_fails_alone(fixture: Fixture) {
     for task in tasks {
         task.await.unwrap().unwrap();
     }
-    assert!(matches!(
-        bad_record.await.unwrap(),
-        Err(JournalError::Write(_))
-    ));
+    assert!(matches!(bad_record.await.unwrap(), Err(JournalError::Write(_))));
     assert!(matches!(
         bad_update.await.unwrap(),
         Err(JournalError::UnknownDelivery(_))
     ));
     good_update.await.unwrap().unwrap();
     let kept = journal.message(&existing.id).await.unwrap().unwrap();
-    assert_eq!(
-        kept.received_at,
-        at(0),
-        "the duplicate did not overwrite the message"
-    );
+    assert_eq!(kept.received_at, at(0), "the duplicate did not overwrite the message");
     assert_eq!(kept.deliveries[0].status, DeliveryStatus::Delivered);
     assert_eq!(
         journal.count_by_status(Some("mixed")).await.unwrap(),
@@ -679,10 +604,7 @@ async fn reopening_keeps_everything(fixture: Fixture) {
         journal.pending_destinations().await.unwrap(),
         [("restart".to_string(), "hospital".to_string())]
     );
-    let due = journal
-        .due_deliveries("restart", "hospital", at(60), 10)
-        .await
-        .unwrap();
+    let due = journal.due_deliveries("restart", "hospital", at(60), 10).await.unwrap();
     assert_eq!((due.len(), due[0].attempts), (1, 1));
     journal.record(message("restart", at(3))).await.unwrap();
     assert_eq!(
@@ -710,9 +632,7 @@ async fn migrations_are_idempotent(fixture: Fixture) {
     let applied = match &fixture.location {
         JournalLocation::Sqlite(path) => {
             let options = sqlx::sqlite::SqliteConnectOptions::new().filename(path);
-            let mut conn = sqlx::SqliteConnection::connect_with(&options)
-                .await
-                .unwrap();
+            let mut conn = sqlx::SqliteConnection::connect_with(&options).await.unwrap();
             sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM _sqlx_migrations")
                 .fetch_one(&mut conn)
                 .await
@@ -730,10 +650,7 @@ async fn migrations_are_idempotent(fixture: Fixture) {
 }
 
 async fn durability_reaches_the_writer(fixture: Fixture) {
-    for (durability, sqlite, postgres) in [
-        (Durability::Full, "2", "on"),
-        (Durability::Normal, "1", "off"),
-    ] {
+    for (durability, sqlite, postgres) in [(Durability::Full, "2", "on"), (Durability::Normal, "1", "off")] {
         let journal = Journal::open(&fixture.location, durability).await.unwrap();
         let store = &journal.inner.store;
         if fixture.is_sqlite() {
@@ -753,10 +670,7 @@ async fn invalid_text_is_refused_before_writing(fixture: Fixture) {
     record.deliveries = vec![delivery("hospital")];
     record.deliveries[0].payload = "a\0b".to_string();
     let refused = journal.record(record.clone()).await;
-    assert!(
-        matches!(refused, Err(JournalError::Invalid(_))),
-        "{refused:?}"
-    );
+    assert!(matches!(refused, Err(JournalError::Invalid(_))), "{refused:?}");
     assert_eq!(journal.message(&record.id).await.unwrap(), None);
     assert_eq!(journal.stats(), JournalStats::default());
     journal.shutdown().await;
@@ -803,10 +717,7 @@ async fn throughput(fixture: Fixture, durability: Durability) {
     const MESSAGES: usize = 20_000;
     const TASKS: usize = 64;
     let journal = Journal::open(&fixture.location, durability).await.unwrap();
-    let raw = Bytes::from(format!(
-        "<applyRecord>{}</applyRecord>",
-        "<field>值</field>".repeat(60)
-    ));
+    let raw = Bytes::from(format!("<applyRecord>{}</applyRecord>", "<field>值</field>".repeat(60)));
     let started = Instant::now();
     let tasks: Vec<_> = (0..TASKS)
         .map(|task| {

@@ -42,11 +42,7 @@ pub(super) struct Counters {
 }
 
 /// Runs until a shutdown command arrives or every sender is gone.
-pub(super) async fn run(
-    store: Store,
-    mut commands: mpsc::Receiver<Command>,
-    counters: Arc<Counters>,
-) {
+pub(super) async fn run(store: Store, mut commands: mpsc::Receiver<Command>, counters: Arc<Counters>) {
     let mut requests = Vec::new();
     while let Some(first) = commands.recv().await {
         let mut shutdown = None;
@@ -120,8 +116,7 @@ async fn write(store: &Store, requests: &[Request], counters: &Counters) -> Resu
     metrics::counter!("medbus_journal_commits_total", "outcome" => outcome).increment(1);
     if result.is_ok() {
         metrics::histogram!("medbus_journal_commit_batch_size").record(requests.len() as f64);
-        metrics::histogram!("medbus_journal_commit_seconds")
-            .record(started.elapsed().as_secs_f64());
+        metrics::histogram!("medbus_journal_commit_seconds").record(started.elapsed().as_secs_f64());
         counters.commits.fetch_add(1, Ordering::Relaxed);
     }
     result

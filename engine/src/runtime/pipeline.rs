@@ -82,10 +82,16 @@ pub fn finish(route: &Route, ex: &mut Exchange, status: MessageStatus, error: Op
         },
         _ => status,
     };
-    let deliveries = if status == MessageStatus::Processed {
-        deliveries(route, ex)
-    } else {
-        Vec::new()
+    let (status, error, reply, deliveries) = match status {
+        MessageStatus::Processed => match deliveries(route, ex) {
+            Ok(deliveries) => (status, error, reply, deliveries),
+            Err(message) => {
+                let error = StepError::failed("OUTPUT_FAILED", message);
+                let reply = error_reply(route, ex, &error);
+                (MessageStatus::Failed, Some(error), reply, Vec::new())
+            }
+        },
+        _ => (status, error, reply, Vec::new()),
     };
     ex.reply = Some(reply.clone());
     Processed {
@@ -146,13 +152,13 @@ pub fn json_reply(status: u16, body: &Value) -> Reply {
     }
 }
 
-fn deliveries(route: &Route, ex: &Exchange) -> Vec<NewDelivery> {
+fn deliveries(route: &Route, ex: &Exchange) -> Result<Vec<NewDelivery>, String> {
     if route.destinations.is_empty() {
-        return Vec::new();
+        return Ok(Vec::new());
     }
-    let payload = ex.outgoing();
+    let payload = ex.outgoing()?;
     let context = ex.context_value();
-    route
+    Ok(route
         .destinations
         .iter()
         .map(|destination| NewDelivery {
@@ -162,5 +168,5 @@ fn deliveries(route: &Route, ex: &Exchange) -> Vec<NewDelivery> {
             content_type: payload.content_type.clone(),
             context: context.clone(),
         })
-        .collect()
+        .collect())
 }

@@ -202,7 +202,10 @@ fn build_route(
                     destination.name, target.id
                 ));
             } else if target.id == id {
-                cx.error(format!("destination `{}` hands the route over to itself; expected another route", destination.name));
+                cx.error(format!(
+                    "destination `{}` hands the route over to itself; expected another route",
+                    destination.name
+                ));
             }
         }
         match Endpoint::build(&destination.to.value, destination.to.at, &mut cx) {

@@ -115,14 +115,10 @@ impl StatusMatch {
         let text = text.trim().to_ascii_lowercase();
         if let Some(class) = text.strip_suffix("xx") {
             let class: u16 = class.parse().ok()?;
-            return (1..=5)
-                .contains(&class)
-                .then_some(StatusMatch::Class(class));
+            return (1..=5).contains(&class).then_some(StatusMatch::Class(class));
         }
         let code: u16 = text.parse().ok()?;
-        (100..=599)
-            .contains(&code)
-            .then_some(StatusMatch::Code(code))
+        (100..=599).contains(&code).then_some(StatusMatch::Code(code))
     }
 
     fn matches(self, status: u16) -> bool {
@@ -152,11 +148,7 @@ impl CallStep {
     pub fn build(config: &CallConfig, cx: &mut BuildContext) -> Option<Self> {
         let name = &config.name;
         let mut ok = true;
-        if name.is_empty()
-            || !name
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
-        {
+        if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') {
             cx.error(format!(
                 "call `name` `{name}` must be letters, digits, `_` and `-`, e.g. `his-patient`"
             ));
@@ -188,12 +180,7 @@ impl CallStep {
             }
         }
         let headers = support::header_templates(cx, &what, &config.headers);
-        if config.content_type.is_some()
-            && config
-                .headers
-                .keys()
-                .any(|k| k.eq_ignore_ascii_case("content-type"))
-        {
+        if config.content_type.is_some() && config.headers.keys().any(|k| k.eq_ignore_ascii_case("content-type")) {
             cx.error(format!(
                 "{what} sets both `content_type` and a `Content-Type` header; keep `content_type`"
             ));
@@ -216,10 +203,7 @@ impl CallStep {
             query,
             headers: headers?,
             body: body?,
-            content_type: config
-                .content_type
-                .as_deref()
-                .map(support::with_utf8_charset),
+            content_type: config.content_type.as_deref().map(support::with_utf8_charset),
             timeout: config.timeout,
             success: success?,
             success_text: config.success.join(", "),
@@ -231,24 +215,20 @@ impl CallStep {
     pub async fn run(&self, ex: &mut Exchange, env: &RunEnv) -> Result<Flow, StepError> {
         let request = self.request(ex)?;
         let shown = shown_url(&request.url);
-        let response = env
-            .outbound
-            .send(request)
-            .await
-            .map_err(|error| match error {
-                OutboundError::Timeout(after) => StepError::failed(
-                    "CALL_TIMEOUT",
-                    format!(
-                        "call `{}` to {shown} timed out after {}",
-                        self.name,
-                        humantime::format_duration(after)
-                    ),
+        let response = env.outbound.send(request).await.map_err(|error| match error {
+            OutboundError::Timeout(after) => StepError::failed(
+                "CALL_TIMEOUT",
+                format!(
+                    "call `{}` to {shown} timed out after {}",
+                    self.name,
+                    humantime::format_duration(after)
                 ),
-                other => StepError::failed(
-                    "CALL_FAILED",
-                    format!("call `{}` to {shown} failed: {other}", self.name),
-                ),
-            })?;
+            ),
+            other => StepError::failed(
+                "CALL_FAILED",
+                format!("call `{}` to {shown} failed: {other}", self.name),
+            ),
+        })?;
         let succeeded = self.success.iter().any(|m| m.matches(response.status));
         let status = response.status;
         let (answer, bad_body) = self.answer(response, succeeded);
@@ -289,11 +269,7 @@ impl CallStep {
         let mut url = Url::parse(url.trim()).map_err(|e| {
             StepError::failed(
                 "CALL_FAILED",
-                format!(
-                    "call `{}`: the URL `{}` is not valid: {e}",
-                    self.name,
-                    shown_url(&url)
-                ),
+                format!("call `{}`: the URL `{}` is not valid: {e}", self.name, shown_url(&url)),
             )
         })?;
         if !self.query.is_empty() {
@@ -318,10 +294,7 @@ impl CallStep {
                     None | Some(Value::Null) => {
                         return Err(StepError::failed(
                             "CALL_FAILED",
-                            format!(
-                                "call `{}`: `{path}` is missing; expected the value to send",
-                                self.name
-                            ),
+                            format!("call `{}`: `{path}` is missing; expected the value to send", self.name),
                         ))
                     }
                     Some(Value::String(text)) => text,
@@ -331,16 +304,14 @@ impl CallStep {
                 (body, Some(guessed))
             }
             Body::Outgoing => {
-                let payload = ex.outgoing();
+                let payload = ex
+                    .outgoing()
+                    .map_err(|e| StepError::failed("CALL_FAILED", format!("call `{}`: {e}", self.name)))?;
                 (payload.body, Some(payload.content_type))
             }
         };
-        let has_content_type = headers
-            .iter()
-            .any(|(k, _)| k.eq_ignore_ascii_case("content-type"));
-        if let (false, Some(content_type)) =
-            (has_content_type, self.content_type.clone().or(guessed_type))
-        {
+        let has_content_type = headers.iter().any(|(k, _)| k.eq_ignore_ascii_case("content-type"));
+        if let (false, Some(content_type)) = (has_content_type, self.content_type.clone().or(guessed_type)) {
             headers.push(("Content-Type".to_string(), content_type));
         }
         Ok(OutboundRequest {
@@ -365,10 +336,7 @@ impl CallStep {
             };
             headers.insert(name, Value::String(joined));
         }
-        let content_type = headers
-            .get("content-type")
-            .and_then(Value::as_str)
-            .unwrap_or("");
+        let content_type = headers.get("content-type").and_then(Value::as_str).unwrap_or("");
         let (format, strict) = match self.response {
             Some(format) => (format, succeeded),
             None => (format_of(content_type, &response.body), false),
@@ -411,28 +379,21 @@ fn format_of(content_type: &str, body: &str) -> Format {
 fn build_body(cx: &mut BuildContext, what: &str, config: &CallConfig) -> Option<Body> {
     match (&config.body, config.body_from.as_deref()) {
         (Some(_), Some(_)) => {
-            cx.error(format!(
-                "{what} has both `body` and `body_from`; expected one of them"
-            ));
+            cx.error(format!("{what} has both `body` and `body_from`; expected one of them"));
             None
         }
-        (Some(source), None) => support::template(cx, &format!("{what} `body`"), source)
-            .map(|t| Body::Template(Box::new(t))),
+        (Some(source), None) => {
+            support::template(cx, &format!("{what} `body`"), source).map(|t| Body::Template(Box::new(t)))
+        }
         (None, Some("outgoing")) => Some(Body::Outgoing),
         (None, Some(path)) => cx.path(path).map(Body::From),
         (None, None) => Some(Body::None),
     }
 }
 
-fn build_success(
-    cx: &mut BuildContext,
-    what: &str,
-    entries: &[String],
-) -> Option<Vec<StatusMatch>> {
+fn build_success(cx: &mut BuildContext, what: &str, entries: &[String]) -> Option<Vec<StatusMatch>> {
     if entries.is_empty() {
-        cx.error(format!(
-            "{what} `success` lists no status; expected e.g. `[2xx]`"
-        ));
+        cx.error(format!("{what} `success` lists no status; expected e.g. `[2xx]`"));
         return None;
     }
     let mut success = Vec::with_capacity(entries.len());
@@ -462,7 +423,9 @@ fn check_url(cx: &mut BuildContext, what: &str, url: &str) -> bool {
             false
         }
         Err(e) => {
-            cx.error(format!("{what} `url` `{url}` is not a valid URL ({e}); expected e.g. `http://his.local/api`"));
+            cx.error(format!(
+                "{what} `url` `{url}` is not a valid URL ({e}); expected e.g. `http://his.local/api`"
+            ));
             false
         }
     }
@@ -525,12 +488,7 @@ mod tests {
     async fn echo(request: Request) -> Json<Value> {
         let (parts, body) = request.into_parts();
         let body = axum::body::to_bytes(body, 1 << 20).await.unwrap();
-        let header = |name: &str| {
-            parts
-                .headers
-                .get(name)
-                .map(|v| v.to_str().unwrap().to_string())
-        };
+        let header = |name: &str| parts.headers.get(name).map(|v| v.to_str().unwrap().to_string());
         Json(json!({
             "method": parts.method.as_str(),
             "uri": parts.uri.to_string(),
@@ -544,21 +502,14 @@ mod tests {
         let app = Router::new()
             .route(
                 "/patients/{id}",
-                get(
-                    |axum::extract::Path(id): axum::extract::Path<String>| async move {
-                        Json(json!({"id": id, "name": "张三"}))
-                    },
-                ),
+                get(|axum::extract::Path(id): axum::extract::Path<String>| async move {
+                    Json(json!({"id": id, "name": "张三"}))
+                }),
             )
             .route("/echo", any(echo))
             .route(
                 "/down",
-                get(|| async {
-                    (
-                        StatusCode::SERVICE_UNAVAILABLE,
-                        Json(json!({"error": "maintenance"})),
-                    )
-                }),
+                get(|| async { (StatusCode::SERVICE_UNAVAILABLE, Json(json!({"error": "maintenance"}))) }),
             )
             .route(
                 "/html",
@@ -591,10 +542,7 @@ mod tests {
         assert_eq!(step.run(&mut ex, &live()).await, Ok(Flow::Continue));
         let patient = &ex.vars["patient"];
         assert_eq!(patient["status"], json!(200));
-        assert_eq!(
-            patient["headers"]["content-type"],
-            json!("application/json")
-        );
+        assert_eq!(patient["headers"]["content-type"], json!("application/json"));
         assert_eq!(patient["body"], json!({"id": "P 1", "name": "张三"}));
     }
 
@@ -614,20 +562,10 @@ body: '{{"id": "{{{{ body.id }}}}"}}'
         ex.vars.insert("token".into(), json!("42"));
         step(&yaml).run(&mut ex, &live()).await.unwrap();
         let seen = &ex.vars["echo"]["body"];
-        assert_eq!(
-            seen["method"],
-            json!("POST"),
-            "a body makes POST the default"
-        );
-        assert_eq!(
-            seen["uri"],
-            json!("/echo?name=%E5%BC%A0+%E4%B8%89%26&page=1")
-        );
+        assert_eq!(seen["method"], json!("POST"), "a body makes POST the default");
+        assert_eq!(seen["uri"], json!("/echo?name=%E5%BC%A0+%E4%B8%89%26&page=1"));
         assert_eq!(seen["token"], json!("t-42"));
-        assert_eq!(
-            seen["content_type"],
-            json!("application/json; charset=utf-8")
-        );
+        assert_eq!(seen["content_type"], json!("application/json; charset=utf-8"));
         assert_eq!(seen["body"], json!(r#"{"id": "A1"}"#));
     }
 
@@ -646,14 +584,9 @@ body: '{{"id": "{{{{ body.id }}}}"}}'
         let seen = &ex.vars["echo"]["body"];
         assert_eq!(seen["method"], json!("PUT"));
         assert_eq!(seen["body"], json!("<Envelope/>"));
-        assert_eq!(
-            seen["content_type"],
-            json!("application/soap+xml; charset=utf-8")
-        );
+        assert_eq!(seen["content_type"], json!("application/soap+xml; charset=utf-8"));
 
-        let value = step(&format!(
-            "{{ name: echo, url: 'http://{addr}/echo', body_from: body }}"
-        ));
+        let value = step(&format!("{{ name: echo, url: 'http://{addr}/echo', body_from: body }}"));
         value.run(&mut ex, &live()).await.unwrap();
         assert_eq!(ex.vars["echo"]["body"]["body"], json!(r#"{"a":1}"#));
     }
@@ -662,16 +595,11 @@ body: '{{"id": "{{{{ body.id }}}}"}}'
     async fn a_status_outside_success_fails_and_keeps_the_answer() {
         let addr = serve().await;
         let mut ex = exchange(json!({}));
-        let err = step(&format!(
-            "{{ name: his, url: 'http://{addr}/down?token=secret' }}"
-        ))
-        .run(&mut ex, &live())
-        .await
-        .unwrap_err();
-        assert_eq!(
-            (err.kind, err.code.as_str()),
-            (ErrorKind::Failed, "CALL_FAILED")
-        );
+        let err = step(&format!("{{ name: his, url: 'http://{addr}/down?token=secret' }}"))
+            .run(&mut ex, &live())
+            .await
+            .unwrap_err();
+        assert_eq!((err.kind, err.code.as_str()), (ErrorKind::Failed, "CALL_FAILED"));
         assert_eq!(
             err.message,
             format!("call `his` to http://{addr}/down answered 503; expected 2xx")
@@ -689,12 +617,10 @@ body: '{{"id": "{{{{ body.id }}}}"}}'
     async fn a_slow_service_times_out() {
         let addr = serve().await;
         let started = std::time::Instant::now();
-        let err = step(&format!(
-            "{{ name: slow, url: 'http://{addr}/slow', timeout: 200ms }}"
-        ))
-        .run(&mut exchange(json!({})), &live())
-        .await
-        .unwrap_err();
+        let err = step(&format!("{{ name: slow, url: 'http://{addr}/slow', timeout: 200ms }}"))
+            .run(&mut exchange(json!({})), &live())
+            .await
+            .unwrap_err();
         assert_eq!(err.code, "CALL_TIMEOUT");
         assert_eq!(
             err.message,
@@ -712,14 +638,10 @@ body: '{{"id": "{{{{ body.id }}}}"}}'
             .run(&mut exchange(json!({})), &live())
             .await
             .unwrap_err();
-        assert_eq!(
-            (err.kind, err.code.as_str()),
-            (ErrorKind::Failed, "CALL_FAILED")
-        );
+        assert_eq!((err.kind, err.code.as_str()), (ErrorKind::Failed, "CALL_FAILED"));
         assert!(
-            err.message.starts_with(&format!(
-                "call `gone` to http://{addr}/x failed: connection failed"
-            )),
+            err.message
+                .starts_with(&format!("call `gone` to http://{addr}/x failed: connection failed")),
             "{}",
             err.message
         );
@@ -729,12 +651,10 @@ body: '{{"id": "{{{{ body.id }}}}"}}'
     async fn a_typed_response_must_parse() {
         let addr = serve().await;
         let mut ex = exchange(json!({}));
-        let err = step(&format!(
-            "{{ name: his, url: 'http://{addr}/html', response: json }}"
-        ))
-        .run(&mut ex, &live())
-        .await
-        .unwrap_err();
+        let err = step(&format!("{{ name: his, url: 'http://{addr}/html', response: json }}"))
+            .run(&mut ex, &live())
+            .await
+            .unwrap_err();
         assert_eq!(err.code, "CALL_BAD_RESPONSE");
         assert!(
             err.message
@@ -744,9 +664,7 @@ body: '{{"id": "{{{{ body.id }}}}"}}'
         );
         assert_eq!(ex.vars["his"]["body"], json!("<html>oops</html>"));
 
-        let text = step(&format!(
-            "{{ name: his, url: 'http://{addr}/html', response: text }}"
-        ));
+        let text = step(&format!("{{ name: his, url: 'http://{addr}/html', response: text }}"));
         assert_eq!(text.run(&mut ex, &live()).await, Ok(Flow::Continue));
         assert_eq!(ex.vars["his"]["body"], json!("<html>oops</html>"));
     }
@@ -780,10 +698,7 @@ body: '{{"id": "{{{{ body.id }}}}"}}'
             headers: vec![],
             body: r#"{"token": "abc"}"#.into(),
         };
-        let recorder = Arc::new(Recorder::new(HashMap::from([(
-            "auth".to_string(),
-            vec![answer],
-        )])));
+        let recorder = Arc::new(Recorder::new(HashMap::from([("auth".to_string(), vec![answer])])));
         let env = RunEnv {
             outbound: Outbound::Recorded(recorder.clone()),
         };
@@ -801,11 +716,7 @@ body: '{{"id": "{{{{ body.id }}}}"}}'
         let seen = recorder.seen.lock().unwrap();
         assert_eq!(seen.len(), 1);
         assert_eq!(
-            (
-                seen[0].method.as_str(),
-                seen[0].url.as_str(),
-                seen[0].body.as_str()
-            ),
+            (seen[0].method.as_str(), seen[0].url.as_str(), seen[0].body.as_str()),
             ("POST", "http://auth.local/token", r#"{"user": "his"}"#)
         );
         assert_eq!(seen[0].timeout, Duration::from_secs(3));
@@ -822,8 +733,7 @@ body: '{{"id": "{{{{ body.id }}}}"}}'
             .unwrap_err();
         assert_eq!(err.code, "CALL_FAILED");
         assert!(
-            err.message
-                .contains("the test recorded no response for `his`"),
+            err.message.contains("the test recorded no response for `his`"),
             "{}",
             err.message
         );
@@ -851,8 +761,7 @@ body: '{{"id": "{{{{ body.id }}}}"}}'
             .await
             .unwrap_err();
         assert!(
-            err.message
-                .starts_with("call `his`: cannot render the URL: "),
+            err.message.starts_with("call `his`: cannot render the URL: "),
             "{}",
             err.message
         );
@@ -879,44 +788,26 @@ body: '{{"id": "{{{{ body.id }}}}"}}'
 
     #[test]
     fn checks_its_config_when_built() {
-        assert!(build_error("{ name: 'his patient', url: 'http://h/' }")
-            .contains("must be letters, digits"));
+        assert!(build_error("{ name: 'his patient', url: 'http://h/' }").contains("must be letters, digits"));
         assert!(build_error("{ name: his, url: 'ftp://h/' }").contains("the scheme `ftp`"));
         assert!(build_error("{ name: his, url: 'his.local/api' }").contains("is not a valid URL"));
         assert!(build_error("{ name: his, url: 'http://h/{{ x ' }")
             .contains("call `his` `url` is not a valid template: at line 1"));
-        assert!(
-            build_error("{ name: his, url: 'http://h/', method: 'GE T' }")
-                .contains("is not an HTTP method")
-        );
+        assert!(build_error("{ name: his, url: 'http://h/', method: 'GE T' }").contains("is not an HTTP method"));
         assert!(
             build_error("{ name: his, url: 'http://h/', body: a, body_from: outgoing }")
                 .contains("both `body` and `body_from`")
         );
-        assert!(
-            build_error("{ name: his, url: 'http://h/', success: [2xx, ok] }")
-                .contains("`success` has `ok`")
-        );
-        assert!(
-            build_error("{ name: his, url: 'http://h/', success: [] }").contains("lists no status")
-        );
-        assert!(
-            build_error("{ name: his, url: 'http://h/', timeout: soon }")
-                .contains("expected e.g. `500ms`")
-        );
+        assert!(build_error("{ name: his, url: 'http://h/', success: [2xx, ok] }").contains("`success` has `ok`"));
+        assert!(build_error("{ name: his, url: 'http://h/', success: [] }").contains("lists no status"));
+        assert!(build_error("{ name: his, url: 'http://h/', timeout: soon }").contains("expected e.g. `500ms`"));
         assert!(build_error("{ name: his, url: 'http://h/', response: yaml }").contains("yaml"));
-        assert!(
-            build_error("{ name: his, url: 'http://h/', timeout: 0s }").contains("`timeout` is 0")
-        );
+        assert!(build_error("{ name: his, url: 'http://h/', timeout: 0s }").contains("`timeout` is 0"));
         assert!(build_error("{ name: his, url: 'http://h/', to: msg.x }").contains("read-only"));
-        assert!(
-            build_error("{ name: his, url: 'http://h/', query: { q: '{% if %}' } }")
-                .contains("query `q` is not a valid template")
-        );
-        assert!(
-            build_error("{ name: his, url: 'http://h/', headers: { 'a b': x } }")
-                .contains("not a valid HTTP header name")
-        );
+        assert!(build_error("{ name: his, url: 'http://h/', query: { q: '{% if %}' } }")
+            .contains("query `q` is not a valid template"));
+        assert!(build_error("{ name: his, url: 'http://h/', headers: { 'a b': x } }")
+            .contains("not a valid HTTP header name"));
         assert!(build_error("{ name: his, uri: 'http://h/' }").contains("unknown field `uri`"));
     }
 }

@@ -103,11 +103,7 @@ impl Extraction {
 }
 
 enum Source {
-    JsonPath {
-        text: String,
-        query: JpQuery,
-        from: Path,
-    },
+    JsonPath { text: String, query: JpQuery, from: Path },
     Path(Path),
 }
 
@@ -146,18 +142,12 @@ impl ExtractStep {
             let found = matches.iter().any(|v| !v.is_null());
             let value = match (found, rule.all) {
                 (true, true) => Value::Array(matches),
-                (true, false) => matches
-                    .into_iter()
-                    .find(|v| !v.is_null())
-                    .unwrap_or_default(),
+                (true, false) => matches.into_iter().find(|v| !v.is_null()).unwrap_or_default(),
                 (false, all) => {
                     if rule.required {
                         return Err(StepError::rejected(
                             "MISSING_FIELD",
-                            format!(
-                                "{} found nothing; expected a value for `{}`",
-                                rule.source, rule.to
-                            ),
+                            format!("{} found nothing; expected a value for `{}`", rule.source, rule.to),
                         ));
                     }
                     match (&rule.default, all) {
@@ -180,9 +170,7 @@ fn build_rule(cx: &mut BuildContext, target: &str, extraction: &Extraction) -> O
     let what = format!("extract `{target}`");
     let source = match (&options.jsonpath, &options.path, &options.from) {
         (Some(_), Some(_), _) => {
-            cx.error(format!(
-                "{what} has both `jsonpath` and `path`; expected one of them"
-            ));
+            cx.error(format!("{what} has both `jsonpath` and `path`; expected one of them"));
             None
         }
         (None, None, _) => {
@@ -198,9 +186,7 @@ fn build_rule(cx: &mut BuildContext, target: &str, extraction: &Extraction) -> O
             None
         }
         (None, Some(path), None) => cx.path(path).map(Source::Path),
-        (Some(text), None, from) => {
-            jsonpath_source(cx, &what, text, from.as_deref().unwrap_or("body"))
-        }
+        (Some(text), None, from) => jsonpath_source(cx, &what, text, from.as_deref().unwrap_or("body")),
     };
     if options.required && options.default.is_some() {
         cx.error(format!(
@@ -220,9 +206,7 @@ fn build_rule(cx: &mut BuildContext, target: &str, extraction: &Extraction) -> O
 fn jsonpath_source(cx: &mut BuildContext, what: &str, text: &str, from: &str) -> Option<Source> {
     let from = cx.path(from);
     if from.as_ref().is_some_and(Path::has_wildcard) {
-        cx.error(format!(
-            "{what} `from` has `[*]`; expected a path to one value"
-        ));
+        cx.error(format!("{what} `from` has `[*]`; expected a path to one value"));
         return None;
     }
     let query = match jsonpath_rust::parser::parse_json_path(text) {
@@ -250,13 +234,9 @@ impl Rule {
                 let Some(root) = scope_value(ex, from) else {
                     return Ok(Vec::new());
                 };
-                let found =
-                    jsonpath_rust::query::js_path_process(query, root.as_ref()).map_err(|e| {
-                        StepError::failed(
-                            "EXTRACT_FAILED",
-                            format!("JSONPath `{text}` on `{from}` failed: {e}"),
-                        )
-                    })?;
+                let found = jsonpath_rust::query::js_path_process(query, root.as_ref()).map_err(|e| {
+                    StepError::failed("EXTRACT_FAILED", format!("JSONPath `{text}` on `{from}` failed: {e}"))
+                })?;
                 Ok(found.into_iter().map(|r| r.val.clone()).collect())
             }
         }
@@ -381,11 +361,7 @@ vars.single: { path: "body.root.one[*].@id", all: true }
         let ex = extract(yaml, body);
         assert_eq!(ex.vars["ids"], json!(["1", "2"]));
         assert_eq!(ex.vars["second"], json!("b"));
-        assert_eq!(
-            ex.vars["single"],
-            json!(["3"]),
-            "one element is a list of one"
-        );
+        assert_eq!(ex.vars["single"], json!(["3"]), "one element is a list of one");
     }
 
     #[test]
@@ -433,36 +409,26 @@ vars.fallback: { path: body.root.missing, default: "unknown" }
     fn a_target_that_cannot_be_written_fails() {
         let mut ex = exchange(order());
         ex.vars.insert("x".into(), json!("text"));
-        let err = step(r#"{ vars.x.y: "$.root.applyNo" }"#)
-            .run(&mut ex)
-            .unwrap_err();
-        assert_eq!(
-            (err.kind, err.code.as_str()),
-            (ErrorKind::Failed, "EXTRACT_FAILED")
-        );
+        let err = step(r#"{ vars.x.y: "$.root.applyNo" }"#).run(&mut ex).unwrap_err();
+        assert_eq!((err.kind, err.code.as_str()), (ErrorKind::Failed, "EXTRACT_FAILED"));
     }
 
     #[test]
     fn checks_its_config_when_built() {
         let err = build_error(r#"{ vars.x: "$.a[" }"#);
-        assert!(err.contains("extract `vars.x`: `$.a[` is not a valid JSONPath: at line 1, column 5: expected selector"), "{err}");
+        assert!(
+            err.contains("extract `vars.x`: `$.a[` is not a valid JSONPath: at line 1, column 5: expected selector"),
+            "{err}"
+        );
         assert!(build_error(r#"{ vars.x: { jsonpath: "a.b" } }"#).contains("not a valid JSONPath"));
-        assert!(
-            build_error(r#"{ vars.x: { jsonpath: "$.a", path: body.a } }"#)
-                .contains("both `jsonpath` and `path`")
-        );
+        assert!(build_error(r#"{ vars.x: { jsonpath: "$.a", path: body.a } }"#).contains("both `jsonpath` and `path`"));
         assert!(build_error("{ vars.x: { all: true } }").contains("neither `jsonpath` nor `path`"));
-        assert!(build_error("{ vars.x: { path: body.a, from: vars.y } }")
-            .contains("`from` goes with `jsonpath`"));
-        assert!(
-            build_error("{ vars.x: { path: body.a, required: true, default: 1 } }")
-                .contains("both `required` and `default`")
-        );
+        assert!(build_error("{ vars.x: { path: body.a, from: vars.y } }").contains("`from` goes with `jsonpath`"));
+        assert!(build_error("{ vars.x: { path: body.a, required: true, default: 1 } }")
+            .contains("both `required` and `default`"));
         assert!(build_error(r#"{ msg.id: "$.a" }"#).contains("read-only"));
         assert!(build_error(r#"{ jsonpath: "$.a" }"#).contains("not a scope"));
-        assert!(
-            build_error("{ vars.x: { path: body.a, al: true } }").contains("unknown field `al`")
-        );
+        assert!(build_error("{ vars.x: { path: body.a, al: true } }").contains("unknown field `al`"));
         assert!(build_error("{}").contains("extract lists nothing"));
         let two = build_error(r#"{ vars.a: "$.[", vars.b: "nope.x" }"#);
         assert_eq!(two.lines().count(), 2, "every error is reported: {two}");
@@ -470,10 +436,10 @@ vars.fallback: { path: body.root.missing, default: "unknown" }
 
     #[test]
     fn extracts_from_a_parsed_xml_document() {
-        let xml =
-            r#"<root><exam code="CT01"/><exam code="MR02"/><patient><id>P1</id></patient></root>"#;
+        let xml = r#"<root><exam code="CT01"/><exam code="MR02"/><patient><id>P1</id></patient></root>"#;
         let body = medbus_adapters::xml::parse(xml).unwrap();
-        let yaml = r#"{ vars.codes: { jsonpath: "$.root.exam[*]['@code']", all: true }, vars.id: body.root.patient.id }"#;
+        let yaml =
+            r#"{ vars.codes: { jsonpath: "$.root.exam[*]['@code']", all: true }, vars.id: body.root.patient.id }"#;
         let ex = extract(yaml, body);
         assert_eq!(ex.vars["codes"], json!(["CT01", "MR02"]));
         assert_eq!(ex.vars["id"], json!("P1"));

@@ -10,8 +10,8 @@
 //! ```
 
 use super::{support, BuildContext, Flow, StepError};
-use crate::exchange::Exchange;
-use crate::value::{Path, Value};
+use crate::exchange::{BodyFormat, Exchange};
+use crate::value::{Path, Scope, Value};
 use encoding_rs::{DecoderResult, Encoding, UTF_8};
 use schemars::JsonSchema;
 use serde::Deserialize;
@@ -147,6 +147,13 @@ impl ParseStep {
         })?;
         ex.assign(&self.to, value)
             .map_err(|e| StepError::failed("PARSE_FAILED", e))?;
+        if self.to.scope == Scope::Body && self.to.segments.is_empty() {
+            ex.body_format = match self.format {
+                Format::Json => BodyFormat::Json,
+                Format::Xml => BodyFormat::Xml,
+                Format::Text => BodyFormat::Text,
+            };
+        }
         Ok(Flow::Continue)
     }
 
@@ -203,7 +210,9 @@ impl ParseStep {
         Encoding::for_label_no_replacement(label.as_bytes()).ok_or_else(|| {
             StepError::rejected(
                 "INVALID_CHARSET",
-                format!("{origin} names the character set `{label}`, which is not known; expected e.g. utf-8, gb18030, gbk"),
+                format!(
+                    "{origin} names the character set `{label}`, which is not known; expected e.g. utf-8, gb18030, gbk"
+                ),
             )
         })
     }
@@ -215,10 +224,7 @@ pub fn parse_text(format: Format, text: &str) -> Result<Value, String> {
         Format::Json => serde_json::from_str(text).map_err(|e| e.to_string()),
         Format::Xml => medbus_adapters::xml::parse(text).map_err(|e| {
             let (line, column) = line_column(text, e.position as usize);
-            format!(
-                "{} at line {line}, column {column} (byte {})",
-                e.message, e.position
-            )
+            format!("{} at line {line}, column {column} (byte {})", e.message, e.position)
         }),
         Format::Text => Ok(Value::String(text.to_string())),
     }
@@ -254,15 +260,12 @@ fn decode(bytes: &[u8], encoding: &'static Encoding) -> Result<String, usize> {
     let mut text = String::with_capacity(capacity);
     let mut read = 0;
     loop {
-        let (result, consumed) =
-            decoder.decode_to_string_without_replacement(&bytes[read..], &mut text, true);
+        let (result, consumed) = decoder.decode_to_string_without_replacement(&bytes[read..], &mut text, true);
         read += consumed;
         match result {
             DecoderResult::InputEmpty => return Ok(text),
             DecoderResult::OutputFull => text.reserve(bytes.len() - read + 16),
-            DecoderResult::Malformed(bad, after) => {
-                return Err(skip + read - bad as usize - after as usize)
-            }
+            DecoderResult::Malformed(bad, after) => return Err(skip + read - bad as usize - after as usize),
         }
     }
 }
@@ -313,12 +316,7 @@ mod tests {
     }
 
     fn exchange(raw: impl Into<Bytes>, content_type: Option<&str>) -> Exchange {
-        Exchange::new(
-            "r",
-            raw.into(),
-            content_type.map(str::to_string),
-            Default::default(),
-        )
+        Exchange::new("r", raw.into(), content_type.map(str::to_string), Default::default())
     }
 
     fn run(yaml: &str, ex: &mut Exchange) -> Result<Flow, StepError> {
@@ -335,13 +333,8 @@ mod tests {
     #[test]
     fn parses_a_string_at_a_path_into_another_path() {
         let mut ex = exchange("", None);
-        ex.vars
-            .insert("payload".into(), json!(r#"{"applyNo": "A0001"}"#));
-        run(
-            "{ format: json, from: vars.payload, to: vars.doc }",
-            &mut ex,
-        )
-        .unwrap();
+        ex.vars.insert("payload".into(), json!(r#"{"applyNo": "A0001"}"#));
+        run("{ format: json, from: vars.payload, to: vars.doc }", &mut ex).unwrap();
         assert_eq!(ex.vars["doc"], json!({"applyNo": "A0001"}));
         assert_eq!(ex.body, json!(""), "the body is left alone");
     }
@@ -352,11 +345,7 @@ mod tests {
         let err = run("{ format: json }", &mut ex).unwrap_err();
         assert_eq!(err.code, "INVALID_JSON");
         assert_eq!(err.kind, crate::steps::ErrorKind::Rejected);
-        assert!(
-            err.message.contains("the body is not valid JSON"),
-            "{}",
-            err.message
-        );
+        assert!(err.message.contains("the body is not valid JSON"), "{}", err.message);
         assert!(err.message.contains("line 2 column 6"), "{}", err.message);
     }
 
@@ -370,10 +359,7 @@ mod tests {
         let mut ex = exchange("", None);
         ex.vars.insert("payload".into(), json!(""));
         let err = run("{ format: xml, from: vars.payload }", &mut ex).unwrap_err();
-        assert_eq!(
-            err.message,
-            "`vars.payload` is empty; expected an XML document"
-        );
+        assert_eq!(err.message, "`vars.payload` is empty; expected an XML document");
     }
 
     #[test]
@@ -385,15 +371,10 @@ mod tests {
             err.message,
             "`vars.payload` is missing; expected a JSON document to parse"
         );
-        ex.vars
-            .insert("payload".into(), json!({"already": "parsed"}));
+        ex.vars.insert("payload".into(), json!({"already": "parsed"}));
         let err = run("{ format: json, from: vars.payload }", &mut ex).unwrap_err();
         assert_eq!(err.code, "INVALID_JSON");
-        assert!(
-            err.message.contains("holds an object, not text"),
-            "{}",
-            err.message
-        );
+        assert!(err.message.contains("holds an object, not text"), "{}", err.message);
     }
 
     #[test]
@@ -417,28 +398,16 @@ mod tests {
 
         let err = run("{ format: json }", &mut exchange(bytes, None)).unwrap_err();
         assert_eq!(err.code, "INVALID_CHARSET");
-        assert!(
-            err.message.contains("not valid UTF-8 at byte 10"),
-            "{}",
-            err.message
-        );
+        assert!(err.message.contains("not valid UTF-8 at byte 10"), "{}", err.message);
     }
 
     #[test]
     fn rejects_bytes_invalid_in_the_charset_with_their_offset() {
         // 0x81 0x20: a GB18030 lead byte followed by a byte that cannot trail it.
         let raw = b"{\"a\": \"\x81\x20\"}".to_vec();
-        let err = run(
-            "{ format: json, charset: gb18030 }",
-            &mut exchange(raw, None),
-        )
-        .unwrap_err();
+        let err = run("{ format: json, charset: gb18030 }", &mut exchange(raw, None)).unwrap_err();
         assert_eq!(err.code, "INVALID_CHARSET");
-        assert!(
-            err.message.contains("not valid gb18030 at byte 7"),
-            "{}",
-            err.message
-        );
+        assert!(err.message.contains("not valid gb18030 at byte 7"), "{}", err.message);
 
         let err = run(
             "{ format: text }",
@@ -447,8 +416,7 @@ mod tests {
         .unwrap_err();
         assert_eq!(err.code, "INVALID_CHARSET");
         assert!(
-            err.message
-                .contains("Content-Type names the character set `klingon`"),
+            err.message.contains("Content-Type names the character set `klingon`"),
             "{}",
             err.message
         );
@@ -469,10 +437,7 @@ mod tests {
         );
         assert_eq!(xml_declared_encoding(b"<?xml version=\"1.0\"?><a/>"), None);
         assert_eq!(xml_declared_encoding(b"<a/>"), None);
-        assert_eq!(
-            charset_parameter("text/xml; Charset=gb2312"),
-            Some("gb2312")
-        );
+        assert_eq!(charset_parameter("text/xml; Charset=gb2312"), Some("gb2312"));
         assert_eq!(charset_parameter("text/xml"), None);
     }
 
@@ -484,10 +449,8 @@ mod tests {
 
     #[test]
     fn checks_its_config_when_built() {
-        assert!(build_error("{ format: json, charset: klingon }")
-            .contains("`klingon` is not a known character set"));
-        assert!(build_error("{ format: json, from: vars.x, charset: gbk }")
-            .contains("remove one of them"));
+        assert!(build_error("{ format: json, charset: klingon }").contains("`klingon` is not a known character set"));
+        assert!(build_error("{ format: json, from: vars.x, charset: gbk }").contains("remove one of them"));
         assert!(build_error("{ format: json, from: payload }").contains("not a scope"));
         assert!(build_error("{ format: json, from: 'body.items[*]' }").contains("has `[*]`"));
         assert!(build_error("{ format: json, to: msg.id }").contains("read-only"));
@@ -513,11 +476,7 @@ mod tests {
 
     #[test]
     fn says_where_xml_is_malformed() {
-        let err = run(
-            "{ format: xml }",
-            &mut exchange("<root>\n  <a>1</b>\n</root>", None),
-        )
-        .unwrap_err();
+        let err = run("{ format: xml }", &mut exchange("<root>\n  <a>1</b>\n</root>", None)).unwrap_err();
         assert_eq!(err.code, "INVALID_XML");
         assert!(
             err.message.starts_with("the body is not valid XML: "),
@@ -529,8 +488,7 @@ mod tests {
 
     #[test]
     fn decodes_xml_in_the_encoding_it_declares() {
-        let (bytes, _, _) = GB18030
-            .encode("<?xml version=\"1.0\" encoding=\"GBK\"?><root><name>张三</name></root>");
+        let (bytes, _, _) = GB18030.encode("<?xml version=\"1.0\" encoding=\"GBK\"?><root><name>张三</name></root>");
         let mut ex = exchange(bytes.into_owned(), Some("text/xml"));
         run("{ format: xml }", &mut ex).unwrap();
         assert_eq!(ex.body, json!({"root": {"name": "张三"}}));

@@ -122,20 +122,14 @@ impl ReplyStep {
         let status = match &config.status {
             None => Some(CompiledStatus::Code(200)),
             Some(Status::Code(code)) => Some(CompiledStatus::Code(*code)),
-            Some(Status::Template(source)) => support::template(cx, "reply `status`", source)
-                .map(|t| CompiledStatus::Template(Box::new(t))),
+            Some(Status::Template(source)) => {
+                support::template(cx, "reply `status`", source).map(|t| CompiledStatus::Template(Box::new(t)))
+            }
         };
         let headers = support::header_templates(cx, "reply", &config.headers);
         let mut ok = true;
-        if config.content_type.is_some()
-            && config
-                .headers
-                .keys()
-                .any(|k| k.eq_ignore_ascii_case("content-type"))
-        {
-            cx.error(
-                "reply sets both `content_type` and a `Content-Type` header; keep `content_type`",
-            );
+        if config.content_type.is_some() && config.headers.keys().any(|k| k.eq_ignore_ascii_case("content-type")) {
+            cx.error("reply sets both `content_type` and a `Content-Type` header; keep `content_type`");
             ok = false;
         }
         let body = match (&config.body, &config.body_from) {
@@ -143,9 +137,7 @@ impl ReplyStep {
                 cx.error("reply has both `body` and `body_from`; expected one of them");
                 None
             }
-            (Some(source), None) => {
-                support::template(cx, "reply `body`", source).map(|t| Body::Template(Box::new(t)))
-            }
+            (Some(source), None) => support::template(cx, "reply `body`", source).map(|t| Body::Template(Box::new(t))),
             (None, Some(path)) => cx.path(path).map(Body::From),
             (None, None) => Some(Body::Empty),
         };
@@ -154,10 +146,7 @@ impl ReplyStep {
         }
         Some(ReplyStep {
             status: status?,
-            content_type: config
-                .content_type
-                .as_deref()
-                .map(support::with_utf8_charset),
+            content_type: config.content_type.as_deref().map(support::with_utf8_charset),
             headers: headers?,
             body: body?,
         })
@@ -178,25 +167,20 @@ impl ReplyStep {
         let status = match &self.status {
             CompiledStatus::Code(code) => *code,
             CompiledStatus::Template(template) => {
-                let text = template
-                    .render(context)
-                    .map_err(|e| format!("reply `status`: {e}"))?;
+                let text = template.render(context).map_err(|e| format!("reply `status`: {e}"))?;
                 text.trim()
                     .parse::<u16>()
                     .ok()
                     .filter(|code| (100..=599).contains(code))
-                    .ok_or_else(|| format!("reply `status` rendered `{text}`; expected an HTTP status from 100 to 599"))?
+                    .ok_or_else(|| {
+                        format!("reply `status` rendered `{text}`; expected an HTTP status from 100 to 599")
+                    })?
             }
         };
         let body = match &self.body {
             Body::Empty => String::new(),
-            Body::Template(template) => template
-                .render(context)
-                .map_err(|e| format!("reply `body`: {e}"))?,
-            Body::From(path) => match context
-                .get(path.scope.name())
-                .and_then(|root| path.lookup(root))
-            {
+            Body::Template(template) => template.render(context).map_err(|e| format!("reply `body`: {e}"))?,
+            Body::From(path) => match context.get(path.scope.name()).and_then(|root| path.lookup(root)) {
                 None | Some(Value::Null) => {
                     return Err(format!(
                         "reply `body_from`: `{path}` is missing; expected the value to answer"
@@ -282,15 +266,9 @@ mod tests {
 
     #[test]
     fn an_explicit_content_type_gets_a_charset_unless_it_names_one() {
-        let reply = render(
-            "{ content_type: application/soap+xml, body: '<a/>' }",
-            json!({}),
-        );
+        let reply = render("{ content_type: application/soap+xml, body: '<a/>' }", json!({}));
         assert_eq!(reply.content_type, "application/soap+xml; charset=utf-8");
-        let reply = render(
-            "{ content_type: 'text/xml; charset=GBK', body: '<a/>' }",
-            json!({}),
-        );
+        let reply = render("{ content_type: 'text/xml; charset=GBK', body: '<a/>' }", json!({}));
         assert_eq!(reply.content_type, "text/xml; charset=GBK");
     }
 
@@ -306,9 +284,7 @@ mod tests {
             (reply.body.as_str(), reply.content_type.as_str()),
             ("ok", "text/plain; charset=utf-8")
         );
-        let err = step("{ body_from: vars.nothing }")
-            .render(&context)
-            .unwrap_err();
+        let err = step("{ body_from: vars.nothing }").render(&context).unwrap_err();
         assert_eq!(
             err,
             "reply `body_from`: `vars.nothing` is missing; expected the value to answer"
@@ -347,22 +323,14 @@ body: "error:{{ error.code }}:{{ error.message }}"
         let step = step(r#"{ status: 201, body: '{"id": "{{ vars.id }}"}' }"#);
         assert_eq!(step.run(&mut ex), Ok(Flow::Continue));
         let reply = ex.reply.unwrap();
-        assert_eq!(
-            (reply.status, reply.body.as_str()),
-            (201, r#"{"id": "P1"}"#)
-        );
+        assert_eq!((reply.status, reply.body.as_str()), (201, r#"{"id": "P1"}"#));
     }
 
     #[test]
     fn a_body_that_fails_to_render_fails_the_message() {
         let mut ex = Exchange::new("r", Default::default(), None, Default::default());
-        let err = step("{ body: '{{ vars.missing.deeper }}' }")
-            .run(&mut ex)
-            .unwrap_err();
-        assert_eq!(
-            (err.kind, err.code.as_str()),
-            (ErrorKind::Failed, "REPLY_FAILED")
-        );
+        let err = step("{ body: '{{ vars.missing.deeper }}' }").run(&mut ex).unwrap_err();
+        assert_eq!((err.kind, err.code.as_str()), (ErrorKind::Failed, "REPLY_FAILED"));
         assert!(err.message.starts_with("reply `body`: "), "{}", err.message);
         assert!(ex.reply.is_none());
     }
@@ -374,18 +342,13 @@ body: "error:{{ error.code }}:{{ error.message }}"
             err.starts_with("reply `body` is not a valid template: at line 1, column 11: expected"),
             "{err}"
         );
-        assert!(
-            build_error("{ headers: { 'Bad Name': x } }").contains("not a valid HTTP header name")
-        );
-        assert!(build_error("{ headers: { X-A: '{% if %}' } }")
-            .contains("reply header `X-A` is not a valid template"));
+        assert!(build_error("{ headers: { 'Bad Name': x } }").contains("not a valid HTTP header name"));
+        assert!(build_error("{ headers: { X-A: '{% if %}' } }").contains("reply header `X-A` is not a valid template"));
         assert!(
             build_error("{ content_type: text/xml, headers: { content-type: text/xml } }")
                 .contains("keep `content_type`")
         );
-        assert!(
-            build_error("{ body: a, body_from: vars.a }").contains("both `body` and `body_from`")
-        );
+        assert!(build_error("{ body: a, body_from: vars.a }").contains("both `body` and `body_from`"));
         assert!(build_error("{ body_from: nowhere }").contains("not a scope"));
         assert!(build_error("{ status: 99 }").contains("expected an HTTP status from 100 to 599"));
         assert!(build_error("{ status: 1000 }").contains("expected an HTTP status from 100 to 599"));

@@ -17,10 +17,7 @@ pub(crate) fn template(cx: &mut BuildContext, what: &str, source: &str) -> Optio
     match Template::compile(source) {
         Ok(template) => Some(template),
         Err(error) => {
-            cx.error(format!(
-                "{what} is not a valid template: {}",
-                one_line(&error)
-            ));
+            cx.error(format!("{what} is not a valid template: {}", one_line(&error)));
             None
         }
     }
@@ -104,10 +101,7 @@ pub(crate) fn with_utf8_charset(content_type: &str) -> String {
     if content_type.to_ascii_lowercase().contains("charset=") {
         content_type.to_string()
     } else {
-        format!(
-            "{}; charset=utf-8",
-            content_type.trim_end_matches([';', ' '])
-        )
+        format!("{}; charset=utf-8", content_type.trim_end_matches([';', ' ']))
     }
 }
 
@@ -134,10 +128,7 @@ pub(crate) enum ShortOrFull<S, F> {
 
 impl<S, F> ShortOrFull<S, F> {
     /// `expecting` completes "expected ..." in the error for anything else.
-    pub(crate) fn deserialize<'de, D>(
-        deserializer: D,
-        expecting: &'static str,
-    ) -> Result<Self, D::Error>
+    pub(crate) fn deserialize<'de, D>(deserializer: D, expecting: &'static str) -> Result<Self, D::Error>
     where
         D: Deserializer<'de>,
         S: Deserialize<'de>,
@@ -193,7 +184,10 @@ where
     let mappings = Arc::new(crate::mappings::Mappings::empty());
     let resources = Resources {
         settings: Arc::new(crate::settings::Settings::for_dir(&std::env::temp_dir())),
-        scripting: Arc::new(crate::scripting::Scripting::new(chrono_tz::Asia::Shanghai, mappings.clone())),
+        scripting: Arc::new(crate::scripting::Scripting::new(
+            chrono_tz::Asia::Shanghai,
+            mappings.clone(),
+        )),
         mappings,
     };
     let mut diagnostics = Diagnostics::default();
@@ -204,11 +198,7 @@ where
         diagnostics: &mut diagnostics,
     };
     let step = build(&config, &mut cx);
-    let messages: Vec<String> = diagnostics
-        .items
-        .iter()
-        .map(|d| d.message.clone())
-        .collect();
+    let messages: Vec<String> = diagnostics.items.iter().map(|d| d.message.clone()).collect();
     match step {
         Some(step) if messages.is_empty() => Ok(step),
         Some(_) => Err(format!("built despite errors: {}", messages.join("\n"))),
@@ -232,18 +222,12 @@ mod tests {
 
     #[test]
     fn guesses_content_types() {
-        assert_eq!(
-            guess_content_type("  <a/>"),
-            "application/xml; charset=utf-8"
-        );
+        assert_eq!(guess_content_type("  <a/>"), "application/xml; charset=utf-8");
         assert_eq!(guess_content_type("[1]"), "application/json; charset=utf-8");
         assert_eq!(guess_content_type("ok"), "text/plain; charset=utf-8");
         assert_eq!(guess_content_type(""), "text/plain; charset=utf-8");
         assert_eq!(with_utf8_charset("text/xml"), "text/xml; charset=utf-8");
-        assert_eq!(
-            with_utf8_charset("text/xml; Charset=GBK"),
-            "text/xml; Charset=GBK"
-        );
+        assert_eq!(with_utf8_charset("text/xml; Charset=GBK"), "text/xml; Charset=GBK");
     }
 
     #[derive(Debug, serde::Deserialize, PartialEq)]
@@ -276,13 +260,9 @@ mod tests {
         shared::<crate::steps::extract::ExtractStep>();
         shared::<crate::steps::call::CallStep>();
         shared::<crate::steps::reply::ReplyStep>();
-        let step: crate::steps::call::CallStep = build_for_test(
-            "{ name: a, url: 'http://h/' }",
-            crate::steps::call::CallStep::build,
-        )
-        .unwrap();
-        let mut ex =
-            crate::exchange::Exchange::new("r", Default::default(), None, Default::default());
+        let step: crate::steps::call::CallStep =
+            build_for_test("{ name: a, url: 'http://h/' }", crate::steps::call::CallStep::build).unwrap();
+        let mut ex = crate::exchange::Exchange::new("r", Default::default(), None, Default::default());
         let env = crate::steps::RunEnv {
             outbound: crate::outbound::Outbound::Recorded(Default::default()),
         };

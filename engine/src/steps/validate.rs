@@ -167,8 +167,7 @@ impl<'de> Deserialize<'de> for Required {
 impl<'de> Deserialize<'de> for Pattern {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         Ok(
-            match ShortOrFull::deserialize(d, "a regular expression, or { regex, code, message }")?
-            {
+            match ShortOrFull::deserialize(d, "a regular expression, or { regex, code, message }")? {
                 ShortOrFull::Short(regex) => Pattern::Regex(regex),
                 ShortOrFull::Full(full) => Pattern::WithAnswer(full),
             },
@@ -295,12 +294,7 @@ impl ValidateStep {
         }
         let group = |cx: &mut BuildContext, key: &str, config: &Option<Answer>| match config {
             None => Some(CompiledAnswer::default()),
-            Some(a) => compile_answer(
-                cx,
-                &format!("validate `{key}` message"),
-                &a.code,
-                &a.message,
-            ),
+            Some(a) => compile_answer(cx, &format!("validate `{key}` message"), &a.code, &a.message),
         };
         let on_missing = group(cx, "on_missing", &config.on_missing);
         let on_bad_format = group(cx, "on_bad_format", &config.on_bad_format);
@@ -338,11 +332,7 @@ impl ValidateStep {
         let expected = rule.check.expected();
         let default_message = match (kind, &failure.value) {
             (Kind::Missing, _) | (_, None) => format!("`{}` is required", failure.path),
-            (_, Some(found)) => format!(
-                "`{}` is {}; expected {expected}",
-                failure.path,
-                found.described()
-            ),
+            (_, Some(found)) => format!("`{}` is {}; expected {expected}", failure.path, found.described()),
         };
         let message = match rule.answer.message.as_ref().or(group.message.as_ref()) {
             None => default_message,
@@ -353,10 +343,7 @@ impl ValidateStep {
                     map.insert("field".into(), Value::String(last_key(&rule.path)));
                     map.insert(
                         "value".into(),
-                        failure
-                            .value
-                            .as_ref()
-                            .map_or(Value::Null, |f| Value::String(f.text())),
+                        failure.value.as_ref().map_or(Value::Null, |f| Value::String(f.text())),
                     );
                     map.insert("expected".into(), Value::String(expected));
                 }
@@ -410,11 +397,7 @@ fn compile_regex(cx: &mut BuildContext, path: &str, source: &str) -> Option<Rege
             // The regex crate's message is a snippet with a caret; its last
             // line says what is wrong.
             let text = error.to_string();
-            let what = text
-                .lines()
-                .rev()
-                .find(|l| !l.trim().is_empty())
-                .unwrap_or(&text);
+            let what = text.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or(&text);
             let what = what.trim().trim_start_matches("error: ");
             cx.error(format!(
                 "validate pattern for `{path}` is not a valid regular expression: {what}; the pattern was `{source}`"
@@ -448,12 +431,8 @@ impl<'a> Roots<'a> {
     fn get(&self, scope: Scope) -> &Value {
         match scope {
             Scope::Body => &self.ex.body,
-            Scope::Vars => self
-                .vars
-                .get_or_init(|| Value::Object(self.ex.vars.clone())),
-            Scope::Headers => self
-                .headers
-                .get_or_init(|| Value::Object(self.ex.headers.clone())),
+            Scope::Vars => self.vars.get_or_init(|| Value::Object(self.ex.vars.clone())),
+            Scope::Headers => self.headers.get_or_init(|| Value::Object(self.ex.headers.clone())),
             Scope::Msg => self.msg.get_or_init(|| self.ex.msg_value()),
             Scope::Config => self.config.get_or_init(|| Value::Object((*self.ex.config).clone())),
         }
@@ -595,9 +574,7 @@ fn reach<'a>(root: &'a Value, path: &Path) -> Vec<Reached<'a>> {
 }
 
 fn key_text(key: &str) -> String {
-    if key.is_empty()
-        || key.contains(|c: char| c == '.' || c == '[' || c == ']' || c.is_whitespace())
-    {
+    if key.is_empty() || key.contains(|c: char| c == '.' || c == '[' || c == ']' || c.is_whitespace()) {
         format!("[\"{key}\"]")
     } else {
         format!(".{key}")
@@ -693,11 +670,7 @@ mod tests {
     #[test]
     fn patterns_check_present_values_and_every_element() {
         let yaml = r#"patterns: { body.applyTime: '^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$', 'body.ids[*]': '^\d+$' }"#;
-        assert!(check(
-            yaml,
-            json!({"applyTime": "2024-05-01 08:30:00", "ids": ["1", 22]})
-        )
-        .is_ok());
+        assert!(check(yaml, json!({"applyTime": "2024-05-01 08:30:00", "ids": ["1", 22]})).is_ok());
         assert!(
             check(yaml, json!({"applyTime": ""})).is_ok(),
             "missing values are for `required`"
@@ -711,29 +684,19 @@ mod tests {
         let (_, message) = rejected(yaml, json!({"ids": ["1", "x2"]}));
         assert!(message.starts_with("`body.ids[1]` is `x2`;"), "{message}");
         let (_, message) = rejected(yaml, json!({"applyTime": {"#text": "x"}}));
-        assert!(
-            message.starts_with("`body.applyTime` is an object;"),
-            "{message}"
-        );
+        assert!(message.starts_with("`body.applyTime` is an object;"), "{message}");
     }
 
     #[test]
     fn allowed_values_compare_as_text() {
         let yaml = r#"allowed: { body.sex: [1, 2, 9], 'body.exams[*].kind': [CT, MR] }"#;
-        assert!(check(
-            yaml,
-            json!({"sex": "1", "exams": [{"kind": "CT"}, {"kind": "MR"}]})
-        )
-        .is_ok());
+        assert!(check(yaml, json!({"sex": "1", "exams": [{"kind": "CT"}, {"kind": "MR"}]})).is_ok());
         assert!(check(yaml, json!({"sex": 2})).is_ok());
         let (code, message) = rejected(yaml, json!({"sex": "3"}));
         assert_eq!(code, "NOT_ALLOWED");
         assert_eq!(message, "`body.sex` is `3`; expected one of `1`, `2`, `9`");
         let (_, message) = rejected(yaml, json!({"exams": [{"kind": "CT"}, {"kind": "ct"}]}));
-        assert!(
-            message.starts_with("`body.exams[1].kind` is `ct`;"),
-            "{message}"
-        );
+        assert!(message.starts_with("`body.exams[1].kind` is `ct`;"), "{message}");
     }
 
     #[test]
@@ -776,16 +739,10 @@ on_bad_format: { code: "10002" }
         let body = json!({"root": {"eventNo": "E1"}});
         assert_eq!(
             rejected(yaml, body),
-            (
-                "10001".into(),
-                "applyNo is required (body.root.applyNo)".into()
-            )
+            ("10001".into(), "applyNo is required (body.root.applyNo)".into())
         );
         let body = json!({"root": {"applyNo": "A1"}});
-        assert_eq!(
-            rejected(yaml, body),
-            ("10005".into(), "eventNo is required".into())
-        );
+        assert_eq!(rejected(yaml, body), ("10005".into(), "eventNo is required".into()));
         let body = json!({"root": {"applyNo": "A1", "eventNo": "E1", "idCard": "123"}});
         assert_eq!(
             rejected(yaml, body),
@@ -821,10 +778,7 @@ on_bad_format: { code: "10002" }
         let step = step("{ required: [headers.x-licence, vars.token] }");
         let mut ex = exchange(json!({}));
         ex.headers.insert("x-licence".into(), json!("L1"));
-        assert_eq!(
-            step.run(&mut ex).unwrap_err().message,
-            "`vars.token` is required"
-        );
+        assert_eq!(step.run(&mut ex).unwrap_err().message, "`vars.token` is required");
         ex.vars.insert("token".into(), json!("t"));
         assert_eq!(step.run(&mut ex), Ok(Flow::Continue));
     }
@@ -833,30 +787,29 @@ on_bad_format: { code: "10002" }
     fn long_values_are_cut_in_messages() {
         let long = "x".repeat(100);
         let (_, message) = rejected("patterns: { body.a: '^y' }", json!({ "a": long }));
-        assert!(
-            message.contains(&format!("`{}…`", "x".repeat(64))),
-            "{message}"
-        );
+        assert!(message.contains(&format!("`{}…`", "x".repeat(64))), "{message}");
     }
 
     #[test]
     fn checks_its_config_when_built() {
         let err = build_error(r"patterns: { body.a: '^\d{4' }");
-        assert!(err.contains("validate pattern for `body.a` is not a valid regular expression: unclosed counted repetition"), "{err}");
+        assert!(
+            err.contains(
+                "validate pattern for `body.a` is not a valid regular expression: unclosed counted repetition"
+            ),
+            "{err}"
+        );
         assert!(build_error("required: [root.a]").contains("not a scope"));
         assert!(build_error("allowed: { body.a: [] }").contains("lists no values"));
         let err = build_error("{ required: [body.a], on_missing: { message: '{{ field ' } }");
         assert!(
-            err.contains(
-                "validate `on_missing` message is not a valid template: at line 1, column 10"
-            ),
+            err.contains("validate `on_missing` message is not a valid template: at line 1, column 10"),
             "{err}"
         );
         assert!(build_error("{}").contains("validate has no rules"));
         let err = build_error("required: [{ path: body.a, cod: X }]");
         assert!(err.contains("unknown field `cod`"), "{err}");
-        assert!(build_error("{ required: [body.a], on_misisng: {} }")
-            .contains("unknown field `on_misisng`"));
+        assert!(build_error("{ required: [body.a], on_misisng: {} }").contains("unknown field `on_misisng`"));
         let both = build_error("{ required: [nope], patterns: { body.b: '(' } }");
         assert_eq!(both.lines().count(), 2, "every error is reported: {both}");
     }
