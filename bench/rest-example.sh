@@ -34,21 +34,21 @@ measure() { # url -> "req/s p99_ms"
 
 "$bin/bare-http" 127.0.0.1:19100 & sleep 0.5
 read -r bare_rps bare_p99 _ < <(measure http://127.0.0.1:19100/api/patients)
-kill %1; wait %1 2>/dev/null || true
 
-# The registry receiver is the demo route on the same medbus: deliveries
-# happen beside the load, as in production.
+# The bare server stays up as the person registry: medbus delivers every
+# registration to it while under load, as in production.
 MEDBUS_HTTP_ADDR=127.0.0.1:19080 MEDBUS_ADMIN_ADDR=127.0.0.1:19081 MEDBUS_DATA_DIR="$work/data" \
-MEDBUS_VALUE_REGISTRY_URL=http://127.0.0.1:19080/demo/registry MEDBUS_LOG=warn \
-MEDBUS_JOURNAL_DURABILITY=full "$bin/medbus" run -c medbus.yaml & 
+MEDBUS_VALUE_REGISTRY_URL=http://127.0.0.1:19100/registry MEDBUS_LOG=warn \
+MEDBUS_JOURNAL_DURABILITY="${DURABILITY:-full}" "$bin/medbus" run -c medbus.yaml 2> "$work/medbus.log" &
 for _ in $(seq 1 100); do curl -sf http://127.0.0.1:19081/health >/dev/null && break; sleep 0.1; done
 read -r medbus_rps medbus_p99 medbus_errors < <(measure http://127.0.0.1:19080/api/patients)
+delivered=$(curl -s http://127.0.0.1:19081/metrics | awk '/^medbus_deliveries_total/ && /outcome="delivered"/ {s+=$2} END {print s+0}')
 batch=$(curl -s http://127.0.0.1:19081/metrics | awk '/^medbus_journal_commit_batch_size_sum/ {s=$2} /^medbus_journal_commit_batch_size_count/ {c=$2} END {if (c>0) printf "%.1f", s/c; else print "n/a"}')
 
-echo "connections: $connections, $seconds s each, journal: SQLite, durability full"
+echo "connections: $connections, $seconds s each, journal: SQLite, durability ${DURABILITY:-full}"
 printf "%-28s %12s %10s\n" "" "req/s" "p99"
 printf "%-28s %12s %10s\n" "bare axum, fixed reply" "$bare_rps" "$bare_p99"
 printf "%-28s %12s %10s\n" "medbus examples route" "$medbus_rps" "$medbus_p99"
 echo "non-2xx answers from medbus: $medbus_errors"
-echo "mean journal commit batch: $batch messages"
+echo "mean journal commit batch: $batch messages; delivered to the registry by the end: $delivered"
 awk -v m="$medbus_rps" -v b="$bare_rps" 'BEGIN { printf "ratio medbus/bare: %.2f\n", m/b }'

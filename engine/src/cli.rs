@@ -120,6 +120,7 @@ fn init_logging(settings: &Settings, json: bool) {
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_writer(std::io::stderr);
     if json || settings.log_format == LogFormat::Json {
         builder.json().init();

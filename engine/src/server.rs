@@ -8,6 +8,9 @@ use crate::runtime::{listeners, timers, Engine};
 use crate::settings::Settings;
 use std::sync::Arc;
 
+/// How long a stop waits for requests and deliveries in flight.
+const STOP_GRACE: std::time::Duration = std::time::Duration::from_secs(10);
+
 pub enum StartError {
     Config(Vec<Diagnostic>),
     Other(anyhow::Error),
@@ -47,8 +50,10 @@ pub async fn run(settings: Settings) -> Result<(), StartError> {
     tracing::info!(admin = %settings.admin_addr, resumed_destinations = resumed, "medbus ready");
 
     shutdown_signal().await;
-    tracing::info!("stopping: flushing the journal");
+    tracing::info!("stopping: finishing requests and deliveries in flight");
+    engine.stop(STOP_GRACE).await;
     journal.shutdown().await;
+    tracing::info!("stopped");
     Ok(())
 }
 

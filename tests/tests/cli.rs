@@ -110,3 +110,20 @@ fn version_is_printed() {
     let out = run_cli(&["--version"], std::path::Path::new("."), &[]);
     assert!(String::from_utf8_lossy(&out.stdout).starts_with("medbus "));
 }
+
+#[tokio::test]
+async fn logs_are_json_lines_when_asked() {
+    let setup = Setup::empty().env("MEDBUS_LOG_FORMAT", "json");
+    setup.write("routes/echo.yaml", GOOD_ROUTE);
+    let medbus = setup.start().await;
+    let logs = medbus.logs();
+    let lines: Vec<&str> = logs.lines().collect();
+    assert!(!lines.is_empty());
+    for line in lines {
+        let event: serde_json::Value = serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}"));
+        assert!(
+            event["level"].is_string() && event["fields"]["message"].is_string(),
+            "{line}"
+        );
+    }
+}

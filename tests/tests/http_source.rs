@@ -169,3 +169,33 @@ async fn a_client_error_is_not_retried() {
     tokio::time::sleep(Duration::from_secs(3)).await;
     assert_eq!(sink.received().len(), 1, "a 4xx answer dead-letters at once");
 }
+
+#[tokio::test]
+async fn a_clean_stop_keeps_queued_deliveries_for_the_next_start() {
+    let sink = Sink::start().await;
+    sink.answer_with(503);
+    let setup = Setup::empty();
+    setup.write(
+        "routes/a.yaml",
+        &route(
+            "t.queue",
+            "/queue",
+            &format!(
+                "destinations:\n  - name: sink\n    to: {{ http: {{ url: '{}' }} }}\n",
+                sink.url("/in")
+            ),
+        ),
+    );
+    let mut medbus = setup.start().await;
+    let (status, _) = post(&medbus.url("/queue"), "text/plain", "kept").await;
+    assert_eq!(status, 200);
+    sink.wait_for(1, 10).await;
+    let exit = medbus.stop();
+    assert!(exit.success(), "SIGTERM ends medbus cleanly: {exit}\n{}", medbus.logs());
+    assert!(medbus.logs().contains("stopped"), "{}", medbus.logs());
+
+    sink.answer_with(200);
+    medbus.restart().await;
+    let received = sink.wait_for_or(2, 10, || medbus.logs()).await;
+    assert!(received.iter().all(|r| r.body == "kept"));
+}

@@ -42,7 +42,7 @@ impl DeliveryHub {
         let key = (route.to_string(), destination.to_string());
         let notify = workers.entry(key).or_insert_with(|| {
             let notify = Arc::new(Notify::new());
-            tokio::spawn(run_worker(
+            engine.tasks.spawn(run_worker(
                 Arc::downgrade(engine),
                 route.to_string(),
                 destination.to_string(),
@@ -66,6 +66,9 @@ impl DeliveryHub {
 async fn run_worker(engine: Weak<Engine>, route: String, destination: String, notify: Arc<Notify>) {
     loop {
         let Some(engine) = engine.upgrade() else { return };
+        if engine.is_stopping() {
+            return;
+        }
         let due = match engine
             .journal
             .due_deliveries(&route, &destination, Utc::now(), BATCH)
@@ -78,8 +81,12 @@ async fn run_worker(engine: Weak<Engine>, route: String, destination: String, no
             }
         };
         if due.is_empty() {
+            let stopping = engine.stopping();
             drop(engine);
-            let _ = tokio::time::timeout(IDLE_POLL, notify.notified()).await;
+            tokio::select! {
+                _ = tokio::time::timeout(IDLE_POLL, notify.notified()) => {}
+                _ = stopping => return,
+            }
             continue;
         }
         stream::iter(due)

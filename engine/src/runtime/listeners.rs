@@ -32,8 +32,9 @@ pub fn serve(engine: &Arc<Engine>, addr: SocketAddr, listener: TcpListener) {
         .fallback(handle_request)
         .with_state((engine.clone(), addr))
         .into_make_service_with_connect_info::<SocketAddr>();
-    tokio::spawn(async move {
-        if let Err(e) = axum::serve(listener, app).await {
+    let stopping = engine.stopping();
+    engine.tasks.spawn(async move {
+        if let Err(e) = axum::serve(listener, app).with_graceful_shutdown(stopping).await {
             tracing::error!(%addr, "listener stopped: {e}");
         }
     });

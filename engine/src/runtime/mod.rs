@@ -25,6 +25,11 @@ pub struct Engine {
     pub env: RunEnv,
     pub deliveries: delivery::DeliveryHub,
     ready: AtomicBool,
+    /// Turns true once medbus is told to stop: listeners stop accepting,
+    /// timers and delivery workers finish what they hold and end.
+    stopping: tokio::sync::watch::Sender<bool>,
+    /// Listeners, timers and workers, awaited when stopping.
+    pub tasks: tokio_util::task::TaskTracker,
 }
 
 impl Engine {
@@ -37,7 +42,32 @@ impl Engine {
             },
             deliveries: delivery::DeliveryHub::default(),
             ready: AtomicBool::new(false),
+            stopping: tokio::sync::watch::channel(false).0,
+            tasks: tokio_util::task::TaskTracker::new(),
         })
+    }
+
+    /// Resolves once medbus is stopping.
+    pub fn stopping(&self) -> impl std::future::Future<Output = ()> + Send + 'static {
+        let mut receiver = self.stopping.subscribe();
+        async move {
+            let _ = receiver.wait_for(|stopping| *stopping).await;
+        }
+    }
+
+    pub fn is_stopping(&self) -> bool {
+        *self.stopping.borrow()
+    }
+
+    /// Stops listeners, timers and workers, waiting up to `grace` for the
+    /// requests and deliveries in flight; the journal stays open for them.
+    pub async fn stop(&self, grace: std::time::Duration) {
+        self.ready.store(false, Ordering::Release);
+        self.stopping.send_replace(true);
+        self.tasks.close();
+        if tokio::time::timeout(grace, self.tasks.wait()).await.is_err() {
+            tracing::warn!(?grace, "some requests or deliveries were still running when medbus stopped; unacknowledged ones will be sent again");
+        }
     }
 
     pub fn snapshot(&self) -> Arc<Snapshot> {

@@ -10,7 +10,7 @@ use std::sync::Arc;
 pub fn start(engine: &Arc<Engine>) {
     for route in &engine.snapshot().routes {
         if let Source::Timer { .. } = route.source {
-            tokio::spawn(run_timer(engine.clone(), route.id.clone()));
+            engine.tasks.spawn(run_timer(engine.clone(), route.id.clone()));
         }
     }
 }
@@ -32,7 +32,10 @@ async fn run_timer(engine: Arc<Engine>, route_id: String) {
         let wait = (next - Utc::now()).to_std().unwrap_or_default();
         let body = body.clone();
         drop(snapshot);
-        tokio::time::sleep(wait).await;
+        tokio::select! {
+            _ = tokio::time::sleep(wait) => {}
+            _ = engine.stopping() => return,
+        }
         last = next;
         let mut headers = serde_json::Map::new();
         headers.insert("fired_at".into(), next.to_rfc3339().into());
