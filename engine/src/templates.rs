@@ -9,7 +9,12 @@ pub struct Template {
     tera: tera::Tera,
     /// A template without `{{`/`{%` is kept as its text and never rendered.
     literal: Option<String>,
+    /// The context names (`body`, `vars` ...) the source mentions.
+    mentions: Vec<&'static str>,
 }
+
+/// The names a template's context holds.
+pub const CONTEXT_NAMES: [&str; 6] = ["body", "vars", "headers", "msg", "config", "error"];
 
 const NAME: &str = "t";
 
@@ -20,6 +25,7 @@ impl Template {
             return Ok(Template {
                 tera: tera::Tera::default(),
                 literal: Some(source.to_string()),
+                mentions: Vec::new(),
             });
         }
         let mut tera = tera::Tera::default();
@@ -27,7 +33,21 @@ impl Template {
         tera.register_filter("xml_escape", xml_escape);
         tera.register_filter("json", json_filter);
         tera.add_raw_template(NAME, source).map_err(|e| tera_error(&e))?;
-        Ok(Template { tera, literal: None })
+        let mentions = CONTEXT_NAMES
+            .into_iter()
+            .filter(|name| mentions(source, name))
+            .collect();
+        Ok(Template {
+            tera,
+            literal: None,
+            mentions,
+        })
+    }
+
+    /// Whether the template may read `name` (`body`, `vars` ...) from its
+    /// context: the name stands in its source as a word.
+    pub fn uses(&self, name: &str) -> bool {
+        self.mentions.contains(&name)
     }
 
     pub fn render(&self, context: &Value) -> Result<String, String> {
@@ -37,6 +57,13 @@ impl Template {
         let context = tera::Context::from_value(context.clone()).map_err(|e| tera_error(&e))?;
         self.tera.render(NAME, &context).map_err(|e| tera_error(&e))
     }
+}
+
+fn mentions(source: &str, name: &str) -> bool {
+    let word = |c: char| c.is_alphanumeric() || c == '_';
+    source
+        .match_indices(name)
+        .any(|(at, _)| !source[..at].ends_with(word) && !source[at + name.len()..].starts_with(word))
 }
 
 /// Tera nests the useful part of an error in its sources.
@@ -93,6 +120,13 @@ mod tests {
             .unwrap();
         assert_eq!(out, "<name>张三 &amp; &lt;李&gt;</name>[1]");
         assert_eq!(Template::compile("ok").unwrap().render(&json!({})).unwrap(), "ok");
+    }
+
+    #[test]
+    fn knows_which_context_names_it_reads() {
+        let t = Template::compile("{{ config.url }}/{{ body.id }}?x={{ somebody }}").unwrap();
+        assert!(t.uses("config") && t.uses("body"));
+        assert!(!t.uses("vars") && !t.uses("headers"));
     }
 
     #[test]

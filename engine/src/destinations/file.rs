@@ -42,6 +42,10 @@ impl FileEndpoint {
         })
     }
 
+    pub fn uses(&self, name: &str) -> bool {
+        self.name.uses(name)
+    }
+
     pub async fn deliver(&self, outgoing: &Outgoing<'_>, settings: &Settings) -> Attempt {
         let name = match self.name.render(outgoing.context) {
             Ok(name) => name,

@@ -77,6 +77,11 @@ impl HttpEndpoint {
         })
     }
 
+    /// Whether any of its templates reads `name` from the context.
+    pub fn uses(&self, name: &str) -> bool {
+        self.url.uses(name) || self.headers.iter().any(|(_, t)| t.uses(name))
+    }
+
     pub async fn deliver(&self, outgoing: &Outgoing<'_>, outbound: &Outbound) -> Attempt {
         let request = match self.request(outgoing) {
             Ok(request) => request,

@@ -57,6 +57,23 @@ impl Endpoint {
         built
     }
 
+    /// The exchange context a queued delivery keeps for this endpoint's
+    /// templates: only the scopes they read. `config` is left out: it is
+    /// the current settings' at delivery time.
+    pub fn delivery_context(&self, context: &serde_json::Map<String, Value>) -> Value {
+        let uses = |name: &str| match self {
+            Endpoint::Http(endpoint) => endpoint.uses(name),
+            Endpoint::File(endpoint) => endpoint.uses(name),
+            Endpoint::Route(_) => false,
+        };
+        let kept = context
+            .iter()
+            .filter(|(name, _)| name.as_str() != "config" && uses(name))
+            .map(|(name, value)| (name.clone(), value.clone()))
+            .collect();
+        Value::Object(kept)
+    }
+
     pub async fn deliver(&self, outgoing: &Outgoing<'_>, outbound: &Outbound, settings: &Settings) -> Attempt {
         match self {
             Endpoint::Http(endpoint) => endpoint.deliver(outgoing, outbound).await,

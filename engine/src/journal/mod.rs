@@ -48,6 +48,18 @@ struct Inner {
     store: Store,
     counters: Arc<Counters>,
     writer: Mutex<Option<JoinHandle<()>>>,
+    /// The writer's own runtime thread. Under load the engine's worker
+    /// threads are busy with requests; a writer queued behind them would
+    /// wait at every statement, and every caller with it.
+    writer_runtime: Option<tokio::runtime::Runtime>,
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        if let Some(runtime) = self.writer_runtime.take() {
+            runtime.shutdown_background();
+        }
+    }
 }
 
 /// Why a journal operation did not succeed.
@@ -96,13 +108,19 @@ impl Journal {
         let store = Store::open(location, durability).await?;
         let (commands, receiver) = mpsc::channel(writer::QUEUE_CAPACITY);
         let counters = Arc::new(Counters::default());
-        let handle = tokio::spawn(writer::run(store.clone(), receiver, counters.clone()));
+        let writer_runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .thread_name("medbus-journal")
+            .enable_all()
+            .build()?;
+        let handle = writer_runtime.spawn(writer::run(store.clone(), receiver, counters.clone()));
         Ok(Journal {
             inner: Arc::new(Inner {
                 commands,
                 store,
                 counters,
                 writer: Mutex::new(Some(handle)),
+                writer_runtime: Some(writer_runtime),
             }),
         })
     }

@@ -20,7 +20,7 @@ use tokio::sync::Notify;
 /// Deliveries taken from the journal per round.
 const BATCH: u32 = 256;
 /// Deliveries of one destination in flight at once.
-const CONCURRENCY: usize = 8;
+const CONCURRENCY: usize = 32;
 /// How often an idle worker looks for retries that became due.
 const IDLE_POLL: Duration = Duration::from_millis(500);
 
@@ -110,12 +110,13 @@ async fn deliver_one(engine: &Arc<Engine>, delivery: PendingDelivery) {
     let attempt = match &destination.endpoint {
         Endpoint::Route(target) => hand_over(engine, &snapshot, target, &delivery).await,
         endpoint => {
+            let context = with_config(&delivery.context, &snapshot.settings.values);
             let outgoing = Outgoing {
                 message_id: &delivery.message_id,
                 destination: &delivery.destination,
                 payload: &delivery.payload,
                 content_type: &delivery.content_type,
-                context: &delivery.context,
+                context: &context,
             };
             endpoint
                 .deliver(&outgoing, &engine.env.outbound, &snapshot.settings)
@@ -161,6 +162,18 @@ async fn deliver_one(engine: &Arc<Engine>, delivery: PendingDelivery) {
     if let Err(e) = engine.journal.update_delivery(update).await {
         tracing::error!(delivery = %delivery.id, "cannot record a delivery outcome; it will be attempted again: {e}");
     }
+}
+
+/// A queued delivery's context with the current settings' values as `config`.
+pub fn with_config(
+    context: &serde_json::Value,
+    values: &serde_json::Map<String, serde_json::Value>,
+) -> serde_json::Value {
+    let mut context = context.clone();
+    if let Some(map) = context.as_object_mut() {
+        map.insert("config".into(), serde_json::Value::Object(values.clone()));
+    }
+    context
 }
 
 /// Keeps a delivery queued, untouched, when its route or destination is

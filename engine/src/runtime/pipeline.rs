@@ -24,12 +24,13 @@ pub async fn process(route: &Route, ex: &mut Exchange, env: &RunEnv) -> Processe
 
 /// Runs the steps in order, recording each in `ex.trace`.
 pub async fn run_steps(route: &Route, ex: &mut Exchange, env: &RunEnv) -> (MessageStatus, Option<StepError>) {
+    let mut seen = Outputs::default();
     for (index, (kind, step)) in route.steps.iter().enumerate() {
         let started = Instant::now();
         let result = step.run(ex, env).await;
         let micros = started.elapsed().as_micros() as u64;
         let (outcome, output) = match &result {
-            Ok(Flow::Continue) => ("ok".to_string(), step_output(kind, ex)),
+            Ok(Flow::Continue) => ("ok".to_string(), seen.changed_by(kind, ex)),
             Ok(Flow::Drop) => ("dropped".to_string(), None),
             Err(e) => (format!("{}: {}", e.code, e.message), None),
         };
@@ -55,14 +56,49 @@ pub async fn run_steps(route: &Route, ex: &mut Exchange, env: &RunEnv) -> (Messa
     (MessageStatus::Processed, None)
 }
 
-/// What a step left behind, for the trace: the scopes its kind writes.
-fn step_output(kind: &str, ex: &Exchange) -> Option<Value> {
-    match kind {
-        "parse" | "script" | "set" | "map" | "extract" => Some(json!({ "body": ex.body, "vars": ex.vars })),
-        "template" => Some(json!({ "out": ex.out, "vars": ex.vars })),
-        "call" => Some(json!({ "vars": ex.vars })),
-        "reply" => Some(json!({ "reply": ex.reply })),
-        _ => None,
+/// What the trace last recorded of each scope, so that a step's entry holds
+/// only the scopes it changed: the journal keeps every step's output
+/// without repeating the whole message at every step.
+#[derive(Default)]
+struct Outputs {
+    body: String,
+    vars: String,
+    out: String,
+    reply: String,
+}
+
+impl Outputs {
+    fn changed_by(&mut self, kind: &str, ex: &Exchange) -> Option<Value> {
+        let (body, vars, out, reply) = match kind {
+            "parse" | "script" | "set" | "map" | "extract" => (true, true, false, false),
+            "template" => (true, true, true, false),
+            "call" => (false, true, false, false),
+            "reply" => (false, false, false, true),
+            _ => return None,
+        };
+        let mut changed = serde_json::Map::new();
+        if body {
+            note(&mut changed, "body", &mut self.body, &ex.body);
+        }
+        if vars {
+            note(&mut changed, "vars", &mut self.vars, &ex.vars);
+        }
+        if out {
+            note(&mut changed, "out", &mut self.out, &ex.out);
+        }
+        if reply {
+            note(&mut changed, "reply", &mut self.reply, &ex.reply);
+        }
+        (!changed.is_empty()).then_some(Value::Object(changed))
+    }
+}
+
+/// Adds `value` under `name` when its JSON differs from `last`.
+fn note<T: serde::Serialize>(changed: &mut serde_json::Map<String, Value>, name: &str, last: &mut String, value: &T) {
+    let now = serde_json::to_string(value).unwrap_or_default();
+    if now != *last {
+        changed.insert(name.to_string(), serde_json::to_value(value).unwrap_or(Value::Null));
+        *last = now;
     }
 }
 
@@ -157,7 +193,9 @@ fn deliveries(route: &Route, ex: &Exchange) -> Result<Vec<NewDelivery>, String> 
         return Ok(Vec::new());
     }
     let payload = ex.outgoing()?;
-    let context = ex.context_value();
+    let Value::Object(context) = ex.context_value() else {
+        unreachable!("the context is an object")
+    };
     Ok(route
         .destinations
         .iter()
@@ -166,7 +204,28 @@ fn deliveries(route: &Route, ex: &Exchange) -> Result<Vec<NewDelivery>, String> 
             destination: destination.name.clone(),
             payload: payload.body.clone(),
             content_type: payload.content_type.clone(),
-            context: context.clone(),
+            context: destination.endpoint.delivery_context(&context),
         })
         .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn a_trace_entry_holds_only_the_scopes_its_step_changed() {
+        let mut ex = Exchange::new("r", bytes::Bytes::new(), None, serde_json::Map::new());
+        let mut seen = Outputs::default();
+        ex.body = json!({"a": 1});
+        assert_eq!(
+            seen.changed_by("parse", &ex),
+            Some(json!({"body": {"a": 1}, "vars": {}}))
+        );
+        ex.vars.insert("x".into(), json!("y"));
+        assert_eq!(seen.changed_by("map", &ex), Some(json!({"vars": {"x": "y"}})));
+        assert_eq!(seen.changed_by("script", &ex), None, "nothing changed");
+        assert_eq!(seen.changed_by("validate", &ex), None, "validate writes nothing");
+    }
 }

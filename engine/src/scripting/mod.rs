@@ -378,12 +378,11 @@ fn scope_of(script: &Script, ex: &Exchange, constant: bool) -> Result<Scope<'sta
         }
         let value = match name {
             "body" => convert::to_dynamic(&ex.body),
-            "vars" => convert::to_dynamic(&ex.vars),
-            "headers" => convert::to_dynamic(&ex.headers),
-            "config" => convert::to_dynamic(&*ex.config),
-            _ => Ok(msg_dynamic(ex)),
-        }
-        .map_err(|e| failed(format!("`{name}` cannot be given to the script: {e}")))?;
+            "vars" => Dynamic::from_map(convert::map_to_rhai(&ex.vars)),
+            "headers" => Dynamic::from_map(convert::map_to_rhai(&ex.headers)),
+            "config" => Dynamic::from_map(convert::map_to_rhai(&ex.config)),
+            _ => msg_dynamic(ex),
+        };
         if constant || name == "msg" || name == "config" {
             scope.push_constant_dynamic(name, value);
         } else {

@@ -56,7 +56,7 @@ pub struct SetStep {
 enum Source {
     Value(Value),
     Expr(Script),
-    Template(Template),
+    Template(Box<Template>),
 }
 
 impl SetStep {
@@ -76,7 +76,7 @@ impl SetStep {
                 }
                 SetValue::Template(text) => {
                     template::compile_inline(text, &format!("the template for `{}`", key.value), cx)
-                        .map(Source::Template)
+                        .map(|t| Source::Template(Box::new(t)))
                 }
             };
             match (path, source) {

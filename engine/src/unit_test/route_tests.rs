@@ -200,12 +200,13 @@ async fn run_case(snapshot: &Snapshot, route: &Route, test: &Located<RouteTest>)
         if let Some(url) = &expected.url {
             let destination = route.destinations.iter().find(|d| &d.name == name);
             if let Some(Endpoint::Http(endpoint)) = destination.map(|d| &d.endpoint) {
+                let context = crate::runtime::delivery::with_config(&delivery.context, &snapshot.settings.values);
                 let outgoing = Outgoing {
                     message_id: &ex.id,
                     destination: name,
                     payload: &delivery.payload,
                     content_type: &delivery.content_type,
-                    context: &delivery.context,
+                    context: &context,
                 };
                 match endpoint.request(&outgoing) {
                     Ok(request) if &request.url == url => {}
