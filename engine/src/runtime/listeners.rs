@@ -81,7 +81,7 @@ async fn handle_request(
                     config.max_body.0
                 ),
             );
-            return to_response(status_override(engine.reject(&route, ex, error).await, 413));
+            return to_response(engine.reject(&route, ex, error.with_status(413)).await);
         }
     };
     let ex: Exchange = exchange(&route.id, bytes, headers);
@@ -94,17 +94,9 @@ async fn handle_request(
                 config.content_types.join(", ")
             ),
         );
-        return to_response(status_override(engine.reject(&route, ex, error).await, 415));
+        return to_response(engine.reject(&route, ex, error.with_status(415)).await);
     }
     to_response(engine.handle(&route, ex, None).await)
-}
-
-/// The default error answer says 400; the transport knows better.
-fn status_override(mut reply: Reply, status: u16) -> Reply {
-    if reply.status == 400 {
-        reply.status = status;
-    }
-    reply
 }
 
 pub fn to_response(reply: Reply) -> Response {

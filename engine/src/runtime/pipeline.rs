@@ -151,10 +151,10 @@ fn ok_reply(route: &Route, ex: &Exchange) -> Result<Reply, StepError> {
 }
 
 fn error_reply(route: &Route, ex: &Exchange, error: &StepError) -> Reply {
-    let default_status = match error.kind {
+    let default_status = error.status.unwrap_or(match error.kind {
         ErrorKind::Rejected => 400,
         ErrorKind::Failed => 500,
-    };
+    });
     if let Some(template) = &route.error_reply {
         let mut context = ex.context_value();
         context["error"] =

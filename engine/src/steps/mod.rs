@@ -114,6 +114,10 @@ pub struct StepError {
     pub kind: ErrorKind,
     pub code: String,
     pub message: String,
+    /// The transport's own status for this error (413, 415 ...), when the
+    /// default of its kind (400, 500) would say less.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<u16>,
 }
 
 impl StepError {
@@ -122,6 +126,7 @@ impl StepError {
             kind: ErrorKind::Rejected,
             code: code.into(),
             message: message.into(),
+            status: None,
         }
     }
 
@@ -130,7 +135,13 @@ impl StepError {
             kind: ErrorKind::Failed,
             code: code.into(),
             message: message.into(),
+            status: None,
         }
+    }
+
+    pub fn with_status(mut self, status: u16) -> Self {
+        self.status = Some(status);
+        self
     }
 }
 
