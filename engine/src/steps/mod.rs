@@ -79,6 +79,39 @@ impl BuildContext<'_> {
         self.diagnostics.error(self.file, self.at, message);
     }
 
+    /// Reads a file a step names (a script, a template) under `dir`; a
+    /// missing or unreadable file is an error at the reference.
+    pub fn read_referenced_file(
+        &mut self,
+        what: &str,
+        dir: &Path,
+        file: &crate::config::Located<String>,
+    ) -> Option<(std::path::PathBuf, String)> {
+        let path = dir.join(&file.value);
+        match std::fs::read_to_string(&path) {
+            Ok(source) => Some((path, source)),
+            Err(e) => {
+                let reason = if e.kind() == std::io::ErrorKind::NotFound {
+                    "does not exist".to_string()
+                } else {
+                    format!("cannot be read: {e}")
+                };
+                // Positions of 0 come from values built in code, not read from a file.
+                let at = if file.at.line == 0 { self.at } else { file.at };
+                self.diagnostics.error(
+                    self.file,
+                    at,
+                    format!(
+                        "{what} `{}` {reason}; expected a file at {}",
+                        file.value,
+                        path.display()
+                    ),
+                );
+                None
+            }
+        }
+    }
+
     /// Parses a path written in the step's config, recording an error if bad.
     pub fn path(&mut self, text: &str) -> Option<crate::value::Path> {
         match text.parse() {

@@ -72,28 +72,8 @@ impl ScriptStep {
 }
 
 fn compile_file(file: &Located<String>, cx: &mut BuildContext) -> Option<Script> {
-    let path = cx.resources.settings.scripts_dir.join(&file.value);
-    let source = match std::fs::read_to_string(&path) {
-        Ok(source) => source,
-        Err(e) => {
-            let at = position(cx, file.at);
-            let reason = if e.kind() == std::io::ErrorKind::NotFound {
-                "does not exist".to_string()
-            } else {
-                format!("cannot be read: {e}")
-            };
-            cx.diagnostics.error(
-                cx.file,
-                at,
-                format!(
-                    "script `{}` {reason}; expected a file at {}",
-                    file.value,
-                    path.display()
-                ),
-            );
-            return None;
-        }
-    };
+    let resources = cx.resources;
+    let (path, source) = cx.read_referenced_file("script", &resources.settings.scripts_dir, file)?;
     match cx.resources.scripting.compile(&source) {
         Ok(script) => Some(script),
         Err(e) => {

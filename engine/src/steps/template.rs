@@ -177,28 +177,8 @@ pub(crate) fn writable_path_at(text: &Located<String>, cx: &mut BuildContext) ->
 }
 
 fn compile_file(file: &Located<String>, cx: &mut BuildContext) -> Option<Template> {
-    let path = cx.resources.settings.templates_dir.join(&file.value);
-    let source = match std::fs::read_to_string(&path) {
-        Ok(source) => source,
-        Err(e) => {
-            let at = position(cx, file.at);
-            let reason = if e.kind() == std::io::ErrorKind::NotFound {
-                "does not exist".to_string()
-            } else {
-                format!("cannot be read: {e}")
-            };
-            cx.diagnostics.error(
-                cx.file,
-                at,
-                format!(
-                    "template `{}` {reason}; expected a file at {}",
-                    file.value,
-                    path.display()
-                ),
-            );
-            return None;
-        }
-    };
+    let resources = cx.resources;
+    let (path, source) = cx.read_referenced_file("template", &resources.settings.templates_dir, file)?;
     match Template::compile(&source) {
         Ok(template) => Some(template),
         Err(e) => {
