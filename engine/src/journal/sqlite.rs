@@ -39,14 +39,9 @@ impl SqliteStore {
                 .await
                 .with_context(|| format!("cannot create the folder {}", parent.display()))?;
         }
-        // A page cache and a memory map large enough for the indexes' hot
-        // pages: with SQLite's 2 MB default, the writer read back pages it
-        // had just written, one system call each.
         let options = SqliteConnectOptions::new()
             .filename(path)
-            .busy_timeout(Duration::from_secs(5))
-            .pragma("cache_size", "-65536")
-            .pragma("mmap_size", "268435456");
+            .busy_timeout(Duration::from_secs(5));
         // In WAL mode FULL syncs the log on every commit. NORMAL syncs it only
         // at checkpoints: commits survive a process crash, and a power loss
         // may undo the last of them.
