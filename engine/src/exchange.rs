@@ -5,6 +5,7 @@ use crate::value::{Map, Path, Scope, Value};
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+use std::borrow::Cow;
 use std::sync::Arc;
 
 #[derive(Clone, Debug)]
@@ -100,37 +101,40 @@ impl Exchange {
     }
 
     pub fn lookup(&self, path: &Path) -> Option<Value> {
-        match path.scope {
-            Scope::Body => path.lookup(&self.body).cloned(),
-            Scope::Vars => path.lookup_in_map(&self.vars).cloned(),
-            Scope::Headers => path.lookup_in_map(&self.headers).cloned(),
-            Scope::Msg => path.lookup(&self.msg_value()).cloned(),
-            Scope::Config => path.lookup_in_map(&self.config).cloned(),
+        self.lookup_ref(path).map(Cow::into_owned)
+    }
+
+    /// The value at `path`, borrowed where it can be.
+    pub fn lookup_ref(&self, path: &Path) -> Option<Cow<'_, Value>> {
+        let map = match path.scope {
+            Scope::Body => return path.lookup(&self.body).map(Cow::Borrowed),
+            Scope::Msg => return path.lookup(&self.msg_value()).cloned().map(Cow::Owned),
+            Scope::Vars => &self.vars,
+            Scope::Headers => &self.headers,
+            Scope::Config => &self.config,
+        };
+        if path.segments.is_empty() {
+            return Some(Cow::Owned(Value::Object(map.clone())));
+        }
+        path.lookup_in_map(map).map(Cow::Borrowed)
+    }
+
+    /// A whole scope as one value (the body borrowed, the others built).
+    pub fn scope_root(&self, scope: Scope) -> Cow<'_, Value> {
+        match scope {
+            Scope::Body => Cow::Borrowed(&self.body),
+            Scope::Vars => Cow::Owned(Value::Object(self.vars.clone())),
+            Scope::Headers => Cow::Owned(Value::Object(self.headers.clone())),
+            Scope::Msg => Cow::Owned(self.msg_value()),
+            Scope::Config => Cow::Owned(Value::Object((*self.config).clone())),
         }
     }
 
     pub fn lookup_all(&self, path: &Path) -> Vec<Value> {
-        let owned;
-        let root: &Value = match path.scope {
-            Scope::Body => &self.body,
-            Scope::Vars => {
-                owned = Value::Object(self.vars.clone());
-                &owned
-            }
-            Scope::Headers => {
-                owned = Value::Object(self.headers.clone());
-                &owned
-            }
-            Scope::Msg => {
-                owned = self.msg_value();
-                &owned
-            }
-            Scope::Config => {
-                owned = Value::Object((*self.config).clone());
-                &owned
-            }
-        };
-        path.lookup_all(root).into_iter().cloned().collect()
+        path.lookup_all(&self.scope_root(path.scope))
+            .into_iter()
+            .cloned()
+            .collect()
     }
 
     pub fn assign(&mut self, path: &Path, new: Value) -> Result<(), String> {

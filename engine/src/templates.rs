@@ -35,7 +35,7 @@ impl Template {
         tera.add_raw_template(NAME, source).map_err(|e| tera_error(&e))?;
         let mentions = CONTEXT_NAMES
             .into_iter()
-            .filter(|name| mentions(source, name))
+            .filter(|name| mentions_word(source, name))
             .collect();
         Ok(Template {
             tera,
@@ -59,7 +59,10 @@ impl Template {
     }
 }
 
-fn mentions(source: &str, name: &str) -> bool {
+/// Whether `name` stands in `source` as a whole word (not inside a longer
+/// identifier). Mentions in strings or comments count too: callers use it
+/// to skip work that is surely not needed, never to refuse anything.
+pub fn mentions_word(source: &str, name: &str) -> bool {
     let word = |c: char| c.is_alphanumeric() || c == '_';
     source
         .match_indices(name)

@@ -362,12 +362,7 @@ fn parse_error(error: rhai::ParseError) -> ScriptError {
 /// Which scope variables `source` mentions as a whole word. Mentions in
 /// strings or comments count too: that only costs a conversion.
 fn uses(source: &str) -> [bool; 5] {
-    SCOPE_NAMES.map(|name| {
-        source.match_indices(name).any(|(at, _)| {
-            let ident = |c: char| c.is_alphanumeric() || c == '_';
-            !source[..at].ends_with(ident) && !source[at + name.len()..].starts_with(ident)
-        })
-    })
+    SCOPE_NAMES.map(|name| crate::templates::mentions_word(source, name))
 }
 
 fn scope_of(script: &Script, ex: &Exchange, constant: bool) -> Result<Scope<'static>, RunError> {

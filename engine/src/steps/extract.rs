@@ -14,7 +14,7 @@
 use super::support::{self, ShortOrFull};
 use super::{BuildContext, Flow, StepError};
 use crate::exchange::Exchange;
-use crate::value::{Path, Scope, Value};
+use crate::value::{Path, Value};
 use indexmap::IndexMap;
 use jsonpath_rust::parser::model::JpQuery;
 use schemars::JsonSchema;
@@ -231,7 +231,7 @@ impl Rule {
         match &self.source {
             Source::Path(path) => Ok(ex.lookup_all(path)),
             Source::JsonPath { text, query, from } => {
-                let Some(root) = scope_value(ex, from) else {
+                let Some(root) = ex.lookup_ref(from) else {
                     return Ok(Vec::new());
                 };
                 let found = jsonpath_rust::query::js_path_process(query, root.as_ref()).map_err(|e| {
@@ -250,21 +250,6 @@ impl std::fmt::Display for Source {
             Source::JsonPath { text, from, .. } => write!(f, "`{text}` in `{from}`"),
         }
     }
-}
-
-/// The value at `path`, borrowed where it can be.
-fn scope_value<'a>(ex: &'a Exchange, path: &Path) -> Option<Cow<'a, Value>> {
-    let map = match path.scope {
-        Scope::Body => return path.lookup(&ex.body).map(Cow::Borrowed),
-        Scope::Msg => return path.lookup(&ex.msg_value()).cloned().map(Cow::Owned),
-        Scope::Vars => &ex.vars,
-        Scope::Headers => &ex.headers,
-        Scope::Config => &ex.config,
-    };
-    if path.segments.is_empty() {
-        return Some(Cow::Owned(Value::Object(map.clone())));
-    }
-    path.lookup_in_map(map).map(Cow::Borrowed)
 }
 
 #[cfg(test)]

@@ -429,13 +429,14 @@ impl<'a> Roots<'a> {
     }
 
     fn get(&self, scope: Scope) -> &Value {
-        match scope {
-            Scope::Body => &self.ex.body,
-            Scope::Vars => self.vars.get_or_init(|| Value::Object(self.ex.vars.clone())),
-            Scope::Headers => self.headers.get_or_init(|| Value::Object(self.ex.headers.clone())),
-            Scope::Msg => self.msg.get_or_init(|| self.ex.msg_value()),
-            Scope::Config => self.config.get_or_init(|| Value::Object((*self.ex.config).clone())),
-        }
+        let cell = match scope {
+            Scope::Body => return &self.ex.body,
+            Scope::Vars => &self.vars,
+            Scope::Headers => &self.headers,
+            Scope::Msg => &self.msg,
+            Scope::Config => &self.config,
+        };
+        cell.get_or_init(|| self.ex.scope_root(scope).into_owned())
     }
 }
 
