@@ -60,14 +60,16 @@ pub struct Reply {
 }
 
 /// One step's record in the journal: what ran, how long, and what it left.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct TraceEntry {
     pub step: String,
     pub index: usize,
     pub micros: u64,
     pub outcome: String,
+    /// The scopes the step changed, as JSON text: made once, when the step
+    /// ends, and written to the journal as it is.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub output: Option<Value>,
+    pub output: Option<Box<serde_json::value::RawValue>>,
 }
 
 impl Exchange {
@@ -149,13 +151,29 @@ impl Exchange {
     /// Body, vars, headers, msg and config as one object: the context of
     /// templates, conditions and scripts.
     pub fn context_value(&self) -> Value {
-        serde_json::json!({
-            "body": self.body,
-            "vars": self.vars,
-            "headers": self.headers,
-            "msg": self.msg_value(),
-            "config": *self.config,
-        })
+        self.context_for(|_| true)
+    }
+
+    /// The context with only the scopes `wanted` names, copied: templates
+    /// that read two scopes do not pay for all five.
+    pub fn context_for(&self, wanted: impl Fn(&str) -> bool) -> Value {
+        let mut context = Map::new();
+        if wanted("body") {
+            context.insert("body".into(), self.body.clone());
+        }
+        if wanted("vars") {
+            context.insert("vars".into(), Value::Object(self.vars.clone()));
+        }
+        if wanted("headers") {
+            context.insert("headers".into(), Value::Object(self.headers.clone()));
+        }
+        if wanted("msg") {
+            context.insert("msg".into(), self.msg_value());
+        }
+        if wanted("config") {
+            context.insert("config".into(), Value::Object((*self.config).clone()));
+        }
+        Value::Object(context)
     }
 
     /// What destinations send: the payload a `template` step rendered, or

@@ -50,12 +50,42 @@ impl Template {
         self.mentions.contains(&name)
     }
 
+    /// Renders against `context`, an object. Only the scopes the template
+    /// mentions are copied into Tera's context (keys that are not scope
+    /// names, such as `error`, always are): this runs per message.
     pub fn render(&self, context: &Value) -> Result<String, String> {
         if let Some(text) = &self.literal {
             return Ok(text.clone());
         }
-        let context = tera::Context::from_value(context.clone()).map_err(|e| tera_error(&e))?;
-        self.tera.render(NAME, &context).map_err(|e| tera_error(&e))
+        let Value::Object(map) = context else {
+            return Err("the template context is not an object".into());
+        };
+        let kept = map
+            .iter()
+            .filter(|(name, _)| self.needs(name))
+            .map(|(name, value)| (name.clone(), value.clone()))
+            .collect();
+        self.render_owned(Value::Object(kept)).0
+    }
+
+    /// Renders against `context`, an object it takes and gives back
+    /// unchanged, so that a caller can move its scopes in instead of
+    /// copying them.
+    pub fn render_owned(&self, context: Value) -> (Result<String, String>, Value) {
+        if let Some(text) = &self.literal {
+            return (Ok(text.clone()), context);
+        }
+        if !context.is_object() {
+            return (Err("the template context is not an object".into()), context);
+        }
+        let context = tera::Context::from_value(context).expect("an object makes a context");
+        let rendered = self.tera.render(NAME, &context).map_err(|e| tera_error(&e));
+        (rendered, context.into_json())
+    }
+
+    /// Whether the template may read the context key `name`.
+    pub fn needs(&self, name: &str) -> bool {
+        !CONTEXT_NAMES.contains(&name) || self.uses(name)
     }
 }
 

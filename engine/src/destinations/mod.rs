@@ -61,17 +61,21 @@ impl Endpoint {
     /// templates: only the scopes they read. `config` is left out: it is
     /// the current settings' at delivery time.
     pub fn delivery_context(&self, context: &serde_json::Map<String, Value>) -> Value {
-        let uses = |name: &str| match self {
-            Endpoint::Http(endpoint) => endpoint.uses(name),
-            Endpoint::File(endpoint) => endpoint.uses(name),
-            Endpoint::Route(_) => false,
-        };
         let kept = context
             .iter()
-            .filter(|(name, _)| name.as_str() != "config" && uses(name))
+            .filter(|(name, _)| name.as_str() != "config" && self.uses(name))
             .map(|(name, value)| (name.clone(), value.clone()))
             .collect();
         Value::Object(kept)
+    }
+
+    /// Whether any of the endpoint's templates reads `name` from the context.
+    pub fn uses(&self, name: &str) -> bool {
+        match self {
+            Endpoint::Http(endpoint) => endpoint.uses(name),
+            Endpoint::File(endpoint) => endpoint.uses(name),
+            Endpoint::Route(_) => false,
+        }
     }
 
     pub async fn deliver(&self, outgoing: &Outgoing<'_>, outbound: &Outbound, settings: &Settings) -> Attempt {

@@ -20,8 +20,8 @@ pub struct MessageRecord {
     pub content_type: Option<String>,
     /// The bytes as received, kept exactly.
     pub raw: Bytes,
-    /// A JSON array with one entry per step that ran.
-    pub trace: Value,
+    /// A JSON array (as text) with one entry per step that ran.
+    pub trace: String,
     pub reply: Option<Value>,
     /// `{kind, code, message}` when the message was rejected or failed.
     pub error: Option<Value>,

@@ -87,7 +87,7 @@ impl MessageRow {
             source: record.source.to_string(),
             content_type: record.content_type,
             raw: record.raw,
-            trace: record.trace.to_string(),
+            trace: record.trace,
             reply: record.reply.map(|v| v.to_string()),
             error: record.error.map(|v| v.to_string()),
             duration_us: record.duration_us,

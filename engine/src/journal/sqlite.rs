@@ -72,20 +72,16 @@ impl SqliteStore {
         Ok(SqliteStore { writer, reader })
     }
 
-    /// Writes one batch in one transaction. Its statements go to SQLite as
-    /// one query (sqlx binds the arguments across the statements in order)
-    /// between `BEGIN` and `COMMIT`: three round trips to the connection's
-    /// thread per batch instead of one per statement, which under load is
-    /// what bounded the writer.
+    /// Writes one batch in one transaction. The whole transaction, from
+    /// `BEGIN` to `COMMIT`, goes to SQLite as one query (sqlx binds the
+    /// arguments across the statements in order): one round trip to the
+    /// connection's thread per batch instead of one per statement, which
+    /// under load is what bounded the writer.
     pub async fn write(&self, batch: &Batch<'_>) -> Result<(), WriteError> {
         let mut connection = self.writer.acquire().await?;
         // IMMEDIATE takes the write lock up front, so a busy database makes
-        // us wait (busy_timeout) instead of failing on the first insert. On
-        // its own: SQLite's change count is not reset by it, which would
-        // spoil the count checked below.
-        sqlx::query("BEGIN IMMEDIATE").execute(&mut *connection).await?;
-        let mut q = QueryBuilder::<Sqlite>::new("");
-        let mut expected_rows = 0u64;
+        // us wait (busy_timeout) instead of failing on the first insert.
+        let mut q = QueryBuilder::<Sqlite>::new("BEGIN IMMEDIATE;\n");
         for chunk in batch.messages.chunks(MAX_BINDS / 12) {
             q.push(
                 "INSERT INTO messages (id, route, received_at_us, status, source, content_type, \
@@ -106,7 +102,6 @@ impl SqliteStore {
                     .push_bind(m.parent_id.as_deref());
             });
             q.push(";\n");
-            expected_rows += chunk.len() as u64;
         }
 
         for chunk in batch.deliveries.chunks(MAX_BINDS / 13) {
@@ -131,7 +126,6 @@ impl SqliteStore {
                     .push_bind(d.message.received_at_us);
             });
             q.push(";\n");
-            expected_rows += chunk.len() as u64;
         }
 
         for chunk in batch.latest.chunks(MAX_BINDS / 7) {
@@ -154,7 +148,6 @@ impl SqliteStore {
                  response = u.response, updated_at_us = u.updated_at_us \
                  FROM u WHERE deliveries.id = u.id;\n",
             );
-            expected_rows += chunk.len() as u64;
         }
 
         for chunk in batch.updates.chunks(MAX_BINDS / 7) {
@@ -172,31 +165,24 @@ impl SqliteStore {
                     .push_bind(u.duration_us);
             });
             q.push(";\n");
-            expected_rows += chunk.len() as u64;
         }
 
-        let outcome = match q.build().execute(&mut *connection).await {
-            // Every insert adds its rows; an update that finds no delivery
-            // adds fewer than it names.
-            Ok(done) if done.rows_affected() == expected_rows => Ok(()),
-            Ok(_) => Err(WriteError::UnknownDelivery),
-            // An attempt of an unknown delivery fails its foreign key.
-            Err(sqlx::Error::Database(e))
-                if !batch.updates.is_empty() && e.kind() == sqlx::error::ErrorKind::ForeignKeyViolation =>
-            {
-                Err(WriteError::UnknownDelivery)
-            }
-            Err(e) => Err(WriteError::Database(e)),
-        };
-        match outcome {
-            Ok(()) => {
-                sqlx::query("COMMIT").execute(&mut *connection).await?;
-                Ok(())
-            }
-            Err(e) => {
-                // The transaction may or may not have begun.
+        q.push("COMMIT;");
+        match q.build().execute(&mut *connection).await {
+            Ok(_) => Ok(()),
+            Err(error) => {
+                // Whatever statement failed, the transaction may still be open.
                 let _ = sqlx::query("ROLLBACK").execute(&mut *connection).await;
-                Err(e)
+                match error {
+                    // Every update also appends an attempt, whose foreign key
+                    // finds an unknown delivery.
+                    sqlx::Error::Database(e)
+                        if !batch.updates.is_empty() && e.kind() == sqlx::error::ErrorKind::ForeignKeyViolation =>
+                    {
+                        Err(WriteError::UnknownDelivery)
+                    }
+                    e => Err(WriteError::Database(e)),
+                }
             }
         }
     }

@@ -166,7 +166,7 @@ fn message(route: &str, received_at: DateTime<Utc>) -> MessageRecord {
         source: json!({"method": "POST", "path": "/push", "headers": {"x-vendor": "120"}}),
         content_type: Some("application/xml".to_string()),
         raw: Bytes::from_static(b"<root><applyNo>A0001</applyNo></root>"),
-        trace: json!([{"step": "parse", "micros": 12, "outcome": "ok"}]),
+        trace: json!([{"step": "parse", "micros": 12, "outcome": "ok"}]).to_string(),
         reply: Some(json!("ok")),
         error: None,
         duration_us: 250,
@@ -212,7 +212,8 @@ async fn record_and_read_back(fixture: Fixture) {
     record.trace = json!([
         {"step": "parse", "micros": 40, "outcome": "ok", "output": {"患者": "张三"}},
         {"step": "validate", "micros": 7, "outcome": "ok"}
-    ]);
+    ])
+    .to_string();
     record.reply = Some(json!({"result": "成功", "code": 0}));
     record.error = None;
     record.parent_id = Some(new_id());
@@ -234,7 +235,7 @@ async fn record_and_read_back(fixture: Fixture) {
     assert_eq!(stored.received_at, record.received_at);
     assert_eq!(stored.status, MessageStatus::Processed);
     assert_eq!(stored.source.to_string(), record.source.to_string());
-    assert_eq!(stored.trace.to_string(), record.trace.to_string());
+    assert_eq!(stored.trace.to_string(), record.trace);
     assert_eq!(stored.reply, record.reply);
     assert_eq!(stored.error, None);
     assert_eq!(stored.content_type, record.content_type);

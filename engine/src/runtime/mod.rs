@@ -122,7 +122,7 @@ impl Engine {
             source: serde_json::Value::Object(ex.headers),
             content_type: ex.content_type,
             raw: ex.raw,
-            trace: serde_json::to_value(&ex.trace).unwrap_or_default(),
+            trace: serde_json::to_string(&ex.trace).unwrap_or_else(|_| "[]".into()),
             reply: serde_json::to_value(&processed.reply).ok(),
             error: processed.error.as_ref().and_then(|e| serde_json::to_value(e).ok()),
             duration_us: started.elapsed().as_micros() as i64,

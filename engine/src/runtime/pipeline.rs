@@ -6,6 +6,7 @@ use super::snapshot::Route;
 use crate::exchange::{Exchange, Reply, TraceEntry};
 use crate::journal::{MessageStatus, NewDelivery};
 use crate::steps::{ErrorKind, Flow, RunEnv, StepError};
+use serde_json::value::RawValue;
 use serde_json::{json, Value};
 use std::time::Instant;
 
@@ -68,7 +69,8 @@ struct Outputs {
 }
 
 impl Outputs {
-    fn changed_by(&mut self, kind: &str, ex: &Exchange) -> Option<Value> {
+    /// The scopes a step of this kind changed, as a JSON object's text.
+    fn changed_by(&mut self, kind: &str, ex: &Exchange) -> Option<Box<RawValue>> {
         let (body, vars, out, reply) = match kind {
             "parse" | "script" | "set" | "map" | "extract" => (true, true, false, false),
             "template" => (true, true, true, false),
@@ -76,7 +78,7 @@ impl Outputs {
             "reply" => (false, false, false, true),
             _ => return None,
         };
-        let mut changed = serde_json::Map::new();
+        let mut changed = String::new();
         if body {
             note(&mut changed, "body", &mut self.body, &ex.body);
         }
@@ -89,15 +91,24 @@ impl Outputs {
         if reply {
             note(&mut changed, "reply", &mut self.reply, &ex.reply);
         }
-        (!changed.is_empty()).then_some(Value::Object(changed))
+        if changed.is_empty() {
+            return None;
+        }
+        changed.push('}');
+        RawValue::from_string(changed).ok()
     }
 }
 
-/// Adds `value` under `name` when its JSON differs from `last`.
-fn note<T: serde::Serialize>(changed: &mut serde_json::Map<String, Value>, name: &str, last: &mut String, value: &T) {
-    let now = serde_json::to_string(value).unwrap_or_default();
+/// Adds `"name":value` to the object text in `changed` when the value's
+/// JSON differs from `last`.
+fn note<T: serde::Serialize>(changed: &mut String, name: &str, last: &mut String, value: &T) {
+    let now = serde_json::to_string(value).unwrap_or_else(|_| "null".into());
     if now != *last {
-        changed.insert(name.to_string(), serde_json::to_value(value).unwrap_or(Value::Null));
+        changed.push(if changed.is_empty() { '{' } else { ',' });
+        changed.push('"');
+        changed.push_str(name);
+        changed.push_str("\":");
+        changed.push_str(&now);
         *last = now;
     }
 }
@@ -144,7 +155,7 @@ fn ok_reply(route: &Route, ex: &Exchange) -> Result<Reply, StepError> {
     }
     match &route.reply {
         Some(template) => template
-            .render(&ex.context_value())
+            .render(&ex.context_for(|name| template.uses(name)))
             .map_err(|e| StepError::failed("REPLY_FAILED", format!("the route's reply could not be built: {e}"))),
         None => Ok(json_reply(200, &json!({ "status": "accepted", "id": ex.id }))),
     }
@@ -156,7 +167,7 @@ fn error_reply(route: &Route, ex: &Exchange, error: &StepError) -> Reply {
         ErrorKind::Failed => 500,
     });
     if let Some(template) = &route.error_reply {
-        let mut context = ex.context_value();
+        let mut context = ex.context_for(|name| template.uses(name));
         context["error"] =
             json!({ "code": error.code, "message": error.message, "kind": error.kind, "status": default_status });
         if let Ok(mut reply) = template.render(&context) {
@@ -193,7 +204,9 @@ fn deliveries(route: &Route, ex: &Exchange) -> Result<Vec<NewDelivery>, String> 
         return Ok(Vec::new());
     }
     let payload = ex.outgoing()?;
-    let Value::Object(context) = ex.context_value() else {
+    let Value::Object(context) =
+        ex.context_for(|name| name != "config" && route.destinations.iter().any(|d| d.endpoint.uses(name)))
+    else {
         unreachable!("the context is an object")
     };
     Ok(route
@@ -219,13 +232,14 @@ mod tests {
         let mut ex = Exchange::new("r", bytes::Bytes::new(), None, serde_json::Map::new());
         let mut seen = Outputs::default();
         ex.body = json!({"a": 1});
-        assert_eq!(
-            seen.changed_by("parse", &ex),
-            Some(json!({"body": {"a": 1}, "vars": {}}))
-        );
+        let mut changed_by = |kind: &str, ex: &Exchange| {
+            seen.changed_by(kind, ex)
+                .map(|raw| serde_json::from_str::<Value>(raw.get()).unwrap())
+        };
+        assert_eq!(changed_by("parse", &ex), Some(json!({"body": {"a": 1}, "vars": {}})));
         ex.vars.insert("x".into(), json!("y"));
-        assert_eq!(seen.changed_by("map", &ex), Some(json!({"vars": {"x": "y"}})));
-        assert_eq!(seen.changed_by("script", &ex), None, "nothing changed");
-        assert_eq!(seen.changed_by("validate", &ex), None, "validate writes nothing");
+        assert_eq!(changed_by("map", &ex), Some(json!({"vars": {"x": "y"}})));
+        assert_eq!(changed_by("script", &ex), None, "nothing changed");
+        assert_eq!(changed_by("validate", &ex), None, "validate writes nothing");
     }
 }

@@ -152,9 +152,20 @@ impl ReplyStep {
         })
     }
 
+    /// Whether any part of the answer reads `name` (`body`, `vars` ...).
+    pub fn uses(&self, name: &str) -> bool {
+        let status = matches!(&self.status, CompiledStatus::Template(t) if t.uses(name));
+        let body = match &self.body {
+            Body::Empty => false,
+            Body::Template(template) => template.uses(name),
+            Body::From(path) => path.scope.name() == name,
+        };
+        status || body || self.headers.iter().any(|(_, t)| t.uses(name))
+    }
+
     pub fn run(&self, ex: &mut Exchange) -> Result<Flow, StepError> {
         let reply = self
-            .render(&ex.context_value())
+            .render(&ex.context_for(|name| self.uses(name)))
             .map_err(|e| StepError::failed("REPLY_FAILED", e))?;
         ex.reply = Some(reply);
         Ok(Flow::Continue)

@@ -95,30 +95,40 @@ impl TemplateStep {
 }
 
 /// Renders `template` against the exchange, plus `extra` top-level keys
-/// (e.g. `value` for a rejection message). The scopes are moved into the
-/// context and back rather than cloned: this runs per message.
+/// (e.g. `value` for a rejection message). The scopes it reads are moved
+/// into the context and back rather than cloned: this runs per message.
 pub(crate) fn render(template: &Template, ex: &mut Exchange, extra: Vec<(&str, Value)>) -> Result<String, String> {
     let mut context = crate::value::Map::new();
-    context.insert("body".into(), std::mem::take(&mut ex.body));
-    context.insert("vars".into(), Value::Object(std::mem::take(&mut ex.vars)));
-    context.insert("headers".into(), Value::Object(std::mem::take(&mut ex.headers)));
-    context.insert("msg".into(), ex.msg_value());
-    context.insert("config".into(), Value::Object((*ex.config).clone()));
+    if template.uses("body") {
+        context.insert("body".into(), std::mem::take(&mut ex.body));
+    }
+    if template.uses("vars") {
+        context.insert("vars".into(), Value::Object(std::mem::take(&mut ex.vars)));
+    }
+    if template.uses("headers") {
+        context.insert("headers".into(), Value::Object(std::mem::take(&mut ex.headers)));
+    }
+    if template.uses("msg") {
+        context.insert("msg".into(), ex.msg_value());
+    }
+    if template.uses("config") {
+        context.insert("config".into(), Value::Object((*ex.config).clone()));
+    }
     for (key, value) in extra {
         context.insert(key.into(), value);
     }
-    let context = Value::Object(context);
-    let result = template.render(&context);
+    let (result, context) = template.render_owned(Value::Object(context));
     let Value::Object(mut context) = context else {
-        unreachable!("built as an object")
+        unreachable!("rendering gives the context back as it took it")
     };
-    let mut take = |key: &str| context.get_mut(key).map(Value::take).unwrap_or_default();
-    ex.body = take("body");
-    if let Value::Object(vars) = take("vars") {
-        ex.vars = vars;
+    if let Some(body) = context.get_mut("body") {
+        ex.body = body.take();
     }
-    if let Value::Object(headers) = take("headers") {
-        ex.headers = headers;
+    if let Some(Value::Object(vars)) = context.get_mut("vars") {
+        ex.vars = std::mem::take(vars);
+    }
+    if let Some(Value::Object(headers)) = context.get_mut("headers") {
+        ex.headers = std::mem::take(headers);
     }
     result
 }
