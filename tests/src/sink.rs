@@ -20,7 +20,12 @@ pub struct Sink {
     pub addr: SocketAddr,
     received: Arc<Mutex<Vec<Received>>>,
     status: Arc<AtomicU16>,
+    /// Stops the server when it was started by `start` or `resume`.
+    running: Arc<Mutex<Option<Running>>>,
 }
+
+/// The server's stop signal and its task.
+type Running = (tokio::sync::oneshot::Sender<()>, tokio::task::JoinHandle<()>);
 
 impl Sink {
     pub async fn start() -> Sink {
@@ -30,10 +35,40 @@ impl Sink {
             addr,
             received: Arc::default(),
             status: Arc::new(AtomicU16::new(200)),
+            running: Arc::default(),
         };
-        let app = axum::Router::new().fallback(record).with_state(sink.clone());
-        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        sink.serve(listener);
         sink
+    }
+
+    fn serve(&self, listener: tokio::net::TcpListener) {
+        let app = axum::Router::new().fallback(record).with_state(self.clone());
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let server = tokio::spawn(async move {
+            axum::serve(listener, app)
+                .with_graceful_shutdown(async move {
+                    let _ = stopped.await;
+                })
+                .await
+                .unwrap()
+        });
+        *self.running.lock().unwrap() = Some((stop, server));
+    }
+
+    /// Stops listening, as a receiver that went down: connections are
+    /// closed and new ones refused until `resume`.
+    pub async fn stop(&self) {
+        let running = self.running.lock().unwrap().take();
+        if let Some((stop, server)) = running {
+            let _ = stop.send(());
+            let _ = server.await;
+        }
+    }
+
+    /// Listens again on the same address.
+    pub async fn resume(&self) {
+        let listener = tokio::net::TcpListener::bind(self.addr).await.unwrap();
+        self.serve(listener);
     }
 
     pub fn url(&self, path: &str) -> String {

@@ -1,7 +1,8 @@
 //! The shape of a route file.
 
-use super::Located;
+use super::{DurationText, Located};
 use crate::destinations::{file::FileDestinationConfig, http::HttpDestinationConfig, route::RouteDestinationConfig};
+use crate::runtime::delivery::policy::{default_concurrency, BackoffSpec, OrderedSpec};
 use crate::sources::{http::HttpSourceConfig, timer::TimerSourceConfig};
 use crate::steps::reply::ReplyConfig;
 use crate::steps::StepSpec;
@@ -59,6 +60,23 @@ pub struct DestinationSpec {
     /// Delivery attempts before the message is dead-lettered.
     #[serde(default = "default_max_attempts")]
     pub max_attempts: u32,
+    /// Dead-letter a delivery once it is this old (e.g. `24h`), whatever its attempts.
+    #[serde(default)]
+    pub max_age: Option<DurationText>,
+    /// Deliveries in flight at once; for an ordered destination, lanes in flight at once.
+    #[serde(default = "default_concurrency")]
+    pub concurrency: u32,
+    /// `true`: one at a time, in arrival order. `{ key: "{{ body.patientId }}" }`:
+    /// in order within each key, keys side by side.
+    #[serde(default)]
+    pub ordered: Option<OrderedSpec>,
+    /// Wait before the first retry (doubling each time) and its cap; default 1s and 10m.
+    #[serde(default)]
+    pub backoff: Option<BackoffSpec>,
+    /// Failures worth another attempt: `connect`, `timeout`, `network`, `io`, statuses
+    /// (`503`) and classes (`5xx`). Default: connect, timeout, network, io, 5xx, 408, 429.
+    #[serde(default)]
+    pub retry_on: Option<Vec<String>>,
 }
 
 fn default_max_attempts() -> u32 {

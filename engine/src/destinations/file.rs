@@ -1,7 +1,7 @@
 //! The `file` destination: write the payload to a file, atomically (a
 //! temporary file in the same folder, flushed to disk, then renamed).
 
-use super::{Attempt, Outgoing};
+use super::{Attempt, Failure, Outgoing};
 use crate::settings::Settings;
 use crate::steps::BuildContext;
 use crate::templates::Template;
@@ -49,12 +49,12 @@ impl FileEndpoint {
     pub async fn deliver(&self, outgoing: &Outgoing<'_>, settings: &Settings) -> Attempt {
         let name = match self.name.render(outgoing.context) {
             Ok(name) => name,
-            Err(e) => return failed(format!("name: {e}"), false),
+            Err(e) => return failed(format!("name: {e}"), Failure::Invalid),
         };
         if name.is_empty() || name.contains(['/', '\\']) || name.contains("..") {
             return failed(
                 format!("file name `{name}` must be a plain name without `/`, `\\` or `..`"),
-                false,
+                Failure::Invalid,
             );
         }
         let dir = if self.dir.is_absolute() {
@@ -69,16 +69,16 @@ impl FileEndpoint {
             Ok(Ok(path)) => Attempt::Delivered {
                 response: Some(serde_json::json!({ "file": path.display().to_string() })),
             },
-            Ok(Err(e)) => failed(format!("cannot write: {e}"), true),
-            Err(e) => failed(format!("writer task failed: {e}"), true),
+            Ok(Err(e)) => failed(format!("cannot write: {e}"), Failure::Io),
+            Err(e) => failed(format!("writer task failed: {e}"), Failure::Io),
         }
     }
 }
 
-fn failed(error: String, retry: bool) -> Attempt {
+fn failed(error: String, failure: Failure) -> Attempt {
     Attempt::Failed {
         error,
-        retry,
+        failure,
         response: None,
     }
 }

@@ -1,6 +1,6 @@
 //! The `http` destination: send the payload with an HTTP request.
 
-use super::{Attempt, Outgoing};
+use super::{Attempt, Failure, Outgoing};
 use crate::config::DurationText;
 use crate::outbound::{Outbound, OutboundError, OutboundRequest};
 use crate::steps::BuildContext;
@@ -88,7 +88,7 @@ impl HttpEndpoint {
             Err(error) => {
                 return Attempt::Failed {
                     error,
-                    retry: false,
+                    failure: Failure::Invalid,
                     response: None,
                 }
             }
@@ -104,16 +104,17 @@ impl HttpEndpoint {
                 } else {
                     Attempt::Failed {
                         error: format!("HTTP {} is not a success status", response.status),
-                        retry: response.status >= 500 || response.status == 429 || response.status == 408,
+                        failure: Failure::Status(response.status),
                         response: summary,
                     }
                 }
             }
             Err(error) => Attempt::Failed {
-                retry: matches!(
-                    error,
-                    OutboundError::Timeout(_) | OutboundError::Connect(_) | OutboundError::Other(_)
-                ),
+                failure: match error {
+                    OutboundError::Timeout(_) => Failure::Timeout,
+                    OutboundError::Connect(_) => Failure::Connect,
+                    OutboundError::Other(_) => Failure::Network,
+                },
                 error: error.to_string(),
                 response: None,
             },

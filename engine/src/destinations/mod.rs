@@ -36,12 +36,30 @@ pub enum Attempt {
     Delivered {
         response: Option<Value>,
     },
-    /// `retry: false` for failures that will not heal by themselves (a 4xx).
+    /// Whether it is tried again is the destination's retry policy's call.
     Failed {
         error: String,
-        retry: bool,
+        failure: Failure,
         response: Option<Value>,
     },
+}
+
+/// Why an attempt failed, in the terms of `retry_on`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Failure {
+    /// The receiver could not be reached.
+    Connect,
+    /// No answer in time.
+    Timeout,
+    /// The connection broke, or the answer could not be read.
+    Network,
+    /// An answer whose status is not a success.
+    Status(u16),
+    /// A local write (a file destination) failed.
+    Io,
+    /// The request could not be made (a template that does not render, a
+    /// bad file name): sending it again cannot help.
+    Invalid,
 }
 
 impl Endpoint {

@@ -22,8 +22,8 @@ mod writer;
 mod tests;
 
 pub use records::{
-    DeliveryAttempt, DeliveryStatus, DeliveryUpdate, MessageFilter, MessageRecord, MessageStatus, MessageSummary,
-    NewDelivery, PendingDelivery, StoredDelivery, StoredMessage, UnknownStatus,
+    DeliveryAttempt, DeliveryStatus, DeliveryUpdate, DueKind, MessageFilter, MessageRecord, MessageStatus,
+    MessageSummary, NewDelivery, PendingDelivery, StoredDelivery, StoredMessage, UnknownStatus,
 };
 
 use crate::settings::{Durability, JournalLocation};
@@ -149,16 +149,24 @@ impl Journal {
 
     /// Pending deliveries of one destination due at `now`, oldest first: in
     /// the order they fell due (a new delivery falls due when its message
-    /// was received), then in the order they were made.
+    /// was received), then in the order they were made; or, for an ordered
+    /// destination, the due heads of its lanes.
     pub async fn due_deliveries(
         &self,
         route: &str,
         destination: &str,
         now: DateTime<Utc>,
         limit: u32,
+        kind: DueKind,
     ) -> Result<Vec<PendingDelivery>, JournalError> {
-        let now_us = rows::micros(now);
-        self.inner.store.due_deliveries(route, destination, now_us, limit).await
+        let query = store::DueQuery {
+            route,
+            destination,
+            now_us: rows::micros(now),
+            limit,
+            kind,
+        };
+        self.inner.store.due_deliveries(&query).await
     }
 
     /// Every (route, destination) with pending deliveries, due or not; used

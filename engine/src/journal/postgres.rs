@@ -2,9 +2,10 @@
 //! writer's) and a pool for reads. Several medbus nodes may share one database.
 
 use super::batch::Batch;
-use super::records::{MessageFilter, PendingDelivery, StoredMessage};
+use super::records::{DueKind, MessageFilter, PendingDelivery, StoredMessage};
 use super::rows::{self, JournalRow};
 use super::sql::{self, SearchArg};
+use super::store::DueQuery;
 use super::store::WriteError;
 use super::{JournalError, MessageSummary};
 use crate::settings::Durability;
@@ -99,11 +100,11 @@ impl PostgresStore {
             q.build().execute(&mut *tx).await?;
         }
 
-        for chunk in batch.deliveries.chunks(MAX_BINDS / 13) {
+        for chunk in batch.deliveries.chunks(MAX_BINDS / 14) {
             let mut q = QueryBuilder::<Postgres>::new(
                 "INSERT INTO deliveries (id, message_id, route, destination, ordinal, status, \
                  payload, content_type, context, attempts, created_at_us, next_attempt_at_us, \
-                 updated_at_us) ",
+                 updated_at_us, order_key) ",
             );
             q.push_values(chunk, |mut b, d| {
                 b.push_bind(d.delivery.id.as_str())
@@ -119,7 +120,8 @@ impl PostgresStore {
                     .push("0")
                     .push_bind(d.message.received_at_us)
                     .push_bind(d.message.received_at_us)
-                    .push_bind(d.message.received_at_us);
+                    .push_bind(d.message.received_at_us)
+                    .push_bind(d.delivery.order_key.as_deref());
             });
             q.build().execute(&mut *tx).await?;
         }
@@ -172,20 +174,21 @@ impl PostgresStore {
         Ok(())
     }
 
-    pub async fn due_deliveries(
-        &self,
-        route: &str,
-        destination: &str,
-        now_us: i64,
-        limit: u32,
-    ) -> Result<Vec<PendingDelivery>, JournalError> {
-        let rows = sqlx::query(sql::DUE_DELIVERIES)
-            .bind(route)
-            .bind(destination)
-            .bind(now_us)
-            .bind(i64::from(limit))
-            .fetch_all(&self.reader)
-            .await?;
+    pub async fn due_deliveries(&self, query: &DueQuery<'_>) -> Result<Vec<PendingDelivery>, JournalError> {
+        let (text, fewest_attempts) = match query.kind {
+            DueKind::All => (sql::DUE_DELIVERIES, Some(0)),
+            DueKind::Retries => (sql::DUE_DELIVERIES, Some(1)),
+            DueKind::LaneHeads => (sql::LANE_HEADS, None),
+        };
+        let mut q = sqlx::query(text)
+            .bind(query.route)
+            .bind(query.destination)
+            .bind(query.now_us)
+            .bind(i64::from(query.limit));
+        if let Some(fewest) = fewest_attempts {
+            q = q.bind(fewest as i64);
+        }
+        let rows = q.fetch_all(&self.reader).await?;
         rows.iter().map(rows::pending_delivery).collect()
     }
 

@@ -41,6 +41,9 @@ pub struct NewDelivery {
     pub content_type: String,
     /// What the destination's templates need at delivery time.
     pub context: Value,
+    /// The lane of an ordered destination (`""` when it has one lane);
+    /// `None` when the destination is not ordered.
+    pub order_key: Option<String>,
 }
 
 /// The outcome of one delivery attempt. Sets the delivery's state and
@@ -73,6 +76,20 @@ pub struct PendingDelivery {
     pub context: Value,
     pub attempts: u32,
     pub created_at: DateTime<Utc>,
+    pub order_key: Option<String>,
+}
+
+/// Which due deliveries of a destination a worker asks for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DueKind {
+    /// Every due delivery, by due time.
+    All,
+    /// Due deliveries already attempted or put off: new ones reach the
+    /// worker in memory.
+    Retries,
+    /// In each lane of an ordered destination, the oldest pending delivery
+    /// if it is due; oldest first.
+    LaneHeads,
 }
 
 /// A message read back, with everything the journal holds about it.

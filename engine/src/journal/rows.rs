@@ -37,6 +37,7 @@ pub(super) struct DeliveryRow {
     pub payload: String,
     pub content_type: String,
     pub context: String,
+    pub order_key: Option<String>,
 }
 
 /// A delivery attempt's outcome ready to be written.
@@ -76,6 +77,7 @@ impl MessageRow {
                     payload: d.payload,
                     content_type: d.content_type,
                     context: d.context.to_string(),
+                    order_key: d.order_key,
                 })
             })
             .collect::<Result<Vec<_>, JournalError>>()?;
@@ -216,6 +218,7 @@ pub(super) fn pending_delivery(row: &impl JournalRow) -> Result<PendingDelivery,
         context: row.json("context")?,
         attempts: row.count("attempts")?,
         created_at: row.time("created_at_us")?,
+        order_key: row.text_opt("order_key")?,
     })
 }
 

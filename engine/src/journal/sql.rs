@@ -6,14 +6,33 @@
 use super::records::MessageFilter;
 use super::rows::micros;
 
-/// `$1` route, `$2` destination, `$3` now, `$4` limit. The literal
-/// `status = 'pending'` lets the partial index `deliveries_due` serve it.
+/// `$1` route, `$2` destination, `$3` now, `$4` limit, `$5` the fewest
+/// attempts made (1: only deliveries already attempted or put off). The
+/// literal `status = 'pending'` lets the partial index `deliveries_due`
+/// serve it.
 pub(super) const DUE_DELIVERIES: &str = "\
     SELECT id, message_id, route, destination, payload, content_type, \
-           CAST(context AS TEXT) AS context, attempts, created_at_us \
+           CAST(context AS TEXT) AS context, attempts, created_at_us, order_key \
     FROM deliveries \
     WHERE status = 'pending' AND route = $1 AND destination = $2 AND next_attempt_at_us <= $3 \
+      AND (attempts >= $5 OR next_attempt_at_us > created_at_us) \
     ORDER BY next_attempt_at_us, created_at_us, id \
+    LIMIT $4";
+
+/// The due heads of an ordered destination's lanes: in each lane, the
+/// oldest pending delivery, if it is due; oldest first. `$1` route, `$2`
+/// destination, `$3` now, `$4` limit. Served by `deliveries_in_order`.
+pub(super) const LANE_HEADS: &str = "\
+    SELECT d.id, d.message_id, d.route, d.destination, d.payload, d.content_type, \
+           CAST(d.context AS TEXT) AS context, d.attempts, d.created_at_us, d.order_key \
+    FROM deliveries d \
+    WHERE d.status = 'pending' AND d.route = $1 AND d.destination = $2 AND d.next_attempt_at_us <= $3 \
+      AND NOT EXISTS ( \
+        SELECT 1 FROM deliveries e \
+        WHERE e.status = 'pending' AND e.route = d.route AND e.destination = d.destination \
+          AND e.order_key = d.order_key \
+          AND (e.created_at_us < d.created_at_us OR (e.created_at_us = d.created_at_us AND e.id < d.id))) \
+    ORDER BY d.created_at_us, d.id \
     LIMIT $4";
 
 pub(super) const PENDING_DESTINATIONS: &str = "\

@@ -2,11 +2,20 @@
 
 use super::batch::Batch;
 use super::postgres::PostgresStore;
-use super::records::{MessageFilter, MessageSummary, PendingDelivery, StoredMessage};
+use super::records::{DueKind, MessageFilter, MessageSummary, PendingDelivery, StoredMessage};
 use super::sqlite::SqliteStore;
 use super::JournalError;
 use crate::settings::{Durability, JournalLocation};
 use sqlx::error::ErrorKind;
+
+/// A worker's request for due deliveries.
+pub(super) struct DueQuery<'a> {
+    pub route: &'a str,
+    pub destination: &'a str,
+    pub now_us: i64,
+    pub limit: u32,
+    pub kind: DueKind,
+}
 
 #[derive(Clone, Debug)]
 pub(super) enum Store {
@@ -51,16 +60,10 @@ impl Store {
         }
     }
 
-    pub async fn due_deliveries(
-        &self,
-        route: &str,
-        destination: &str,
-        now_us: i64,
-        limit: u32,
-    ) -> Result<Vec<PendingDelivery>, JournalError> {
+    pub async fn due_deliveries(&self, query: &DueQuery<'_>) -> Result<Vec<PendingDelivery>, JournalError> {
         match self {
-            Store::Sqlite(s) => s.due_deliveries(route, destination, now_us, limit).await,
-            Store::Postgres(s) => s.due_deliveries(route, destination, now_us, limit).await,
+            Store::Sqlite(s) => s.due_deliveries(query).await,
+            Store::Postgres(s) => s.due_deliveries(query).await,
         }
     }
 

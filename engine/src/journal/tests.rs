@@ -182,6 +182,7 @@ fn delivery(destination: &str) -> NewDelivery {
         payload: format!("<to>{destination}</to>"),
         content_type: "application/xml".to_string(),
         context: json!({"vars": {"hospital": {"endpoint": "http://h1/ws"}}}),
+        order_key: None,
     }
 }
 
@@ -311,17 +312,27 @@ async fn deliveries_fall_due_and_keep_their_history(fixture: Fixture) {
 
     let ids = |due: &[PendingDelivery]| due.iter().map(|d| d.id.clone()).collect::<Vec<_>>();
     assert_eq!(
-        ids(&journal.due_deliveries("r", "hospital", at(5), 10).await.unwrap()),
+        ids(&journal
+            .due_deliveries("r", "hospital", at(5), 10, DueKind::All)
+            .await
+            .unwrap()),
         [hospital_1]
     );
-    let due = journal.due_deliveries("r", "hospital", at(20), 10).await.unwrap();
+    let due = journal
+        .due_deliveries("r", "hospital", at(20), 10, DueKind::All)
+        .await
+        .unwrap();
     assert_eq!(due[0].message_id, first.id);
     assert_eq!(due[0].payload, "<to>hospital</to>");
     assert_eq!(due[0].context, first.deliveries[0].context);
     assert_eq!((due[0].attempts, due[0].created_at), (0, at(0)));
     assert_eq!(ids(&due), [hospital_1, hospital_2]);
     assert_eq!(
-        journal.due_deliveries("r", "hospital", at(20), 1).await.unwrap().len(),
+        journal
+            .due_deliveries("r", "hospital", at(20), 1, DueKind::All)
+            .await
+            .unwrap()
+            .len(),
         1
     );
     assert_eq!(
@@ -338,10 +349,16 @@ async fn deliveries_fall_due_and_keep_their_history(fixture: Fixture) {
     failed.error = Some("connection refused".into());
     journal.update_delivery(failed).await.unwrap();
     assert_eq!(
-        ids(&journal.due_deliveries("r", "hospital", at(30), 10).await.unwrap()),
+        ids(&journal
+            .due_deliveries("r", "hospital", at(30), 10, DueKind::All)
+            .await
+            .unwrap()),
         [hospital_2]
     );
-    let due = journal.due_deliveries("r", "hospital", at(80), 10).await.unwrap();
+    let due = journal
+        .due_deliveries("r", "hospital", at(80), 10, DueKind::All)
+        .await
+        .unwrap();
     assert_eq!(ids(&due), [hospital_2, hospital_1], "in the order they fell due");
     assert_eq!(due[1].attempts, 1);
 
@@ -353,11 +370,14 @@ async fn deliveries_fall_due_and_keep_their_history(fixture: Fixture) {
         .await
         .unwrap();
     assert_eq!(
-        ids(&journal.due_deliveries("r", "hospital", at(100), 10).await.unwrap()),
+        ids(&journal
+            .due_deliveries("r", "hospital", at(100), 10, DueKind::All)
+            .await
+            .unwrap()),
         [hospital_2]
     );
     assert!(journal
-        .due_deliveries("r", "archive", at(100), 10)
+        .due_deliveries("r", "archive", at(100), 10, DueKind::All)
         .await
         .unwrap()
         .is_empty());
@@ -392,6 +412,56 @@ async fn deliveries_fall_due_and_keep_their_history(fixture: Fixture) {
         .update_delivery(update("no-such-delivery", DeliveryStatus::Delivered, 1, at(90)))
         .await;
     assert!(matches!(unknown, Err(JournalError::UnknownDelivery(id)) if id == "no-such-delivery"));
+    journal.shutdown().await;
+}
+
+async fn workers_ask_for_retries_only_or_for_the_heads_of_lanes(fixture: Fixture) {
+    let journal = fixture.open().await;
+    // Three messages of patient A and one of patient B to an ordered
+    // destination, one lane per patient.
+    let mut ids = Vec::new();
+    for (seconds, patient) in [(0, "A"), (1, "B"), (2, "A"), (3, "A")] {
+        let mut record = message("r", at(seconds));
+        let mut lane = delivery("his");
+        lane.order_key = Some(patient.to_string());
+        ids.push(lane.id.clone());
+        record.deliveries = vec![lane];
+        journal.record(record).await.unwrap();
+    }
+    let due = |kind| journal.due_deliveries("r", "his", at(100), 10, kind);
+    let heads = due(DueKind::LaneHeads).await.unwrap();
+    let lanes: Vec<_> = heads.iter().map(|d| (d.id.as_str(), d.order_key.as_deref())).collect();
+    assert_eq!(lanes, [(ids[0].as_str(), Some("A")), (ids[1].as_str(), Some("B"))]);
+    assert!(due(DueKind::Retries).await.unwrap().is_empty(), "nothing attempted yet");
+
+    // A's head fails and waits for its retry: A's lane waits with it, B's does not.
+    let mut failed = update(&ids[0], DeliveryStatus::Pending, 1, at(10));
+    failed.next_attempt_at = Some(at(200));
+    journal.update_delivery(failed).await.unwrap();
+    let heads = due(DueKind::LaneHeads).await.unwrap();
+    assert_eq!(
+        heads.iter().map(|d| d.id.as_str()).collect::<Vec<_>>(),
+        [ids[1].as_str()]
+    );
+    let retries = journal
+        .due_deliveries("r", "his", at(200), 10, DueKind::Retries)
+        .await
+        .unwrap();
+    assert_eq!(
+        retries.iter().map(|d| d.id.as_str()).collect::<Vec<_>>(),
+        [ids[0].as_str()]
+    );
+
+    // Once A's head is delivered, its next message heads the lane.
+    journal
+        .update_delivery(update(&ids[0], DeliveryStatus::Delivered, 2, at(20)))
+        .await
+        .unwrap();
+    let heads = due(DueKind::LaneHeads).await.unwrap();
+    assert_eq!(
+        heads.iter().map(|d| d.id.as_str()).collect::<Vec<_>>(),
+        [ids[1].as_str(), ids[2].as_str()]
+    );
     journal.shutdown().await;
 }
 
@@ -468,7 +538,7 @@ async fn concurrent_records_share_commits(fixture: Fixture) {
     assert_eq!(counts, [("processed".to_string(), 400)]);
     assert_eq!(
         journal
-            .due_deliveries("busy", "hospital", at(1000), 1000)
+            .due_deliveries("busy", "hospital", at(1000), 1000, DueKind::All)
             .await
             .unwrap()
             .len(),
@@ -605,7 +675,10 @@ async fn reopening_keeps_everything(fixture: Fixture) {
         journal.pending_destinations().await.unwrap(),
         [("restart".to_string(), "hospital".to_string())]
     );
-    let due = journal.due_deliveries("restart", "hospital", at(60), 10).await.unwrap();
+    let due = journal
+        .due_deliveries("restart", "hospital", at(60), 10, DueKind::All)
+        .await
+        .unwrap();
     assert_eq!((due.len(), due[0].attempts), (1, 1));
     journal.record(message("restart", at(3))).await.unwrap();
     assert_eq!(
@@ -701,6 +774,7 @@ macro_rules! on_both_backends {
 on_both_backends!(
     record_and_read_back,
     deliveries_fall_due_and_keep_their_history,
+    workers_ask_for_retries_only_or_for_the_heads_of_lanes,
     the_last_of_several_updates_in_a_batch_wins,
     concurrent_records_share_commits,
     a_failing_batch_fails_its_callers,

@@ -8,7 +8,7 @@ pub mod snapshot;
 pub mod timers;
 
 use crate::exchange::{Exchange, Reply};
-use crate::journal::{Journal, MessageRecord, MessageStatus};
+use crate::journal::{Journal, MessageRecord, MessageStatus, PendingDelivery};
 use crate::outbound::Outbound;
 use crate::settings::Settings;
 use crate::steps::{RunEnv, StepError};
@@ -113,7 +113,22 @@ impl Engine {
         parent_id: Option<String>,
         started: Instant,
     ) -> Reply {
-        let has_deliveries = !processed.deliveries.is_empty();
+        let fresh: Vec<PendingDelivery> = processed
+            .deliveries
+            .iter()
+            .map(|d| PendingDelivery {
+                id: d.id.clone(),
+                message_id: ex.id.clone(),
+                route: route.id.clone(),
+                destination: d.destination.clone(),
+                payload: d.payload.clone(),
+                content_type: d.content_type.clone(),
+                context: d.context.clone(),
+                attempts: 0,
+                created_at: ex.received_at,
+                order_key: d.order_key.clone(),
+            })
+            .collect();
         let record = MessageRecord {
             id: ex.id.clone(),
             route: route.id.clone(),
@@ -139,8 +154,8 @@ impl Engine {
             );
         }
         telemetry::message_done(&route.id, processed.status, processed.error.as_ref(), started.elapsed());
-        if has_deliveries {
-            self.deliveries.wake_route(self, route);
+        if !fresh.is_empty() {
+            self.deliveries.offer(self, route, fresh);
         }
         processed.reply
     }

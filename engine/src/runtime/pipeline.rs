@@ -204,22 +204,34 @@ fn deliveries(route: &Route, ex: &Exchange) -> Result<Vec<NewDelivery>, String> 
         return Ok(Vec::new());
     }
     let payload = ex.outgoing()?;
-    let Value::Object(context) =
-        ex.context_for(|name| name != "config" && route.destinations.iter().any(|d| d.endpoint.uses(name)))
-    else {
+    let uses = |name: &str| {
+        route
+            .destinations
+            .iter()
+            .any(|d| d.endpoint.uses(name) || d.policy.uses(name))
+    };
+    let context = ex.context_for(|name| name != "config" && uses(name));
+    let Value::Object(scopes) = &context else {
         unreachable!("the context is an object")
     };
-    Ok(route
+    route
         .destinations
         .iter()
-        .map(|destination| NewDelivery {
-            id: uuid::Uuid::now_v7().to_string(),
-            destination: destination.name.clone(),
-            payload: payload.body.clone(),
-            content_type: payload.content_type.clone(),
-            context: destination.endpoint.delivery_context(&context),
+        .map(|destination| {
+            let order_key = destination
+                .policy
+                .order_key(&context)
+                .map_err(|e| format!("destination `{}`: {e}", destination.name))?;
+            Ok(NewDelivery {
+                id: uuid::Uuid::now_v7().to_string(),
+                destination: destination.name.clone(),
+                payload: payload.body.clone(),
+                content_type: payload.content_type.clone(),
+                context: destination.endpoint.delivery_context(scopes),
+                order_key,
+            })
         })
-        .collect())
+        .collect()
 }
 
 #[cfg(test)]

@@ -2,6 +2,7 @@
 //! templates and tables it uses. Built completely (and checked) before it
 //! serves; immutable after.
 
+use super::delivery::policy::{DeliveryPolicy, PolicySpec};
 use crate::config::{load_route_files, Diagnostic, Diagnostics, EndpointSpec, RouteSpec, SourceSpec};
 use crate::destinations::Endpoint;
 use crate::mappings::Mappings;
@@ -53,7 +54,7 @@ pub enum Source {
 pub struct Destination {
     pub name: String,
     pub endpoint: Endpoint,
-    pub max_attempts: u32,
+    pub policy: DeliveryPolicy,
 }
 
 impl Snapshot {
@@ -208,13 +209,26 @@ fn build_route(
                 ));
             }
         }
-        match Endpoint::build(&destination.to.value, destination.to.at, &mut cx) {
-            Some(endpoint) => destinations.push(Destination {
+        let endpoint = Endpoint::build(&destination.to.value, destination.to.at, &mut cx);
+        cx.at = destination.to.at;
+        let policy = DeliveryPolicy::build(
+            PolicySpec {
+                max_attempts: destination.max_attempts,
+                max_age: destination.max_age,
+                concurrency: destination.concurrency,
+                ordered: destination.ordered.as_ref(),
+                backoff: destination.backoff.as_ref(),
+                retry_on: destination.retry_on.as_deref(),
+            },
+            &mut cx,
+        );
+        match (endpoint, policy) {
+            (Some(endpoint), Some(policy)) => destinations.push(Destination {
                 name: destination.name.clone(),
                 endpoint,
-                max_attempts: destination.max_attempts.max(1),
+                policy,
             }),
-            None => destinations_ok = false,
+            _ => destinations_ok = false,
         }
     }
     let reply = build_reply(spec.reply.as_ref(), &mut cx);

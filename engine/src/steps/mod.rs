@@ -10,7 +10,7 @@ pub mod parse;
 pub mod reply;
 pub mod script;
 pub mod set;
-mod support;
+pub(crate) mod support;
 pub mod template;
 pub mod validate;
 
