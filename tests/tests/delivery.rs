@@ -2,11 +2,12 @@
 //! against a process killed under load: everything acknowledged arrives,
 //! ordered destinations keep their order, duplicates are counted.
 
+use medbus_tests::load::post_until_killed;
 use medbus_tests::sink::{Received, Sink};
-use medbus_tests::{Medbus, Setup};
+use medbus_tests::Setup;
 use serde_json::Value;
 use std::collections::{HashMap, HashSet};
-use std::sync::{Arc, Mutex};
+
 use std::time::Duration;
 
 const MESSAGE_ID: &str = "x-medbus-message-id";
@@ -120,43 +121,6 @@ async fn a_receiver_that_was_down_gets_everything_and_ordered_lanes_keep_their_o
     );
 }
 
-/// Sends from 16 tasks until killed; returns the ids of every 200 answer.
-async fn load_then_kill(medbus: &mut Medbus, run_for: Duration) -> HashSet<String> {
-    let acked = Arc::new(Mutex::new(HashSet::new()));
-    let client = reqwest::Client::new();
-    let url = medbus.url("/ingest");
-    let mut tasks = Vec::new();
-    for worker in 0..16 {
-        let (client, url, acked) = (client.clone(), url.clone(), acked.clone());
-        tasks.push(tokio::spawn(async move {
-            for n in 0.. {
-                let Ok(response) = client
-                    .post(&url)
-                    .body(format!("{{\"w\":{worker},\"n\":{n}}}"))
-                    .send()
-                    .await
-                else {
-                    return;
-                };
-                if response.status() != 200 {
-                    continue;
-                }
-                let Ok(body) = response.json::<Value>().await else {
-                    return;
-                };
-                acked.lock().unwrap().insert(body["id"].as_str().unwrap().to_string());
-            }
-        }));
-    }
-    tokio::time::sleep(run_for).await;
-    medbus.kill();
-    for task in tasks {
-        let _ = task.await;
-    }
-    let ids = acked.lock().unwrap().clone();
-    ids
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_acknowledged_message_is_delivered_across_repeated_sigkills() {
     let sink = Sink::start().await;
@@ -172,7 +136,7 @@ async fn every_acknowledged_message_is_delivered_across_repeated_sigkills() {
     let mut medbus = setup.start().await;
     let mut acked = HashSet::new();
     for round in 1..=3 {
-        let ids = load_then_kill(&mut medbus, Duration::from_millis(1500)).await;
+        let ids = post_until_killed(&mut medbus, "/ingest", 16, Duration::from_millis(1500)).await;
         println!("round {round}: {} acknowledged before SIGKILL", ids.len());
         assert!(!ids.is_empty(), "the load produced no acknowledgement");
         acked.extend(ids);

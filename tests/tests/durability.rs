@@ -1,50 +1,12 @@
 //! An acknowledged message is in the journal, whatever happens to the
 //! process right after: SIGKILL under load, restart, look for every id.
 
-use medbus_tests::{create_postgres_database, drop_database, postgres_url, Medbus, Setup};
-use serde_json::Value;
+use medbus_tests::load::post_until_killed;
+use medbus_tests::{create_postgres_database, drop_database, postgres_url, Setup};
 use std::collections::HashSet;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 const ROUTE: &str = "id: t.ingest\nsource:\n  http: { path: /ingest }\n";
-
-/// Sends from 32 tasks until killed; returns the ids of every 200 answer.
-async fn load_then_kill(medbus: &mut Medbus, run_for: Duration) -> HashSet<String> {
-    let acked = Arc::new(Mutex::new(HashSet::new()));
-    let client = reqwest::Client::new();
-    let url = medbus.url("/ingest");
-    let mut tasks = Vec::new();
-    for worker in 0..32 {
-        let (client, url, acked) = (client.clone(), url.clone(), acked.clone());
-        tasks.push(tokio::spawn(async move {
-            for n in 0.. {
-                let Ok(response) = client
-                    .post(&url)
-                    .body(format!("{{\"worker\":{worker},\"n\":{n}}}"))
-                    .send()
-                    .await
-                else {
-                    return;
-                };
-                if response.status() != 200 {
-                    continue;
-                }
-                let Ok(body) = response.json::<Value>().await else {
-                    return;
-                };
-                acked.lock().unwrap().insert(body["id"].as_str().unwrap().to_string());
-            }
-        }));
-    }
-    tokio::time::sleep(run_for).await;
-    medbus.kill();
-    for task in tasks {
-        let _ = task.await;
-    }
-    let ids = acked.lock().unwrap().clone();
-    ids
-}
 
 async fn journaled_ids_sqlite(file: &std::path::Path) -> HashSet<String> {
     use sqlx::Connection;
@@ -87,7 +49,7 @@ async fn sigkill_under_load_loses_no_acknowledged_message_sqlite() {
     let mut medbus = setup.start().await;
     let mut all_acked = HashSet::new();
     for round in 1..=3 {
-        let acked = load_then_kill(&mut medbus, Duration::from_millis(1500)).await;
+        let acked = post_until_killed(&mut medbus, "/ingest", 32, Duration::from_millis(1500)).await;
         all_acked.extend(acked);
         let journaled = journaled_ids_sqlite(&medbus.journal_file()).await;
         assert_all_journaled(&all_acked, &journaled, round);
@@ -104,7 +66,7 @@ async fn sigkill_under_load_loses_no_acknowledged_message_postgres() {
     let mut medbus = setup.start().await;
     let mut all_acked = HashSet::new();
     for round in 1..=2 {
-        let acked = load_then_kill(&mut medbus, Duration::from_millis(1500)).await;
+        let acked = post_until_killed(&mut medbus, "/ingest", 32, Duration::from_millis(1500)).await;
         all_acked.extend(acked);
         let journaled = journaled_ids_postgres(&url).await;
         assert_all_journaled(&all_acked, &journaled, round);
