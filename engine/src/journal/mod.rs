@@ -12,6 +12,7 @@
 mod batch;
 mod postgres;
 mod records;
+pub mod retention;
 mod rows;
 mod sql;
 mod sqlite;
