@@ -12,7 +12,7 @@ use serde::Deserialize;
 use std::time::Duration;
 
 /// Messages one batch empties or deletes at most: one short transaction.
-const BATCH: u32 = 256;
+const BATCH: u32 = 64;
 /// The pause between batches, in which the writer commits what waited.
 const PAUSE: Duration = Duration::from_millis(5);
 
