@@ -41,6 +41,8 @@ pub async fn run(settings: Settings) -> Result<(), StartError> {
         listeners::serve(&engine, addr, listener);
     }
     timers::start(&engine);
+    let retention = crate::journal::retention::run(journal.clone(), settings.retention.clone(), engine.stopping());
+    engine.tasks.spawn(retention);
     let resumed = engine
         .deliveries
         .resume(&engine)

@@ -3,6 +3,7 @@
 //! file's folder.
 
 use crate::config::{Diagnostic, Position};
+use crate::journal::retention::{self, RetentionSettings};
 use schemars::JsonSchema;
 use serde::Deserialize;
 use std::net::SocketAddr;
@@ -41,6 +42,9 @@ pub struct SettingsFile {
     /// systems, hospital codes ...). Env: MEDBUS_VALUE_<NAME> (upper case)
     /// overrides one.
     pub values: serde_json::Map<String, serde_json::Value>,
+    /// How long the journal keeps message bodies, errors and metadata.
+    /// Env: MEDBUS_RETENTION_<KEY>.
+    pub retention: RetentionSettings,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, JsonSchema)]
@@ -73,6 +77,7 @@ impl Default for SettingsFile {
             log_format: LogFormat::Text,
             log: "info".into(),
             values: serde_json::Map::new(),
+            retention: RetentionSettings::default(),
         }
     }
 }
@@ -94,6 +99,7 @@ pub struct Settings {
     pub log_format: LogFormat,
     pub log: String,
     pub values: std::sync::Arc<serde_json::Map<String, serde_json::Value>>,
+    pub retention: RetentionSettings,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -142,6 +148,20 @@ impl Settings {
             for (var, key) in ENV_OVERRIDES {
                 if let Some(value) = env(var).filter(|v| !v.is_empty()) {
                     map.insert((*key).to_string(), serde_json::Value::String(value));
+                }
+            }
+            let retention_env: Vec<_> = retention::ENV_OVERRIDES
+                .iter()
+                .filter_map(|(var, key)| Some((*key, env(var).filter(|v| !v.is_empty())?)))
+                .collect();
+            if !retention_env.is_empty() {
+                let section = map
+                    .entry("retention")
+                    .or_insert_with(|| serde_json::Value::Object(serde_json::Map::new()));
+                if let Some(section) = section.as_object_mut() {
+                    for (key, value) in retention_env {
+                        section.insert(key.to_string(), serde_json::Value::String(value));
+                    }
                 }
             }
             if let Some(serde_json::Value::Object(values)) = map.get_mut("values") {
@@ -196,6 +216,12 @@ impl Settings {
             ));
             JournalLocation::Sqlite(data_dir.join("journal.db"))
         };
+        if s.retention.check_every.0.is_zero() {
+            errors.push(Diagnostic::in_file(
+                file,
+                "retention.check_every must be longer than zero; expected e.g. `1h`".to_string(),
+            ));
+        }
         if !errors.is_empty() {
             return Err(errors);
         }
@@ -214,6 +240,7 @@ impl Settings {
             log_format: s.log_format,
             log: s.log,
             values: std::sync::Arc::new(s.values),
+            retention: s.retention,
         })
     }
 
@@ -239,6 +266,28 @@ mod tests {
         assert_eq!(s.journal, JournalLocation::Sqlite(s.data_dir.join("journal.db")));
         assert_eq!(s.timezone, chrono_tz::Asia::Shanghai);
         assert_eq!(s.journal_durability, Durability::Full);
+    }
+
+    #[test]
+    fn retention_has_defaults_and_its_own_environment_variables() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("medbus.yaml");
+        std::fs::write(&file, "retention:\n  errors: 120d\n  metadata: 1y\n").unwrap();
+        let env = |name: &str| (name == "MEDBUS_RETENTION_BODIES").then(|| "7d".to_string());
+        let s = Settings::load(&file, &env).unwrap();
+        let day = 24 * 3600;
+        assert_eq!(s.retention.bodies.0.as_secs(), 7 * day);
+        assert_eq!(s.retention.errors.0.as_secs(), 120 * day);
+        assert!(s.retention.metadata.is_some());
+        assert_eq!(s.retention.check_every.0.as_secs(), 3600);
+        let defaults = Settings::load(&dir.path().join("none.yaml"), &|_| None).unwrap();
+        assert_eq!(defaults.retention, RetentionSettings::default());
+        let env = |name: &str| (name == "MEDBUS_RETENTION_CHECK_EVERY").then(|| "0s".to_string());
+        let errors = Settings::load(&file, &env).unwrap_err();
+        assert!(errors[0].message.contains("check_every"), "{}", errors[0]);
+        std::fs::write(&file, "retention:\n  bodies: soon\n").unwrap();
+        let errors = Settings::load(&file, &|_| None).unwrap_err();
+        assert!(errors[0].to_string().contains("medbus.yaml:2:"), "{}", errors[0]);
     }
 
     #[test]

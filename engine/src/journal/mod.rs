@@ -12,6 +12,7 @@
 mod batch;
 mod postgres;
 mod records;
+pub mod retention;
 mod rows;
 mod sql;
 mod sqlite;
@@ -23,7 +24,8 @@ mod tests;
 
 pub use records::{
     DeliveryAttempt, DeliveryStatus, DeliveryUpdate, DueKind, MessageFilter, MessageRecord, MessageStatus,
-    MessageSummary, NewDelivery, PendingDelivery, StoredDelivery, StoredMessage, UnknownStatus,
+    MessageSummary, NewDelivery, PendingDelivery, PruneCursor, PruneCutoffs, Pruned, ReprocessSelection,
+    SelectedStatus, StoredDelivery, StoredMessage, UnknownStatus,
 };
 
 use crate::settings::{Durability, JournalLocation};
@@ -189,6 +191,44 @@ impl Journal {
     /// without messages are left out.
     pub async fn count_by_status(&self, route: Option<&str>) -> Result<Vec<(String, i64)>, JournalError> {
         self.inner.store.count_by_status(route).await
+    }
+
+    /// The ids of the messages a bulk reprocess takes, oldest first.
+    pub async fn select_for_reprocess(&self, selection: &ReprocessSelection) -> Result<Vec<String>, JournalError> {
+        self.inner.store.select_for_reprocess(selection).await
+    }
+
+    /// Records a re-delivery: a message whose deliveries go out under the
+    /// id `sent_as` (the original message's), so that receivers recognise
+    /// the same business message. Committed in a short transaction of its
+    /// own, not group-committed: an operator's action, not traffic.
+    pub async fn record_redelivery(&self, message: MessageRecord, sent_as: &str) -> Result<(), JournalError> {
+        let row = MessageRow::encode(message)?;
+        if sent_as.contains('\0') {
+            return Err(JournalError::Invalid("sent_as contains a NUL character".into()));
+        }
+        self.inner.store.record_redelivery(&row, sent_as).await
+    }
+
+    /// One pruning batch: empties the bodies of up to `limit` messages past
+    /// their cutoff (after `cursor`, which it moves on), then, when a
+    /// metadata cutoff is set, deletes up to `limit` messages older than it.
+    /// Pending deliveries and their messages are never touched. Each part
+    /// is one short transaction.
+    pub async fn prune_batch(
+        &self,
+        cutoffs: &PruneCutoffs,
+        cursor: &mut PruneCursor,
+        now: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Pruned, JournalError> {
+        let store = &self.inner.store;
+        let bodies = store.prune_bodies(cutoffs, cursor, rows::micros(now), limit).await?;
+        let metadata = match cutoffs.metadata {
+            Some(cutoff) => store.delete_old(rows::micros(cutoff), limit).await?,
+            None => 0,
+        };
+        Ok(Pruned { bodies, metadata })
     }
 
     /// What the writer has done so far.

@@ -107,6 +107,9 @@ pub struct StoredMessage {
     pub error: Option<Value>,
     pub duration_us: i64,
     pub parent_id: Option<String>,
+    /// When retention emptied its bodies (raw, trace, reply, finished
+    /// deliveries' payloads); `None` while they are whole.
+    pub pruned_at: Option<DateTime<Utc>>,
     /// In the order they were enqueued.
     pub deliveries: Vec<StoredDelivery>,
 }
@@ -180,6 +183,82 @@ impl Default for MessageFilter {
             received_before: None,
             limit: 100,
         }
+    }
+}
+
+/// Which messages a bulk reprocess takes: one route, received in
+/// `[received_from, received_before)`, oldest first, at most `limit`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ReprocessSelection {
+    pub route: String,
+    pub status: SelectedStatus,
+    /// With [`SelectedStatus::Dead`]: only dead deliveries to this destination.
+    pub destination: Option<String>,
+    pub received_from: DateTime<Utc>,
+    pub received_before: DateTime<Utc>,
+    pub limit: u32,
+}
+
+/// A message status, or "has a dead-lettered delivery".
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SelectedStatus {
+    Message(MessageStatus),
+    Dead,
+}
+
+impl FromStr for SelectedStatus {
+    type Err = UnknownStatus;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        if s == "dead" {
+            return Ok(SelectedStatus::Dead);
+        }
+        s.parse().map(SelectedStatus::Message)
+    }
+}
+
+/// Which messages one pruning pass empties or deletes: received strictly
+/// before these times.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PruneCutoffs {
+    /// Bodies of processed and filtered messages without a dead delivery.
+    pub bodies: DateTime<Utc>,
+    /// Bodies of rejected and failed messages and of those with a dead delivery.
+    pub errors: DateTime<Utc>,
+    /// Whole messages (rows deleted); `None` keeps metadata forever.
+    pub metadata: Option<DateTime<Utc>>,
+}
+
+/// Where a pruning pass has got to: batches go on after the last message
+/// they emptied, so messages kept (too young for their cutoff) are read once.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PruneCursor {
+    pub(super) after_us: i64,
+    pub(super) after_id: String,
+}
+
+impl Default for PruneCursor {
+    fn default() -> Self {
+        PruneCursor {
+            after_us: i64::MIN,
+            after_id: String::new(),
+        }
+    }
+}
+
+/// What one pruning batch did.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Pruned {
+    /// Messages whose bodies were emptied.
+    pub bodies: u64,
+    /// Messages deleted with everything they held.
+    pub metadata: u64,
+}
+
+impl std::ops::AddAssign for Pruned {
+    fn add_assign(&mut self, other: Pruned) {
+        self.bodies += other.bodies;
+        self.metadata += other.metadata;
     }
 }
 

@@ -237,6 +237,7 @@ pub(super) fn stored_message(row: &impl JournalRow) -> Result<StoredMessage, Jou
         error: row.json_opt("error")?,
         duration_us: row.int("duration_us")?,
         parent_id: row.text_opt("parent_id")?,
+        pruned_at: row.time_opt("pruned_at_us")?,
         deliveries: Vec::new(),
     })
 }

@@ -9,9 +9,10 @@ use super::rows::micros;
 /// `$1` route, `$2` destination, `$3` now, `$4` limit, `$5` the fewest
 /// attempts made (1: only deliveries already attempted or put off). The
 /// literal `status = 'pending'` lets the partial index `deliveries_due`
-/// serve it.
+/// serve it. A re-delivery goes out under its original message's id
+/// (`sent_as_id`).
 pub(super) const DUE_DELIVERIES: &str = "\
-    SELECT id, message_id, route, destination, payload, content_type, \
+    SELECT id, COALESCE(sent_as_id, message_id) AS message_id, route, destination, payload, content_type, \
            CAST(context AS TEXT) AS context, attempts, created_at_us, order_key \
     FROM deliveries \
     WHERE status = 'pending' AND route = $1 AND destination = $2 AND next_attempt_at_us <= $3 \
@@ -23,7 +24,8 @@ pub(super) const DUE_DELIVERIES: &str = "\
 /// oldest pending delivery, if it is due; oldest first. `$1` route, `$2`
 /// destination, `$3` now, `$4` limit. Served by `deliveries_in_order`.
 pub(super) const LANE_HEADS: &str = "\
-    SELECT d.id, d.message_id, d.route, d.destination, d.payload, d.content_type, \
+    SELECT d.id, COALESCE(d.sent_as_id, d.message_id) AS message_id, d.route, d.destination, d.payload, \
+           d.content_type, \
            CAST(d.context AS TEXT) AS context, d.attempts, d.created_at_us, d.order_key \
     FROM deliveries d \
     WHERE d.status = 'pending' AND d.route = $1 AND d.destination = $2 AND d.next_attempt_at_us <= $3 \
@@ -44,7 +46,7 @@ pub(super) const PENDING_DESTINATIONS: &str = "\
 pub(super) const MESSAGE: &str = "\
     SELECT id, route, received_at_us, status, CAST(source AS TEXT) AS source, content_type, raw, \
            CAST(trace AS TEXT) AS trace, CAST(reply AS TEXT) AS reply, \
-           CAST(error AS TEXT) AS error, duration_us, parent_id \
+           CAST(error AS TEXT) AS error, duration_us, parent_id, pruned_at_us \
     FROM messages WHERE id = $1";
 
 /// `$1` message id.
@@ -69,6 +71,74 @@ pub(super) const COUNT_BY_STATUS: &str = "\
 /// `$1` route.
 pub(super) const COUNT_BY_STATUS_OF_ROUTE: &str = "\
     SELECT status, COUNT(*) AS n FROM messages WHERE route = $1 GROUP BY status ORDER BY status";
+
+/// `$1` route, `$2` status, `$3` received from, `$4` received before, `$5` limit.
+pub(super) const SELECT_BY_STATUS: &str = "\
+    SELECT id FROM messages \
+    WHERE route = $1 AND status = $2 AND received_at_us >= $3 AND received_at_us < $4 \
+    ORDER BY received_at_us, id LIMIT $5";
+
+/// `$1` route, `$2` received from, `$3` received before, `$4` limit. A
+/// delivery is created when its message was received, so `created_at_us`
+/// is the message's time; the partial index `deliveries_dead` serves it.
+pub(super) const SELECT_DEAD: &str = "\
+    SELECT message_id AS id, MIN(created_at_us) AS first_us FROM deliveries \
+    WHERE status = 'dead' AND route = $1 AND created_at_us >= $2 AND created_at_us < $3 \
+    GROUP BY message_id ORDER BY first_us, message_id LIMIT $4";
+
+/// `$1` route, `$2` destination, `$3` received from, `$4` received before, `$5` limit.
+pub(super) const SELECT_DEAD_TO: &str = "\
+    SELECT message_id AS id FROM deliveries \
+    WHERE status = 'dead' AND route = $1 AND destination = $2 \
+      AND created_at_us >= $3 AND created_at_us < $4 \
+    ORDER BY created_at_us, message_id LIMIT $5";
+
+/// Messages whose bodies retention may empty, oldest first, after the
+/// cursor (`$1` time, `$2` id): none of their deliveries pending, older
+/// than their own cutoff (`$3` bodies, `$4` errors: rejected, failed or
+/// with a dead delivery), `$5` the later cutoff of both, `$6` limit.
+pub(super) const PRUNABLE: &str = "\
+    SELECT m.id, m.received_at_us FROM messages m \
+    WHERE m.pruned_at_us IS NULL AND m.received_at_us < $5 \
+      AND (m.received_at_us > $1 OR (m.received_at_us = $1 AND m.id > $2)) \
+      AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.message_id = m.id AND d.status = 'pending') \
+      AND m.received_at_us < CASE \
+          WHEN m.status IN ('rejected', 'failed') \
+            OR EXISTS (SELECT 1 FROM deliveries d WHERE d.message_id = m.id AND d.status = 'dead') \
+          THEN $4 ELSE $3 END \
+    ORDER BY m.received_at_us, m.id LIMIT $6";
+
+/// Empties the bodies of the messages `$3`, `$4` ... (`$1` the empty raw,
+/// `$2` now), of their finished deliveries and of their attempts.
+pub(super) fn prune_bodies(messages: usize) -> [String; 3] {
+    let ids = (3..3 + messages)
+        .map(|n| format!("${n}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    [
+        format!(
+            "UPDATE messages SET raw = $1, trace = '[]', reply = NULL, pruned_at_us = $2 \
+             WHERE id IN ({ids})"
+        ),
+        format!(
+            "UPDATE deliveries SET payload = '', context = '{{}}', response = NULL \
+             WHERE status <> 'pending' AND message_id IN ({ids})"
+        ),
+        format!(
+            "UPDATE delivery_attempts SET response = NULL \
+             WHERE delivery_id IN (SELECT id FROM deliveries WHERE message_id IN ({ids}))"
+        ),
+    ]
+}
+
+/// Deletes (with their deliveries and attempts) up to `$2` messages received
+/// before `$1`, oldest first, none of whose deliveries is pending.
+pub(super) const DELETE_OLD: &str = "\
+    DELETE FROM messages WHERE id IN ( \
+        SELECT m.id FROM messages m \
+        WHERE m.received_at_us < $1 \
+          AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.message_id = m.id AND d.status = 'pending') \
+        ORDER BY m.received_at_us LIMIT $2)";
 
 /// A value to bind to a search, in placeholder order.
 #[derive(Debug, PartialEq)]

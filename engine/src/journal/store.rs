@@ -2,7 +2,11 @@
 
 use super::batch::Batch;
 use super::postgres::PostgresStore;
-use super::records::{DueKind, MessageFilter, MessageSummary, PendingDelivery, StoredMessage};
+use super::records::{
+    DueKind, MessageFilter, MessageSummary, PendingDelivery, PruneCursor, PruneCutoffs, ReprocessSelection,
+    StoredMessage,
+};
+use super::rows::MessageRow;
 use super::sqlite::SqliteStore;
 use super::JournalError;
 use crate::settings::{Durability, JournalLocation};
@@ -92,6 +96,40 @@ impl Store {
         match self {
             Store::Sqlite(s) => s.count_by_status(route).await,
             Store::Postgres(s) => s.count_by_status(route).await,
+        }
+    }
+
+    pub async fn select_for_reprocess(&self, selection: &ReprocessSelection) -> Result<Vec<String>, JournalError> {
+        match self {
+            Store::Sqlite(s) => s.select_for_reprocess(selection).await,
+            Store::Postgres(s) => s.select_for_reprocess(selection).await,
+        }
+    }
+
+    pub async fn record_redelivery(&self, message: &MessageRow, sent_as: &str) -> Result<(), JournalError> {
+        match self {
+            Store::Sqlite(s) => s.record_redelivery(message, sent_as).await,
+            Store::Postgres(s) => s.record_redelivery(message, sent_as).await,
+        }
+    }
+
+    pub async fn prune_bodies(
+        &self,
+        cutoffs: &PruneCutoffs,
+        cursor: &mut PruneCursor,
+        now_us: i64,
+        limit: u32,
+    ) -> Result<u64, JournalError> {
+        match self {
+            Store::Sqlite(s) => s.prune_bodies(cutoffs, cursor, now_us, limit).await,
+            Store::Postgres(s) => s.prune_bodies(cutoffs, cursor, now_us, limit).await,
+        }
+    }
+
+    pub async fn delete_old(&self, cutoff_us: i64, limit: u32) -> Result<u64, JournalError> {
+        match self {
+            Store::Sqlite(s) => s.delete_old(cutoff_us, limit).await,
+            Store::Postgres(s) => s.delete_old(cutoff_us, limit).await,
         }
     }
 

@@ -80,6 +80,23 @@ impl Fixture {
     }
 }
 
+impl Fixture {
+    /// A count read on a connection of its own.
+    async fn count(&self, sql: &str) -> i64 {
+        match &self.location {
+            JournalLocation::Sqlite(path) => {
+                let options = sqlx::sqlite::SqliteConnectOptions::new().filename(path);
+                let mut conn = sqlx::SqliteConnection::connect_with(&options).await.unwrap();
+                sqlx::query_scalar(sql).fetch_one(&mut conn).await.unwrap()
+            }
+            JournalLocation::Postgres(url) => {
+                let mut conn = sqlx::PgConnection::connect(url).await.unwrap();
+                sqlx::query_scalar(sql).fetch_one(&mut conn).await.unwrap()
+            }
+        }
+    }
+}
+
 /// The database's write lock, held by a connection of the test's own.
 enum WriteLock {
     Sqlite(sqlx::SqliteConnection),
@@ -750,6 +767,206 @@ async fn invalid_text_is_refused_before_writing(fixture: Fixture) {
     journal.shutdown().await;
 }
 
+async fn selects_messages_to_reprocess(fixture: Fixture) {
+    let journal = fixture.open().await;
+    let mut failed = message("r", at(10));
+    failed.status = MessageStatus::Failed;
+    let mut failed_late = message("r", at(30));
+    failed_late.status = MessageStatus::Failed;
+    let mut failed_elsewhere = message("other", at(10));
+    failed_elsewhere.status = MessageStatus::Failed;
+    let mut two_dead = message("r", at(12));
+    two_dead.deliveries = vec![delivery("hospital"), delivery("archive")];
+    let mut one_dead = message("r", at(11));
+    one_dead.deliveries = vec![delivery("hospital"), delivery("archive")];
+    let mut delivered = message("r", at(13));
+    delivered.deliveries = vec![delivery("hospital")];
+    for record in [
+        &failed,
+        &failed_late,
+        &failed_elsewhere,
+        &two_dead,
+        &one_dead,
+        &delivered,
+    ] {
+        journal.record(record.clone()).await.unwrap();
+    }
+    for (id, status) in [
+        (&two_dead.deliveries[0].id, DeliveryStatus::Dead),
+        (&two_dead.deliveries[1].id, DeliveryStatus::Dead),
+        (&one_dead.deliveries[0].id, DeliveryStatus::Delivered),
+        (&one_dead.deliveries[1].id, DeliveryStatus::Dead),
+        (&delivered.deliveries[0].id, DeliveryStatus::Delivered),
+    ] {
+        journal.update_delivery(update(id, status, 2, at(20))).await.unwrap();
+    }
+    let select = |status: &str, destination: Option<&str>, limit: u32| ReprocessSelection {
+        route: "r".into(),
+        status: status.parse().unwrap(),
+        destination: destination.map(str::to_string),
+        received_from: at(10),
+        received_before: at(30),
+        limit,
+    };
+    let ids = journal.select_for_reprocess(&select("failed", None, 10)).await.unwrap();
+    assert_eq!(ids, [failed.id.clone()], "one route, `to` excluded");
+    let ids = journal.select_for_reprocess(&select("dead", None, 10)).await.unwrap();
+    assert_eq!(
+        ids,
+        [one_dead.id.clone(), two_dead.id.clone()],
+        "each message once, oldest first"
+    );
+    let ids = journal
+        .select_for_reprocess(&select("dead", Some("hospital"), 10))
+        .await
+        .unwrap();
+    assert_eq!(ids, [two_dead.id.clone()]);
+    let ids = journal.select_for_reprocess(&select("dead", None, 1)).await.unwrap();
+    assert_eq!(ids, [one_dead.id.clone()]);
+    let ids = journal
+        .select_for_reprocess(&select("processed", None, 10))
+        .await
+        .unwrap();
+    assert_eq!(ids.len(), 3);
+    journal.shutdown().await;
+}
+
+async fn a_redelivery_goes_out_under_the_original_id(fixture: Fixture) {
+    let journal = fixture.open().await;
+    let mut record = message("r", at(0));
+    record.id = new_id();
+    record.parent_id = Some("original-id".into());
+    record.deliveries = vec![delivery("hospital")];
+    journal.record_redelivery(record.clone(), "original-id").await.unwrap();
+    let due = journal
+        .due_deliveries("r", "hospital", at(1), 10, DueKind::All)
+        .await
+        .unwrap();
+    assert_eq!(due.len(), 1);
+    assert_eq!(due[0].id, record.deliveries[0].id);
+    assert_eq!(due[0].message_id, "original-id");
+    assert_eq!(due[0].payload, record.deliveries[0].payload);
+    let stored = journal.message(&record.id).await.unwrap().unwrap();
+    assert_eq!(stored.parent_id.as_deref(), Some("original-id"));
+    assert_eq!(stored.deliveries[0].status, DeliveryStatus::Pending);
+    let duplicate = journal.record_redelivery(record, "original-id").await;
+    assert!(matches!(duplicate, Err(JournalError::Write(_))), "{duplicate:?}");
+    journal.shutdown().await;
+}
+
+/// Prunes in batches of `limit` until nothing is left to do.
+async fn prune_all(journal: &Journal, cutoffs: &PruneCutoffs, limit: u32) -> Pruned {
+    let mut cursor = PruneCursor::default();
+    let mut total = Pruned::default();
+    loop {
+        let pruned = journal
+            .prune_batch(cutoffs, &mut cursor, at(1000), limit)
+            .await
+            .unwrap();
+        total += pruned;
+        if pruned.bodies < u64::from(limit) && pruned.metadata < u64::from(limit) {
+            return total;
+        }
+    }
+}
+
+async fn retention_empties_bodies_and_keeps_metadata(fixture: Fixture) {
+    let journal = fixture.open().await;
+    let mut delivered = message("r", at(0));
+    delivered.deliveries = vec![delivery("hospital")];
+    let mut dead = message("r", at(1));
+    dead.deliveries = vec![delivery("hospital")];
+    let mut pending = message("r", at(2));
+    pending.deliveries = vec![delivery("hospital")];
+    let mut rejected = message("r", at(3));
+    rejected.status = MessageStatus::Rejected;
+    rejected.error = Some(json!({"kind": "rejected", "code": "MISSING_FIELD", "message": "body.name is required"}));
+    let plain = message("r", at(4));
+    let young = message("r", at(500));
+    for record in [&delivered, &dead, &pending, &rejected, &plain, &young] {
+        journal.record(record.clone()).await.unwrap();
+    }
+    let mut answered = update(&delivered.deliveries[0].id, DeliveryStatus::Delivered, 1, at(5));
+    answered.response = Some(json!({"status": 200, "body": "张三 received"}));
+    journal.update_delivery(answered).await.unwrap();
+    journal
+        .update_delivery(update(&dead.deliveries[0].id, DeliveryStatus::Dead, 2, at(5)))
+        .await
+        .unwrap();
+
+    // Bodies received before 100 s go; errors (rejected, dead) only before 2 s.
+    let cutoffs = PruneCutoffs {
+        bodies: at(100),
+        errors: at(2),
+        metadata: None,
+    };
+    // Batches of two: the cursor carries each batch on after the last.
+    let pruned = prune_all(&journal, &cutoffs, 2).await;
+    assert_eq!(pruned, Pruned { bodies: 3, metadata: 0 }, "delivered, dead, plain");
+
+    let emptied = journal.message(&delivered.id).await.unwrap().unwrap();
+    assert_eq!(emptied.pruned_at, Some(at(1000)));
+    assert!(emptied.raw.is_empty());
+    assert_eq!(emptied.trace, json!([]));
+    assert_eq!(emptied.reply, None);
+    assert_eq!(
+        (emptied.status, emptied.duration_us, emptied.received_at),
+        (MessageStatus::Processed, 250, at(0))
+    );
+    let kept = &emptied.deliveries[0];
+    assert_eq!((kept.status, kept.attempts), (DeliveryStatus::Delivered, 1));
+    assert_eq!(
+        (kept.payload.as_str(), &kept.context, &kept.response),
+        ("", &json!({}), &None)
+    );
+    assert_eq!(kept.history.len(), 1);
+    assert_eq!(kept.history[0].response, None);
+    assert!(journal.message(&dead.id).await.unwrap().unwrap().raw.is_empty());
+
+    for untouched in [&pending, &rejected, &young] {
+        let stored = journal.message(&untouched.id).await.unwrap().unwrap();
+        assert_eq!(stored.pruned_at, None, "{}", untouched.id);
+        assert_eq!(stored.raw, untouched.raw);
+    }
+    assert_eq!(
+        journal.message(&pending.id).await.unwrap().unwrap().deliveries[0].payload,
+        pending.deliveries[0].payload
+    );
+
+    // Errors past their own age go too; a second pass finds nothing more.
+    let cutoffs = PruneCutoffs {
+        errors: at(100),
+        ..cutoffs
+    };
+    assert_eq!(
+        prune_all(&journal, &cutoffs, 100).await,
+        Pruned { bodies: 1, metadata: 0 }
+    );
+    let rejected_now = journal.message(&rejected.id).await.unwrap().unwrap();
+    assert!(rejected_now.raw.is_empty());
+    assert_eq!(rejected_now.error, rejected.error, "the error is metadata");
+    assert_eq!(prune_all(&journal, &cutoffs, 100).await, Pruned::default());
+
+    // Metadata past its age is deleted with deliveries and attempts; the
+    // message with a pending delivery stays.
+    let cutoffs = PruneCutoffs {
+        metadata: Some(at(100)),
+        ..cutoffs
+    };
+    assert_eq!(
+        prune_all(&journal, &cutoffs, 2).await,
+        Pruned { bodies: 0, metadata: 4 }
+    );
+    assert_eq!(journal.message(&delivered.id).await.unwrap(), None);
+    assert!(journal.message(&pending.id).await.unwrap().is_some());
+    assert!(journal.message(&young.id).await.unwrap().is_some());
+    let counts = journal.count_by_status(Some("r")).await.unwrap();
+    assert_eq!(counts, [("processed".to_string(), 2)]);
+    let orphans = fixture.count("SELECT COUNT(*) FROM delivery_attempts").await;
+    assert_eq!(orphans, 0, "attempts of deleted deliveries are deleted");
+    journal.shutdown().await;
+}
+
 macro_rules! on_both_backends {
     ($($scenario:ident),* $(,)?) => {
         mod sqlite_backend {
@@ -783,7 +1000,53 @@ on_both_backends!(
     migrations_are_idempotent,
     durability_reaches_the_writer,
     invalid_text_is_refused_before_writing,
+    selects_messages_to_reprocess,
+    a_redelivery_goes_out_under_the_original_id,
+    retention_empties_bodies_and_keeps_metadata,
 );
+
+/// Under constant load with retention, the SQLite file stops growing: the
+/// pages emptied bodies held are reused by the next messages' bodies.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_sqlite_file_stays_bounded_under_retention() {
+    const MESSAGES: usize = 1_000;
+    let fixture = Fixture::sqlite();
+    let JournalLocation::Sqlite(path) = fixture.location.clone() else {
+        unreachable!()
+    };
+    let body = Bytes::from("x".repeat(8 * 1024));
+    let mut sizes = Vec::new();
+    for round in 0..4 {
+        let journal = fixture.open().await;
+        let records = (0..MESSAGES).map(|n| {
+            let mut record = message("load", at(round * 10_000 + n as i64));
+            record.raw = body.clone();
+            record
+        });
+        futures::future::try_join_all(records.map(|r| journal.record(r)))
+            .await
+            .unwrap();
+        // A retention of "everything received so far": what a short age
+        // does to the previous rounds under constant load.
+        let cutoffs = PruneCutoffs {
+            bodies: at((round + 1) * 10_000),
+            errors: at((round + 1) * 10_000),
+            metadata: None,
+        };
+        let pruned = prune_all(&journal, &cutoffs, 256).await;
+        assert_eq!(pruned.bodies, MESSAGES as u64);
+        // Closing checkpoints the WAL into the file.
+        journal.shutdown().await;
+        sizes.push(std::fs::metadata(&path).unwrap().len());
+    }
+    let written_per_round = (MESSAGES * body.len()) as u64;
+    let growth = sizes[3] - sizes[1];
+    println!("file sizes after each round: {sizes:?}");
+    assert!(
+        growth < written_per_round / 5,
+        "the file grew by {growth} bytes over two rounds of {written_per_round} bytes of bodies: {sizes:?}"
+    );
+}
 
 /// Records 20,000 messages from 64 concurrent tasks and prints the rate.
 /// Run in release mode:

@@ -4,6 +4,7 @@
 pub mod delivery;
 pub mod listeners;
 pub mod pipeline;
+pub mod reprocess;
 pub mod snapshot;
 pub mod timers;
 

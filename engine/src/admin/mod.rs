@@ -1,5 +1,8 @@
-//! The admin listener: `/health` and `/metrics` (the API and console come
-//! with the admin issue).
+//! The admin listener: `/health`, `/metrics` and the API (the console
+//! comes with the admin issue).
+
+mod api_error;
+mod reprocess;
 
 use crate::runtime::Engine;
 use axum::extract::State;
@@ -14,6 +17,7 @@ pub fn serve(engine: Arc<Engine>, metrics: PrometheusHandle, listener: TcpListen
     let app = axum::Router::new()
         .route("/health", get(health))
         .route("/metrics", get(render_metrics))
+        .merge(reprocess::routes(engine.clone()))
         .with_state((engine, metrics));
     tokio::spawn(async move {
         if let Err(e) = axum::serve(listener, app).await {
