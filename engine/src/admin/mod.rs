@@ -1,5 +1,7 @@
-//! The admin listener: `/health` and `/metrics` (the API and console come
-//! with the admin issue).
+//! The admin listener: `/health`, `/metrics` and `/api/reload` (the rest of
+//! the API and the console come with the admin issue).
+
+mod reload;
 
 use crate::runtime::Engine;
 use axum::extract::State;
@@ -10,10 +12,13 @@ use metrics_exporter_prometheus::PrometheusHandle;
 use std::sync::Arc;
 use tokio::net::TcpListener;
 
+type AdminState = (Arc<Engine>, PrometheusHandle);
+
 pub fn serve(engine: Arc<Engine>, metrics: PrometheusHandle, listener: TcpListener) {
     let app = axum::Router::new()
         .route("/health", get(health))
         .route("/metrics", get(render_metrics))
+        .route("/api/reload", get(reload::last).post(reload::post))
         .with_state((engine, metrics));
     tokio::spawn(async move {
         if let Err(e) = axum::serve(listener, app).await {
@@ -22,7 +27,7 @@ pub fn serve(engine: Arc<Engine>, metrics: PrometheusHandle, listener: TcpListen
     });
 }
 
-async fn health(State((engine, _)): State<(Arc<Engine>, PrometheusHandle)>) -> impl IntoResponse {
+async fn health(State((engine, _)): State<AdminState>) -> impl IntoResponse {
     if engine.is_ready() {
         (StatusCode::OK, axum::Json(serde_json::json!({ "status": "ok" })))
     } else {
@@ -33,7 +38,7 @@ async fn health(State((engine, _)): State<(Arc<Engine>, PrometheusHandle)>) -> i
     }
 }
 
-async fn render_metrics(State((_, metrics)): State<(Arc<Engine>, PrometheusHandle)>) -> impl IntoResponse {
+async fn render_metrics(State((_, metrics)): State<AdminState>) -> impl IntoResponse {
     (
         [(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4")],
         metrics.render(),
