@@ -5,7 +5,7 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicU16, Ordering};
+use std::sync::atomic::{AtomicU16, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 #[derive(Clone, Debug)]
@@ -20,6 +20,7 @@ pub struct Sink {
     pub addr: SocketAddr,
     received: Arc<Mutex<Vec<Received>>>,
     status: Arc<AtomicU16>,
+    delay_ms: Arc<AtomicU64>,
 }
 
 impl Sink {
@@ -30,6 +31,7 @@ impl Sink {
             addr,
             received: Arc::default(),
             status: Arc::new(AtomicU16::new(200)),
+            delay_ms: Arc::default(),
         };
         let app = axum::Router::new().fallback(record).with_state(sink.clone());
         tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
@@ -43,6 +45,11 @@ impl Sink {
     /// The status later requests are answered with.
     pub fn answer_with(&self, status: u16) {
         self.status.store(status, Ordering::SeqCst);
+    }
+
+    /// How long later requests wait before they are answered.
+    pub fn delay(&self, delay: std::time::Duration) {
+        self.delay_ms.store(delay.as_millis() as u64, Ordering::SeqCst);
     }
 
     pub fn received(&self) -> Vec<Received> {
@@ -74,6 +81,10 @@ impl Sink {
 }
 
 async fn record(State(sink): State<Sink>, uri: axum::http::Uri, headers: HeaderMap, body: Bytes) -> StatusCode {
+    let delay = sink.delay_ms.load(Ordering::SeqCst);
+    if delay > 0 {
+        tokio::time::sleep(std::time::Duration::from_millis(delay)).await;
+    }
     sink.received.lock().unwrap().push(Received {
         path: uri.path().to_string(),
         headers,

@@ -19,6 +19,7 @@ pub fn serve(engine: Arc<Engine>, metrics: PrometheusHandle, listener: TcpListen
         .route("/health", get(health))
         .route("/metrics", get(render_metrics))
         .route("/api/reload", get(reload::last).post(reload::post))
+        .route("/api/reload/history", get(reload::history))
         .with_state((engine, metrics));
     tokio::spawn(async move {
         if let Err(e) = axum::serve(listener, app).await {

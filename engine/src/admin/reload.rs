@@ -1,6 +1,6 @@
 //! `POST /api/reload` reloads the configuration and answers the outcome
 //! (200 applied, 422 refused with every error); `GET /api/reload` answers
-//! the last outcome.
+//! the last outcome, `GET /api/reload/history` the last ones, newest first.
 
 use super::AdminState;
 use crate::runtime::reload::{reload, Outcome, Trigger};
@@ -27,4 +27,8 @@ pub async fn last(State((engine, _)): State<AdminState>) -> Response {
         )
             .into_response(),
     }
+}
+
+pub async fn history(State((engine, _)): State<AdminState>) -> Response {
+    Json(engine.reloads.history()).into_response()
 }

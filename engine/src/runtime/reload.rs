@@ -14,21 +14,36 @@ use crate::config::Diagnostic;
 use crate::settings::{RestartRequired, Settings};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
+use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-/// Serializes reloads and keeps the last outcome.
+/// How many past outcomes are kept (for the admin console).
+const HISTORY: usize = 20;
+
+/// Serializes reloads and keeps the last outcomes.
 #[derive(Default)]
 pub struct Reloads {
     one_at_a_time: tokio::sync::Mutex<()>,
     count: AtomicU64,
-    last: Mutex<Option<Report>>,
+    history: Mutex<VecDeque<Report>>,
 }
 
 impl Reloads {
     pub fn last(&self) -> Option<Report> {
-        self.last.lock().unwrap().clone()
+        self.history.lock().unwrap().front().cloned()
+    }
+
+    /// The last outcomes, newest first.
+    pub fn history(&self) -> Vec<Report> {
+        self.history.lock().unwrap().iter().cloned().collect()
+    }
+
+    fn record(&self, report: Report) {
+        let mut history = self.history.lock().unwrap();
+        history.push_front(report);
+        history.truncate(HISTORY);
     }
 }
 
@@ -111,7 +126,7 @@ pub async fn reload(engine: &Arc<Engine>, trigger: Trigger) -> Report {
         at: Utc::now(),
     };
     log_and_count(&report, took);
-    *engine.reloads.last.lock().unwrap() = Some(report.clone());
+    engine.reloads.record(report.clone());
     report
 }
 

@@ -95,6 +95,9 @@ impl Snapshot {
     pub fn load_reusing(settings: Arc<Settings>, previous: Option<&Snapshot>) -> Result<Snapshot, Vec<Diagnostic>> {
         let previous = previous.filter(|old| same_route_settings(&old.settings, &settings));
         let mut diagnostics = Diagnostics::default();
+        // Inputs are read before what is built from them: a file changed in
+        // between makes the route differ at the next reload, never look the same.
+        let table_files = Arc::new(read_table_files(&settings.mappings_dir));
         let (mappings, errors) = Mappings::load(&settings.mappings_dir);
         diagnostics.items.extend(errors);
         let mappings = Arc::new(mappings);
@@ -112,7 +115,6 @@ impl Snapshot {
         let mut by_id: HashMap<String, Arc<Route>> = HashMap::new();
         let mut http: HashMap<(SocketAddr, Method, String), Arc<Route>> = HashMap::new();
         let mut inputs: HashMap<String, RouteInputs> = HashMap::new();
-        let table_files = Arc::new(read_table_files(&settings.mappings_dir));
         for file in files {
             let route_inputs = RouteInputs::of(&file.path, &file.route, &settings, &table_files);
             let Some(route) = build_route(file.path, file.route, &resources, &known_ids, &mut diagnostics) else {
