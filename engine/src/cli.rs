@@ -1,4 +1,4 @@
-//! The `medbus` command line: run, check, schema, test.
+//! The `medbus` command line: run, check, reload, schema, test.
 
 use crate::config::Diagnostic;
 use crate::runtime::snapshot::{Snapshot, Source};
@@ -35,6 +35,12 @@ pub enum Command {
         #[arg(short, long, default_value = "medbus.yaml")]
         config: PathBuf,
     },
+    /// Ask the running medbus (its admin listener, from the settings) to
+    /// reload its configuration; print every error when it is refused.
+    Reload {
+        #[arg(short, long, default_value = "medbus.yaml")]
+        config: PathBuf,
+    },
     /// Print the JSON Schema of route files.
     Schema,
     /// Run the unit tests written beside routes, scripts and mapping tables.
@@ -51,6 +57,7 @@ pub fn main(cli: Cli) -> ExitCode {
     match cli.command {
         Command::Run { config, log_json } => run(&config, log_json),
         Command::Check { config } => check(&config),
+        Command::Reload { config } => reload(&config),
         Command::Schema => {
             println!("{}", route_schema());
             ExitCode::SUCCESS
@@ -95,6 +102,89 @@ fn check(config: &Path) -> ExitCode {
         }
         Err(errors) => {
             print_errors(&errors);
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn reload(config: &Path) -> ExitCode {
+    let settings = match load_settings(config) {
+        Ok(settings) => settings,
+        Err(errors) => {
+            print_errors(&errors);
+            return ExitCode::FAILURE;
+        }
+    };
+    let mut admin = settings.admin_addr;
+    if admin.ip().is_unspecified() {
+        admin.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
+    }
+    let url = format!("http://{admin}/api/reload");
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a tokio runtime");
+    let answer = runtime.block_on(async {
+        let response = reqwest::Client::new().post(&url).send().await?;
+        let status = response.status().as_u16();
+        Ok::<_, reqwest::Error>((status, response.text().await?))
+    });
+    let (status, body) = match answer {
+        Ok(answer) => answer,
+        Err(e) => {
+            eprintln!("cannot reach medbus at {url}: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let Ok(report) = serde_json::from_str::<serde_json::Value>(&body) else {
+        eprintln!("unexpected answer from {url} ({status}): {body}");
+        return ExitCode::FAILURE;
+    };
+    print_reload_report(&report)
+}
+
+fn print_reload_report(report: &serde_json::Value) -> ExitCode {
+    let list = |key: &str| {
+        let ids: Vec<&str> = report["routes"][key]
+            .as_array()
+            .map(|a| a.iter().filter_map(|v| v.as_str()).collect())
+            .unwrap_or_default();
+        if ids.is_empty() {
+            "none".to_string()
+        } else {
+            ids.join(", ")
+        }
+    };
+    match report["status"].as_str() {
+        Some("applied") => {
+            println!(
+                "applied in {} ms: added {}; changed {}; removed {}; {} unchanged",
+                report["took_ms"],
+                list("added"),
+                list("changed"),
+                list("removed"),
+                report["routes"]["unchanged"]
+            );
+            for setting in report["restart_required"].as_array().into_iter().flatten() {
+                println!(
+                    "restart required: {} changed from {} to {}; the running value stays until medbus restarts",
+                    setting["setting"].as_str().unwrap_or("?"),
+                    setting["running"],
+                    setting["configured"]
+                );
+            }
+            ExitCode::SUCCESS
+        }
+        _ => {
+            let errors = report["errors"].as_array().cloned().unwrap_or_default();
+            for error in &errors {
+                eprintln!("{}", error["text"].as_str().unwrap_or("?"));
+            }
+            eprintln!(
+                "reload refused: {} error{} found; the running configuration stays",
+                errors.len(),
+                if errors.len() == 1 { "" } else { "s" }
+            );
             ExitCode::FAILURE
         }
     }

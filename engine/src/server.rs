@@ -1,10 +1,11 @@
 //! `medbus run`: open the journal, load the configuration, bind every
-//! listener, resume queued deliveries, then serve until told to stop.
+//! listener, resume queued deliveries, then serve until told to stop;
+//! reload on changed files, SIGHUP or the admin API meanwhile.
 
 use crate::config::Diagnostic;
 use crate::journal::Journal;
 use crate::runtime::snapshot::Snapshot;
-use crate::runtime::{listeners, timers, Engine};
+use crate::runtime::{listeners, reload, timers, watch, Engine};
 use crate::settings::Settings;
 use std::sync::Arc;
 
@@ -40,7 +41,7 @@ pub async fn run(settings: Settings) -> Result<(), StartError> {
     for (addr, listener) in bound {
         listeners::serve(&engine, addr, listener);
     }
-    timers::start(&engine);
+    timers::sync(&engine);
     let retention = crate::journal::retention::run(journal.clone(), settings.retention.clone(), engine.stopping());
     engine.tasks.spawn(retention);
     let resumed = engine
@@ -48,6 +49,10 @@ pub async fn run(settings: Settings) -> Result<(), StartError> {
         .resume(&engine)
         .await
         .map_err(|e| anyhow::anyhow!("{e}"))?;
+    if let Err(e) = watch::start(&engine) {
+        tracing::warn!("cannot watch the configuration for changes ({e}); reload with SIGHUP or POST /api/reload");
+    }
+    reload_on_hangup(&engine);
     engine.set_ready();
     tracing::info!(admin = %settings.admin_addr, resumed_destinations = resumed, "medbus ready");
 
@@ -57,6 +62,34 @@ pub async fn run(settings: Settings) -> Result<(), StartError> {
     journal.shutdown().await;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// SIGHUP reloads the configuration.
+fn reload_on_hangup(engine: &Arc<Engine>) {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        let mut hangup = match signal(SignalKind::hangup()) {
+            Ok(hangup) => hangup,
+            Err(e) => {
+                tracing::warn!("cannot handle SIGHUP: {e}");
+                return;
+            }
+        };
+        let engine = engine.clone();
+        let stopping = engine.stopping();
+        engine.tasks.clone().spawn(async move {
+            tokio::pin!(stopping);
+            loop {
+                tokio::select! {
+                    _ = &mut stopping => return,
+                    _ = hangup.recv() => { reload::reload(&engine, reload::Trigger::Signal).await; }
+                }
+            }
+        });
+    }
+    #[cfg(not(unix))]
+    let _ = engine;
 }
 
 async fn shutdown_signal() {

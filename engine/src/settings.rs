@@ -108,6 +108,36 @@ pub enum JournalLocation {
     Postgres(String),
 }
 
+/// A setting changed in the file that only a restart applies.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct RestartRequired {
+    pub setting: &'static str,
+    pub running: String,
+    pub configured: String,
+}
+
+fn shown(path: &Path) -> String {
+    path.display().to_string()
+}
+
+impl std::fmt::Display for JournalLocation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            JournalLocation::Sqlite(path) => write!(f, "sqlite://{}", path.display()),
+            // The URL may hold a password: show only its scheme and host part.
+            JournalLocation::Postgres(url) => {
+                let host = url.rsplit('@').next().unwrap_or(url);
+                write!(
+                    f,
+                    "postgres://…@{}",
+                    host.trim_start_matches("postgres://")
+                        .trim_start_matches("postgresql://")
+                )
+            }
+        }
+    }
+}
+
 /// Every environment variable that overrides a setting, with its key.
 pub const ENV_OVERRIDES: &[(&str, &str)] = &[
     ("MEDBUS_ROUTES_DIR", "routes_dir"),
@@ -244,6 +274,53 @@ impl Settings {
         })
     }
 
+    /// The settings a running medbus cannot change (the journal, the admin
+    /// listener, the data dir, logging), each named with its running and
+    /// configured value, where `configured` differs from `running`.
+    pub fn needing_restart(running: &Settings, configured: &Settings) -> Vec<RestartRequired> {
+        let mut differ = Vec::new();
+        let mut compare = |setting: &'static str, a: String, b: String| {
+            if a != b {
+                differ.push(RestartRequired {
+                    setting,
+                    running: a,
+                    configured: b,
+                });
+            }
+        };
+        compare("data_dir", shown(&running.data_dir), shown(&configured.data_dir));
+        compare("journal", running.journal.to_string(), configured.journal.to_string());
+        compare(
+            "journal_durability",
+            format!("{:?}", running.journal_durability).to_lowercase(),
+            format!("{:?}", configured.journal_durability).to_lowercase(),
+        );
+        compare(
+            "admin_addr",
+            running.admin_addr.to_string(),
+            configured.admin_addr.to_string(),
+        );
+        compare(
+            "log_format",
+            format!("{:?}", running.log_format).to_lowercase(),
+            format!("{:?}", configured.log_format).to_lowercase(),
+        );
+        compare("log", running.log.clone(), configured.log.clone());
+        differ
+    }
+
+    /// `self` with the settings that need a restart taken from `running`:
+    /// what a reload applies.
+    pub fn keeping_restart_only(mut self, running: &Settings) -> Settings {
+        self.data_dir = running.data_dir.clone();
+        self.journal = running.journal.clone();
+        self.journal_durability = running.journal_durability;
+        self.admin_addr = running.admin_addr;
+        self.log_format = running.log_format;
+        self.log = running.log.clone();
+        self
+    }
+
     /// Settings for unit tests and `medbus test`: everything under `base`.
     pub fn for_dir(base: &Path) -> Settings {
         Settings::resolve(&base.join("medbus.yaml"), SettingsFile::default()).expect("defaults are valid")
@@ -288,6 +365,26 @@ mod tests {
         std::fs::write(&file, "retention:\n  bodies: soon\n").unwrap();
         let errors = Settings::load(&file, &|_| None).unwrap_err();
         assert!(errors[0].to_string().contains("medbus.yaml:2:"), "{}", errors[0]);
+    }
+
+    #[test]
+    fn settings_a_reload_cannot_apply_are_named_and_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let running = Settings::for_dir(dir.path());
+        let mut configured = running.clone();
+        configured.journal_durability = Durability::Normal;
+        configured.admin_addr = "127.0.0.1:9999".parse().unwrap();
+        configured.timezone = chrono_tz::Europe::Paris;
+        let named: Vec<_> = Settings::needing_restart(&running, &configured)
+            .into_iter()
+            .map(|r| r.setting)
+            .collect();
+        assert_eq!(named, ["journal_durability", "admin_addr"]);
+        let applied = configured.keeping_restart_only(&running);
+        assert_eq!(applied.journal_durability, Durability::Full);
+        assert_eq!(applied.admin_addr, running.admin_addr);
+        assert_eq!(applied.timezone, chrono_tz::Europe::Paris);
+        assert!(Settings::needing_restart(&running, &applied).is_empty());
     }
 
     #[test]

@@ -202,6 +202,16 @@ impl Medbus {
         self.child.wait().unwrap()
     }
 
+    /// SIGHUP: reload the configuration.
+    pub fn hangup(&self) {
+        let status = Command::new("kill")
+            .arg("-HUP")
+            .arg(self.child.id().to_string())
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
+
     /// Starts the same configuration again, on the same ports and data dir.
     pub async fn restart(&mut self) {
         self.kill();

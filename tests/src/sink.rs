@@ -5,7 +5,7 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicU16, Ordering};
+use std::sync::atomic::{AtomicU16, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 #[derive(Clone, Debug)]
@@ -22,6 +22,7 @@ pub struct Sink {
     status: Arc<AtomicU16>,
     /// Stops the server when it was started by `start` or `resume`.
     running: Arc<Mutex<Option<Running>>>,
+    delay_ms: Arc<AtomicU64>,
 }
 
 /// The server's stop signal and its task.
@@ -36,6 +37,7 @@ impl Sink {
             received: Arc::default(),
             status: Arc::new(AtomicU16::new(200)),
             running: Arc::default(),
+            delay_ms: Arc::default(),
         };
         sink.serve(listener);
         sink
@@ -80,6 +82,11 @@ impl Sink {
         self.status.store(status, Ordering::SeqCst);
     }
 
+    /// How long later requests wait before they are answered.
+    pub fn delay(&self, delay: std::time::Duration) {
+        self.delay_ms.store(delay.as_millis() as u64, Ordering::SeqCst);
+    }
+
     pub fn received(&self) -> Vec<Received> {
         self.received.lock().unwrap().clone()
     }
@@ -109,6 +116,10 @@ impl Sink {
 }
 
 async fn record(State(sink): State<Sink>, uri: axum::http::Uri, headers: HeaderMap, body: Bytes) -> StatusCode {
+    let delay = sink.delay_ms.load(Ordering::SeqCst);
+    if delay > 0 {
+        tokio::time::sleep(std::time::Duration::from_millis(delay)).await;
+    }
     sink.received.lock().unwrap().push(Received {
         path: uri.path().to_string(),
         headers,

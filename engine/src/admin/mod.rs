@@ -1,7 +1,9 @@
-//! The admin listener: `/health`, `/metrics` and the API (the console
-//! comes with the admin issue).
+//! The admin listener: `/health`, `/metrics`, `/api/reload` and the
+//! reprocess API (the rest of the API and the console come with the admin
+//! issue).
 
 mod api_error;
+mod reload;
 mod reprocess;
 
 use crate::runtime::Engine;
@@ -13,11 +15,15 @@ use metrics_exporter_prometheus::PrometheusHandle;
 use std::sync::Arc;
 use tokio::net::TcpListener;
 
+type AdminState = (Arc<Engine>, PrometheusHandle);
+
 pub fn serve(engine: Arc<Engine>, metrics: PrometheusHandle, listener: TcpListener) {
     let app = axum::Router::new()
         .route("/health", get(health))
         .route("/metrics", get(render_metrics))
         .merge(reprocess::routes(engine.clone()))
+        .route("/api/reload", get(reload::last).post(reload::post))
+        .route("/api/reload/history", get(reload::history))
         .with_state((engine, metrics));
     tokio::spawn(async move {
         if let Err(e) = axum::serve(listener, app).await {
@@ -26,7 +32,7 @@ pub fn serve(engine: Arc<Engine>, metrics: PrometheusHandle, listener: TcpListen
     });
 }
 
-async fn health(State((engine, _)): State<(Arc<Engine>, PrometheusHandle)>) -> impl IntoResponse {
+async fn health(State((engine, _)): State<AdminState>) -> impl IntoResponse {
     if engine.is_ready() {
         (StatusCode::OK, axum::Json(serde_json::json!({ "status": "ok" })))
     } else {
@@ -37,7 +43,7 @@ async fn health(State((engine, _)): State<(Arc<Engine>, PrometheusHandle)>) -> i
     }
 }
 
-async fn render_metrics(State((_, metrics)): State<(Arc<Engine>, PrometheusHandle)>) -> impl IntoResponse {
+async fn render_metrics(State((_, metrics)): State<AdminState>) -> impl IntoResponse {
     (
         [(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4")],
         metrics.render(),

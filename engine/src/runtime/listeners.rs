@@ -1,5 +1,7 @@
 //! HTTP listeners shared by routes: one per address. A request is served
 //! by the snapshot current when it arrived, found by (address, method, path).
+//! The open listeners are kept by address, each with its own closer, so that
+//! a reload opens new addresses before the swap and closes unused ones after.
 
 use super::pipeline::error_json;
 use super::snapshot::Source;
@@ -11,32 +13,75 @@ use axum::body::Body;
 use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{HeaderName, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
+use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
 
-/// Binds every listener the snapshot needs; fails if any address is taken.
-pub async fn bind_all(engine: &Arc<Engine>) -> anyhow::Result<Vec<(SocketAddr, TcpListener)>> {
+/// The open HTTP listeners, by address.
+#[derive(Default)]
+pub struct Listeners {
+    open: Mutex<HashMap<SocketAddr, CancellationToken>>,
+}
+
+impl Listeners {
+    pub fn addrs(&self) -> Vec<SocketAddr> {
+        let mut addrs: Vec<_> = self.open.lock().unwrap().keys().copied().collect();
+        addrs.sort();
+        addrs
+    }
+
+    /// Stops accepting on `addr`; requests in flight there finish.
+    pub fn close(&self, addr: SocketAddr) {
+        if let Some(closer) = self.open.lock().unwrap().remove(&addr) {
+            closer.cancel();
+            tracing::info!(%addr, "HTTP listener closing");
+        }
+    }
+}
+
+/// Binds each address; on the first that cannot be bound, none stays open.
+pub async fn bind(addrs: &[SocketAddr]) -> Result<Vec<(SocketAddr, TcpListener)>, (SocketAddr, std::io::Error)> {
     let mut bound = Vec::new();
-    for addr in engine.snapshot().http_addrs() {
-        let listener = TcpListener::bind(addr)
-            .await
-            .map_err(|e| anyhow::anyhow!("cannot listen on {addr}: {e}"))?;
-        bound.push((addr, listener));
+    for &addr in addrs {
+        match TcpListener::bind(addr).await {
+            Ok(listener) => bound.push((addr, listener)),
+            Err(e) => return Err((addr, e)),
+        }
     }
     Ok(bound)
 }
 
+/// Binds every listener the snapshot needs; fails if any address is taken.
+pub async fn bind_all(engine: &Arc<Engine>) -> anyhow::Result<Vec<(SocketAddr, TcpListener)>> {
+    bind(&engine.snapshot().http_addrs())
+        .await
+        .map_err(|(addr, e)| anyhow::anyhow!("cannot listen on {addr}: {e}"))
+}
+
+/// Serves a bound listener until medbus stops or the listener is closed.
 pub fn serve(engine: &Arc<Engine>, addr: SocketAddr, listener: TcpListener) {
     let app = axum::Router::new()
         .fallback(handle_request)
         .with_state((engine.clone(), addr))
         .into_make_service_with_connect_info::<SocketAddr>();
+    let closer = CancellationToken::new();
+    if let Some(previous) = engine.listeners.open.lock().unwrap().insert(addr, closer.clone()) {
+        previous.cancel();
+    }
     let stopping = engine.stopping();
+    let closed = async move {
+        tokio::select! {
+            _ = stopping => {}
+            _ = closer.cancelled() => {}
+        }
+    };
     engine.tasks.spawn(async move {
-        if let Err(e) = axum::serve(listener, app).with_graceful_shutdown(stopping).await {
+        if let Err(e) = axum::serve(listener, app).with_graceful_shutdown(closed).await {
             tracing::error!(%addr, "listener stopped: {e}");
         }
+        tracing::info!(%addr, "HTTP listener closed");
     });
     tracing::info!(%addr, "HTTP listener up");
 }

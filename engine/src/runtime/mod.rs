@@ -4,9 +4,11 @@
 pub mod delivery;
 pub mod listeners;
 pub mod pipeline;
+pub mod reload;
 pub mod reprocess;
 pub mod snapshot;
 pub mod timers;
+pub mod watch;
 
 use crate::exchange::{Exchange, Reply};
 use crate::journal::{Journal, MessageRecord, MessageStatus, PendingDelivery};
@@ -25,6 +27,9 @@ pub struct Engine {
     pub journal: Journal,
     pub env: RunEnv,
     pub deliveries: delivery::DeliveryHub,
+    pub listeners: listeners::Listeners,
+    pub timers: timers::Timers,
+    pub reloads: reload::Reloads,
     ready: AtomicBool,
     /// Turns true once medbus is told to stop: listeners stop accepting,
     /// timers and delivery workers finish what they hold and end.
@@ -42,6 +47,9 @@ impl Engine {
                 outbound: Outbound::live(),
             },
             deliveries: delivery::DeliveryHub::default(),
+            listeners: listeners::Listeners::default(),
+            timers: timers::Timers::default(),
+            reloads: reload::Reloads::default(),
             ready: AtomicBool::new(false),
             stopping: tokio::sync::watch::channel(false).0,
             tasks: tokio_util::task::TaskTracker::new(),
@@ -73,6 +81,12 @@ impl Engine {
 
     pub fn snapshot(&self) -> Arc<Snapshot> {
         self.snapshot.load_full()
+    }
+
+    /// Makes `snapshot` the one new requests are served by; requests in
+    /// flight keep the routes they started with.
+    pub(crate) fn swap_snapshot(&self, snapshot: Arc<Snapshot>) {
+        self.snapshot.store(snapshot);
     }
 
     pub fn settings(&self) -> Arc<Settings> {

@@ -12,9 +12,9 @@ use crate::settings::Settings;
 use crate::sources::http::HttpSourceConfig;
 use crate::sources::timer::Schedule;
 use crate::steps::reply::ReplyStep;
-use crate::steps::{BuildContext, Step};
+use crate::steps::{BuildContext, Step, StepSpec};
 use axum::http::Method;
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -26,6 +26,33 @@ pub struct Snapshot {
     pub routes: Vec<Arc<Route>>,
     by_id: HashMap<String, Arc<Route>>,
     http: HashMap<(SocketAddr, Method, String), Arc<Route>>,
+    /// What each route was built from, by id: a reload keeps a route whose
+    /// inputs are unchanged (the very same `Arc`, so its timer runs on).
+    inputs: HashMap<String, RouteInputs>,
+}
+
+/// Everything a compiled route depends on besides the snapshot-wide
+/// settings: equal inputs build an equal route.
+#[derive(PartialEq)]
+struct RouteInputs {
+    file: PathBuf,
+    spec: RouteSpec,
+    /// Scripts and templates the steps name, with their text (None: unreadable).
+    referenced: Vec<(PathBuf, Option<String>)>,
+    /// Every mapping file, for routes whose steps can reach tables (map
+    /// steps, and scripts and expressions through `lookup`).
+    tables: Option<Arc<TableFiles>>,
+}
+
+type TableFiles = BTreeMap<PathBuf, Vec<u8>>;
+
+/// Added, changed, removed and unchanged routes between two snapshots.
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct RouteChanges {
+    pub added: Vec<String>,
+    pub changed: Vec<String>,
+    pub removed: Vec<String>,
+    pub unchanged: usize,
 }
 
 pub struct Route {
@@ -61,7 +88,17 @@ impl Snapshot {
     /// Loads and checks the whole configuration; every error is returned,
     /// sorted by file and position.
     pub fn load(settings: Arc<Settings>) -> Result<Snapshot, Vec<Diagnostic>> {
+        Snapshot::load_reusing(settings, None)
+    }
+
+    /// As `load`, checking everything anew, but keeping every route of
+    /// `previous` whose inputs did not change (same `Arc<Route>`).
+    pub fn load_reusing(settings: Arc<Settings>, previous: Option<&Snapshot>) -> Result<Snapshot, Vec<Diagnostic>> {
+        let previous = previous.filter(|old| same_route_settings(&old.settings, &settings));
         let mut diagnostics = Diagnostics::default();
+        // Inputs are read before what is built from them: a file changed in
+        // between makes the route differ at the next reload, never look the same.
+        let table_files = Arc::new(read_table_files(&settings.mappings_dir));
         let (mappings, errors) = Mappings::load(&settings.mappings_dir);
         diagnostics.items.extend(errors);
         let mappings = Arc::new(mappings);
@@ -78,11 +115,16 @@ impl Snapshot {
         let mut routes = Vec::new();
         let mut by_id: HashMap<String, Arc<Route>> = HashMap::new();
         let mut http: HashMap<(SocketAddr, Method, String), Arc<Route>> = HashMap::new();
+        let mut inputs: HashMap<String, RouteInputs> = HashMap::new();
         for file in files {
+            let route_inputs = RouteInputs::of(&file.path, &file.route, &settings, &table_files);
             let Some(route) = build_route(file.path, file.route, &resources, &known_ids, &mut diagnostics) else {
                 continue;
             };
-            let route = Arc::new(route);
+            let route = match previous.and_then(|old| old.reusable(&route.id, &route_inputs)) {
+                Some(unchanged) => unchanged.clone(),
+                None => Arc::new(route),
+            };
             if let Some(first) = by_id.get(&route.id) {
                 diagnostics.error(
                     &route.file,
@@ -113,6 +155,7 @@ impl Snapshot {
                 http.insert(key, route.clone());
             }
             by_id.insert(route.id.clone(), route.clone());
+            inputs.entry(route.id.clone()).or_insert(route_inputs);
             routes.push(route);
         }
         if !diagnostics.is_empty() {
@@ -124,7 +167,34 @@ impl Snapshot {
             routes,
             by_id,
             http,
+            inputs,
         })
+    }
+
+    /// The running route `id` when it was built from the same inputs.
+    fn reusable(&self, id: &str, inputs: &RouteInputs) -> Option<&Arc<Route>> {
+        let route = self.by_id.get(id)?;
+        (self.inputs.get(id) == Some(inputs)).then_some(route)
+    }
+
+    /// What changed from `old` to this snapshot; a route counts as
+    /// unchanged only when it is the very same compiled route.
+    pub fn changes_from(&self, old: &Snapshot) -> RouteChanges {
+        let mut changes = RouteChanges::default();
+        for route in &self.routes {
+            match old.by_id.get(&route.id) {
+                None => changes.added.push(route.id.clone()),
+                Some(before) if Arc::ptr_eq(before, route) => changes.unchanged += 1,
+                Some(_) => changes.changed.push(route.id.clone()),
+            }
+        }
+        changes.removed = old
+            .routes
+            .iter()
+            .filter(|r| !self.by_id.contains_key(&r.id))
+            .map(|r| r.id.clone())
+            .collect();
+        changes
     }
 
     pub fn route(&self, id: &str) -> Option<&Arc<Route>> {
@@ -147,6 +217,65 @@ impl Snapshot {
         addrs.dedup();
         addrs
     }
+}
+
+/// The settings every compiled route may depend on: when one of them
+/// changes, no route is kept.
+fn same_route_settings(a: &Settings, b: &Settings) -> bool {
+    a.scripts_dir == b.scripts_dir
+        && a.templates_dir == b.templates_dir
+        && a.mappings_dir == b.mappings_dir
+        && a.http_addr == b.http_addr
+        && a.admin_addr == b.admin_addr
+        && a.timezone == b.timezone
+        && a.values == b.values
+}
+
+impl RouteInputs {
+    fn of(file: &std::path::Path, spec: &RouteSpec, settings: &Settings, tables: &Arc<TableFiles>) -> RouteInputs {
+        let mut referenced = Vec::new();
+        let mut uses_tables = false;
+        for step in &spec.steps {
+            let (dir, named) = match &step.value {
+                StepSpec::Script(config) => (&settings.scripts_dir, config.file.as_ref()),
+                StepSpec::Template(config) => (&settings.templates_dir, config.file.as_ref()),
+                _ => (&settings.scripts_dir, None),
+            };
+            uses_tables |= matches!(
+                step.value,
+                StepSpec::Map(_) | StepSpec::Script(_) | StepSpec::Filter(_) | StepSpec::Set(_)
+            );
+            if let Some(named) = named {
+                let path = dir.join(&named.value);
+                let text = std::fs::read_to_string(&path).ok();
+                referenced.push((path, text));
+            }
+        }
+        RouteInputs {
+            file: file.to_path_buf(),
+            spec: spec.clone(),
+            referenced,
+            tables: uses_tables.then(|| tables.clone()),
+        }
+    }
+}
+
+/// Every file under the mappings folder with its bytes (small files: code tables).
+fn read_table_files(dir: &std::path::Path) -> TableFiles {
+    fn walk(dir: &std::path::Path, out: &mut TableFiles) {
+        let Ok(entries) = std::fs::read_dir(dir) else { return };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                walk(&path, out);
+            } else if let Ok(bytes) = std::fs::read(&path) {
+                out.insert(path, bytes);
+            }
+        }
+    }
+    let mut files = TableFiles::new();
+    walk(dir, &mut files);
+    files
 }
 
 fn build_route(
@@ -293,4 +422,133 @@ fn build_reply(
     };
     cx.at = config.at;
     ReplyStep::build(&config.value, cx).map(Some)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct Config(tempfile::TempDir);
+
+    impl Config {
+        fn new() -> Config {
+            let config = Config(tempfile::tempdir().unwrap());
+            config.write("routes/echo.yaml", &http_route("echo", "/echo", "v1"));
+            config.write(
+                "routes/tick.yaml",
+                "id: t.tick\nsource:\n  timer: { every: 1s, body: tick }\n",
+            );
+            config.write(
+                "routes/scripted.yaml",
+                "id: t.scripted\nsource:\n  http: { path: /scripted }\nsteps:\n  - script: { file: s.rhai }\n",
+            );
+            config.write("scripts/s.rhai", "vars.x = 1;\n");
+            config.write(
+                "routes/mapped.yaml",
+                "id: t.mapped\nsource:\n  http: { path: /mapped }\nsteps:\n  - parse: { format: json }\n  - map: { path: body.sex, table: sex, by: code, to: name, as: vars.sex }\n",
+            );
+            config.write("mappings/sex.csv", "code,name\n1,male\n");
+            config
+        }
+
+        fn write(&self, relative: &str, text: &str) {
+            let path = self.0.path().join(relative);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, text).unwrap();
+        }
+
+        fn settings(&self) -> Arc<Settings> {
+            Arc::new(Settings::for_dir(self.0.path()))
+        }
+
+        fn load(&self, previous: Option<&Snapshot>) -> Snapshot {
+            Snapshot::load_reusing(self.settings(), previous).unwrap_or_else(|errors| panic!("{errors:?}"))
+        }
+    }
+
+    fn http_route(id: &str, path: &str, answer: &str) -> String {
+        format!("id: t.{id}\nsource:\n  http: {{ path: {path} }}\nreply:\n  body: {answer}\n")
+    }
+
+    fn same(a: &Snapshot, b: &Snapshot, id: &str) -> bool {
+        Arc::ptr_eq(a.route(id).unwrap(), b.route(id).unwrap())
+    }
+
+    #[test]
+    fn a_reload_keeps_every_route_whose_inputs_did_not_change() {
+        let config = Config::new();
+        let first = config.load(None);
+        config.write("routes/echo.yaml", &http_route("echo", "/echo", "v2"));
+        let second = config.load(Some(&first));
+        assert_eq!(
+            second.changes_from(&first),
+            RouteChanges {
+                added: vec![],
+                changed: vec!["t.echo".into()],
+                removed: vec![],
+                unchanged: 3,
+            }
+        );
+        assert!(same(&first, &second, "t.tick") && same(&first, &second, "t.scripted"));
+        assert!(!same(&first, &second, "t.echo"));
+    }
+
+    #[test]
+    fn a_changed_script_or_table_changes_the_routes_that_use_it() {
+        let config = Config::new();
+        let first = config.load(None);
+        config.write("scripts/s.rhai", "vars.x = 2;\n");
+        let second = config.load(Some(&first));
+        assert_eq!(second.changes_from(&first).changed, ["t.scripted"]);
+        config.write("mappings/sex.csv", "code,name\n1,male\n2,female\n");
+        let third = config.load(Some(&second));
+        let mut changed = third.changes_from(&second).changed;
+        changed.sort();
+        // A script may look up any table.
+        assert_eq!(changed, ["t.mapped", "t.scripted"]);
+        assert!(same(&second, &third, "t.echo") && same(&second, &third, "t.tick"));
+    }
+
+    #[test]
+    fn added_and_removed_routes_and_changed_settings_are_told_apart() {
+        let config = Config::new();
+        let first = config.load(None);
+        std::fs::remove_file(config.0.path().join("routes/tick.yaml")).unwrap();
+        config.write("routes/new.yaml", &http_route("new", "/new", "hello"));
+        let second = config.load(Some(&first));
+        let changes = second.changes_from(&first);
+        assert_eq!(
+            (changes.added, changes.removed),
+            (vec!["t.new".to_string()], vec!["t.tick".to_string()])
+        );
+        assert_eq!(changes.unchanged, 3);
+
+        let mut settings = (*config.settings()).clone();
+        settings.timezone = chrono_tz::Europe::Paris;
+        let third = Snapshot::load_reusing(Arc::new(settings), Some(&second)).unwrap();
+        let changes = third.changes_from(&second);
+        assert_eq!((changes.changed.len(), changes.unchanged), (4, 0));
+    }
+
+    #[test]
+    fn a_broken_configuration_is_refused_with_every_error() {
+        let config = Config::new();
+        let first = config.load(None);
+        config.write(
+            "routes/echo.yaml",
+            "id: t.echo\nsource:\n  http: { path: /echo, colour: red }\n",
+        );
+        config.write(
+            "routes/scripted.yaml",
+            "id: t.scripted\nsource:\n  http: { path: /scripted }\nsteps:\n  - script: { file: gone.rhai }\n",
+        );
+        let errors = Snapshot::load_reusing(config.settings(), Some(&first)).err().unwrap();
+        let texts: Vec<String> = errors.iter().map(ToString::to_string).collect();
+        assert_eq!(texts.len(), 2, "{texts:?}");
+        assert!(texts[0].contains("echo.yaml:3:"), "{texts:?}");
+        assert!(
+            texts[1].contains("scripted.yaml:5:") && texts[1].contains("gone.rhai"),
+            "{texts:?}"
+        );
+    }
 }
