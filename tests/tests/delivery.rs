@@ -160,3 +160,75 @@ async fn every_acknowledged_message_is_delivered_across_repeated_sigkills() {
         delivered.len()
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn queued_deliveries_follow_a_changed_destination_and_drain_after_their_route_is_removed() {
+    let sink = Sink::start().await;
+    sink.stop().await;
+    let route = |id: &str, path: &str, target: &str| {
+        format!(
+            "id: {id}\nsource:\n  http: {{ path: {path} }}\ndestinations:\n  - name: out\n    \
+             to: {{ http: {{ url: \"{}\" }} }}\n    max_attempts: 1000\n    backoff: {{ initial: 100ms, max: 300ms }}\n",
+            sink.url(target)
+        )
+    };
+    let setup = Setup::empty();
+    setup.write("routes/kept.yaml", &route("t.kept", "/kept", "/old"));
+    setup.write("routes/removed.yaml", &route("t.removed", "/removed", "/removed"));
+    let medbus = setup.start().await;
+    let client = reqwest::Client::new();
+    let mut kept = Vec::new();
+    let mut removed = Vec::new();
+    for n in 0..5 {
+        kept.push(post(&client, &medbus.url("/kept"), format!("{{\"n\":{n}}}")).await);
+        removed.push(post(&client, &medbus.url("/removed"), format!("{{\"n\":{n}}}")).await);
+    }
+
+    // While the receiver is down: the kept route's destination moves to
+    // another path, the other route goes away.
+    std::fs::write(
+        medbus.config_dir.join("routes/kept.yaml"),
+        route("t.kept", "/kept", "/new"),
+    )
+    .unwrap();
+    std::fs::remove_file(medbus.config_dir.join("routes/removed.yaml")).unwrap();
+    let reload = client.post(medbus.admin_url("/api/reload")).send().await.unwrap();
+    assert_eq!(reload.status(), 200, "{}", reload.text().await.unwrap());
+    let refused = client.post(medbus.url("/removed")).body("{}").send().await.unwrap();
+    assert_eq!(refused.status(), 404, "a removed route accepts nothing more");
+
+    sink.resume().await;
+    let logs = || medbus.logs();
+    let at = |path: &str| -> HashSet<String> {
+        sink.received()
+            .iter()
+            .filter(|r| r.path == path)
+            .map(message_id)
+            .collect()
+    };
+    wait_until(
+        "the queues delivered",
+        30,
+        || at("/new").len() == kept.len() && at("/removed").len() == removed.len(),
+        logs,
+    )
+    .await;
+    assert_eq!(
+        at("/new"),
+        kept.into_iter().collect(),
+        "queued messages go out with the new settings"
+    );
+    assert!(at("/old").is_empty());
+    assert_eq!(
+        at("/removed"),
+        removed.into_iter().collect(),
+        "the removed route's queue drained"
+    );
+    wait_until(
+        "the removed route's worker ends once its queue is empty",
+        10,
+        || medbus.logs().contains("queue drained; worker stopped"),
+        logs,
+    )
+    .await;
+}
