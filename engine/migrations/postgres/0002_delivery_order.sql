@@ -3,6 +3,7 @@
 -- A lane delivers one at a time, in the order its messages were received.
 ALTER TABLE deliveries ADD COLUMN order_key TEXT;
 
--- The head of each lane: its oldest pending delivery.
+-- The head of each lane: its oldest pending delivery. Unordered deliveries
+-- (nearly all of them) stay out of it.
 CREATE INDEX deliveries_in_order ON deliveries (route, destination, order_key, created_at_us, id)
-    WHERE status = 'pending';
+    WHERE status = 'pending' AND order_key IS NOT NULL;

@@ -21,19 +21,21 @@ pub(super) const DUE_DELIVERIES: &str = "\
     LIMIT $4";
 
 /// The due heads of an ordered destination's lanes: in each lane, the
-/// oldest pending delivery, if it is due; oldest first. `$1` route, `$2`
-/// destination, `$3` now, `$4` limit. Served by `deliveries_in_order`.
+/// oldest pending delivery, if it is due; oldest first. A delivery outside
+/// any lane (an operator's re-delivery) is its own head. `$1` route, `$2`
+/// destination, `$3` now, `$4` limit. Lanes are looked up in
+/// `deliveries_in_order`.
 pub(super) const LANE_HEADS: &str = "\
     SELECT d.id, COALESCE(d.sent_as_id, d.message_id) AS message_id, d.route, d.destination, d.payload, \
            d.content_type, \
            CAST(d.context AS TEXT) AS context, d.attempts, d.created_at_us, d.order_key \
     FROM deliveries d \
     WHERE d.status = 'pending' AND d.route = $1 AND d.destination = $2 AND d.next_attempt_at_us <= $3 \
-      AND NOT EXISTS ( \
+      AND (d.order_key IS NULL OR NOT EXISTS ( \
         SELECT 1 FROM deliveries e \
-        WHERE e.status = 'pending' AND e.route = d.route AND e.destination = d.destination \
-          AND e.order_key = d.order_key \
-          AND (e.created_at_us < d.created_at_us OR (e.created_at_us = d.created_at_us AND e.id < d.id))) \
+        WHERE e.status = 'pending' AND e.order_key IS NOT NULL AND e.route = d.route \
+          AND e.destination = d.destination AND e.order_key = d.order_key \
+          AND (e.created_at_us < d.created_at_us OR (e.created_at_us = d.created_at_us AND e.id < d.id)))) \
     ORDER BY d.created_at_us, d.id \
     LIMIT $4";
 
