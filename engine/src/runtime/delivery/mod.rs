@@ -31,25 +31,29 @@ impl DeliveryHub {
 
     /// Makes the destination's worker look at its queue in the journal now.
     pub fn wake(&self, engine: &Arc<Engine>, route: &str, destination: &str) {
-        self.worker(engine, route, destination).look_at_the_journal();
+        self.worker(engine, route, destination, None).look_at_the_journal();
     }
 
     /// Hands the deliveries of a message just committed to their workers:
     /// in memory, so that they go out without being read back. A worker
     /// with a full inbox, or an ordered destination, finds them in the
     /// journal instead.
-    pub fn offer(&self, engine: &Arc<Engine>, route: &Route, fresh: Vec<PendingDelivery>) {
+    pub fn offer(&self, engine: &Arc<Engine>, route: &Arc<Route>, fresh: Vec<PendingDelivery>) {
         for delivery in fresh {
             let ordered = route
                 .destinations
                 .iter()
                 .find(|d| d.name == delivery.destination)
                 .is_some_and(|d| d.policy.is_ordered());
-            let worker = self.worker(engine, &route.id, &delivery.destination);
+            let destination = delivery.destination.clone();
+            let worker = self.worker(engine, &route.id, &destination, Some(route));
             if ordered {
                 worker.look_at_the_journal();
-            } else {
-                worker.offer(delivery);
+            } else if worker.offer(delivery).is_err() {
+                // The worker ended in the meantime (its route was removed
+                // by a reload): a new one takes the delivery from the journal.
+                self.worker(engine, &route.id, &destination, Some(route))
+                    .look_at_the_journal();
             }
         }
     }
@@ -63,13 +67,18 @@ impl DeliveryHub {
         Ok(pending.len())
     }
 
-    fn worker(&self, engine: &Arc<Engine>, route: &str, destination: &str) -> Arc<Worker> {
+    /// The destination's running worker, started if there is none (or it
+    /// ended). `seen` is the route a new worker delivers with should the
+    /// route be gone from the configuration already.
+    fn worker(&self, engine: &Arc<Engine>, route: &str, destination: &str, seen: Option<&Arc<Route>>) -> Arc<Worker> {
         let mut workers = self.workers.lock().unwrap();
         let key = (route.to_string(), destination.to_string());
-        workers
-            .entry(key)
-            .or_insert_with(|| Worker::start(engine, route, destination))
-            .clone()
+        if let Some(worker) = workers.get(&key).filter(|w| !w.has_ended()) {
+            return worker.clone();
+        }
+        let worker = Worker::start(engine, route, destination, seen.cloned());
+        workers.insert(key, worker.clone());
+        worker
     }
 
     /// Forgets a worker that ended, unless another took its place.

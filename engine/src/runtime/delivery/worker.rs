@@ -47,7 +47,7 @@ struct Claims {
 }
 
 impl Worker {
-    pub fn start(engine: &Arc<Engine>, route: &str, destination: &str) -> Arc<Worker> {
+    pub fn start(engine: &Arc<Engine>, route: &str, destination: &str, seen: Option<Arc<Route>>) -> Arc<Worker> {
         let (inbox, receiver) = mpsc::channel(INBOX);
         let worker = Arc::new(Worker {
             route: route.to_string(),
@@ -61,8 +61,13 @@ impl Worker {
         });
         engine
             .tasks
-            .spawn(run(Arc::downgrade(engine), worker.clone(), receiver));
+            .spawn(run(Arc::downgrade(engine), worker.clone(), receiver, seen));
         worker
+    }
+
+    /// Whether its task ended (its queue drained after its route was removed).
+    pub fn has_ended(&self) -> bool {
+        self.inbox.is_closed()
     }
 
     pub fn look_at_the_journal(&self) {
@@ -70,16 +75,19 @@ impl Worker {
         self.wake.notify_one();
     }
 
-    pub fn offer(&self, delivery: PendingDelivery) {
+    /// Takes a delivery into the inbox, or leaves it to the journal when
+    /// the inbox is full. Err when the worker has ended.
+    pub fn offer(&self, delivery: PendingDelivery) -> Result<(), ()> {
         let id = delivery.id.clone();
         self.claims.lock().unwrap().held.insert(id.clone());
-        if self.inbox.try_send(delivery).is_err() {
-            let mut claims = self.claims.lock().unwrap();
-            claims.held.remove(&id);
-            claims.backlog = true;
-            drop(claims);
-            self.wake.notify_one();
-        }
+        let refused = match self.inbox.try_send(delivery) {
+            Ok(()) => return Ok(()),
+            Err(mpsc::error::TrySendError::Full(_)) => Ok(()),
+            Err(mpsc::error::TrySendError::Closed(_)) => Err(()),
+        };
+        self.claims.lock().unwrap().held.remove(&id);
+        self.look_at_the_journal();
+        refused
     }
 
     fn finished(&self, id: &str) {
@@ -153,11 +161,15 @@ fn current_route(engine: &Engine, worker: &Worker, last_seen: &mut Option<Arc<Ro
     last_seen.clone()
 }
 
-async fn run(engine: Weak<Engine>, worker: Arc<Worker>, mut inbox: mpsc::Receiver<PendingDelivery>) {
+async fn run(
+    engine: Weak<Engine>,
+    worker: Arc<Worker>,
+    mut inbox: mpsc::Receiver<PendingDelivery>,
+    mut last_seen: Option<Arc<Route>>,
+) {
     let mut running: JoinSet<String> = JoinSet::new();
     let mut queue: VecDeque<PendingDelivery> = VecDeque::new();
     let mut read_at = Instant::now();
-    let mut last_seen: Option<Arc<Route>> = None;
     loop {
         let Some(engine) = engine.upgrade() else { return };
         if engine.is_stopping() {
@@ -197,8 +209,18 @@ async fn run(engine: Weak<Engine>, worker: Arc<Worker>, mut inbox: mpsc::Receive
                 .route(&worker.route)
                 .is_none_or(|r| !r.destinations.iter().any(|d| d.name == worker.destination));
             if gone && running.is_empty() && inbox.is_empty() && worker.queue_is_empty(&engine).await {
+                inbox.close();
                 engine.deliveries.retire(&worker);
                 tracing::info!(route = %worker.route, destination = %worker.destination, "queue drained; worker stopped");
+                // A request that began before the route was removed may have
+                // committed a delivery since: a new worker takes it from the journal.
+                if inbox.try_recv().is_ok() {
+                    let (route, destination) = (&worker.route, &worker.destination);
+                    engine
+                        .deliveries
+                        .worker(&engine, route, destination, last_seen.as_ref())
+                        .look_at_the_journal();
+                }
                 return;
             }
         }
