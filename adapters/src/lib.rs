@@ -1,1 +1,2 @@
+pub mod soap;
 pub mod xml;

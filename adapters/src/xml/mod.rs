@@ -62,7 +62,7 @@ fn illegal_char_message(c: char) -> String {
 }
 
 /// An XML 1.0 `Name` (prefixes included: `soap:Envelope`; Chinese names are valid too).
-fn is_name(name: &str) -> bool {
+pub(crate) fn is_name(name: &str) -> bool {
     let mut chars = name.chars();
     chars.next().is_some_and(is_name_start_char) && chars.all(is_name_char)
 }
