@@ -112,6 +112,23 @@ mod tests {
     }
 
     #[test]
+    fn a_request_as_zeep_sends_it() {
+        let xml = "<soap-env:Envelope xmlns:soap-env=\"http://schemas.xmlsoap.org/soap/envelope/\"><soap-env:Body>\
+                   <ns0:pushApplyRecord xmlns:ns0=\"http://service.emergency.example.cn/\">\
+                   <applyData>&lt;root&gt;张三&lt;/root&gt;</applyData><token>t</token></ns0:pushApplyRecord>\
+                   </soap-env:Body></soap-env:Envelope>";
+        let request = parse_request(xml.as_bytes(), "text/xml; charset=utf-8", Some("\"\"")).unwrap();
+        assert_eq!(request.operation_ns.as_deref(), Some(NS));
+        assert_eq!(
+            request.params,
+            vec![
+                ("applyData".into(), "<root>张三</root>".into()),
+                ("token".into(), "t".into())
+            ]
+        );
+    }
+
+    #[test]
     fn qualified_params_and_headers() {
         let xml = soap11(
             "<soapenv:Header><ser:token>t</ser:token></soapenv:Header>\
