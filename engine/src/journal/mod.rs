@@ -14,6 +14,7 @@ mod postgres;
 mod records;
 pub mod retention;
 mod rows;
+mod shared;
 mod sql;
 mod sqlite;
 mod store;
