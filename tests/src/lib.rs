@@ -56,3 +56,21 @@ async fn admin_connection() -> sqlx::PgConnection {
         .await
         .expect("PostgreSQL on 127.0.0.1:5432 (see .ci/run)")
 }
+
+/// Posts `body` with a content type; the status and the answer, as JSON
+/// when it parses, else as a JSON string of its text.
+pub async fn post(url: &str, content_type: &str, body: impl Into<reqwest::Body>) -> (u16, serde_json::Value) {
+    let response = reqwest::Client::new()
+        .post(url)
+        .header("content-type", content_type)
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    let text = response.text().await.unwrap();
+    (
+        status,
+        serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text)),
+    )
+}

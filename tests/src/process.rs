@@ -161,6 +161,16 @@ impl Medbus {
         format!("http://{}{}", self.admin, path)
     }
 
+    /// The admin listener's `/metrics` text.
+    pub async fn metrics(&self) -> String {
+        reqwest::get(self.admin_url("/metrics"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    }
+
     /// The SQLite journal file of the default settings.
     pub fn journal_file(&self) -> PathBuf {
         self.data_dir.join("journal.db")

@@ -1,25 +1,12 @@
 //! The HTTP source and the HTTP, file and route destinations, black-box.
 
 use medbus_tests::sink::Sink;
-use medbus_tests::Setup;
+use medbus_tests::{post, Setup};
 use serde_json::Value;
 use std::time::Duration;
 
 fn route(id: &str, path: &str, extra: &str) -> String {
     format!("id: {id}\nsource:\n  http: {{ path: {path}, content_types: [application/json, text/plain], max_body: 1KiB }}\n{extra}")
-}
-
-async fn post(url: &str, content_type: &str, body: impl Into<reqwest::Body>) -> (u16, Value) {
-    let response = reqwest::Client::new()
-        .post(url)
-        .header("content-type", content_type)
-        .body(body)
-        .send()
-        .await
-        .unwrap();
-    let status = response.status().as_u16();
-    let text = response.text().await.unwrap();
-    (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
 }
 
 #[tokio::test]

@@ -5,7 +5,7 @@
 
 use medbus_tests::process::run_cli;
 use medbus_tests::sink::Sink;
-use medbus_tests::{free_port, Medbus, Setup};
+use medbus_tests::{free_port, post, Medbus, Setup};
 use serde_json::Value;
 use std::collections::HashSet;
 use std::path::Path;
@@ -55,16 +55,7 @@ async fn wait_for_reload(medbus: &Medbus, after: u64, wanted: impl Fn(&Value) ->
 }
 
 async fn post_json(url: &str) -> (u16, Value) {
-    let response = reqwest::Client::new()
-        .post(url)
-        .header("content-type", "application/json")
-        .body(r#"{"sex":"1"}"#)
-        .send()
-        .await
-        .unwrap();
-    let status = response.status().as_u16();
-    let text = response.text().await.unwrap();
-    (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
+    post(url, "application/json", r#"{"sex":"1"}"#).await
 }
 
 /// Writes a whole file at once (write beside, then rename), as editors and
@@ -426,12 +417,7 @@ async fn a_refused_reload_lists_every_error_and_changes_nothing() {
     assert_eq!(answers(&medbus).await.0, "v2");
     assert_eq!(post_json(&medbus.url("/other")).await.0, 404);
 
-    let metrics = reqwest::get(medbus.admin_url("/metrics"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = medbus.metrics().await;
     assert!(
         metrics
             .lines()

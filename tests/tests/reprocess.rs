@@ -298,12 +298,7 @@ async fn retention_prunes_bodies_and_keeps_metadata() {
 
     let (status, answer) = admin_post(&medbus, &format!("/api/messages/{id}/reprocess"), None).await;
     assert_eq!((status, &answer["error"]["code"]), (410, &json!("PRUNED")));
-    let metrics = reqwest::get(medbus.admin_url("/metrics"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = medbus.metrics().await;
     assert!(
         metrics.contains("medbus_journal_pruned_total{what=\"bodies\"} "),
         "{metrics}"
