@@ -128,22 +128,28 @@ impl Engine {
         parent_id: Option<String>,
         started: Instant,
     ) -> Reply {
-        let fresh: Vec<PendingDelivery> = processed
-            .deliveries
-            .iter()
-            .map(|d| PendingDelivery {
-                id: d.id.clone(),
-                message_id: ex.id.clone(),
-                route: route.id.clone(),
-                destination: d.destination.clone(),
-                payload: d.payload.clone(),
-                content_type: d.content_type.clone(),
-                context: d.context.clone(),
-                attempts: 0,
-                created_at: ex.received_at,
-                order_key: d.order_key.clone(),
-            })
-            .collect();
+        // Unordered deliveries go to their workers in memory once committed;
+        // ordered ones are taken from the journal lane by lane.
+        let (fresh, lanes): (Vec<PendingDelivery>, Vec<String>) = {
+            let (ordered, unordered): (Vec<_>, Vec<_>) =
+                processed.deliveries.iter().partition(|d| d.order_key.is_some());
+            let fresh = unordered
+                .into_iter()
+                .map(|d| PendingDelivery {
+                    id: d.id.clone(),
+                    message_id: ex.id.clone(),
+                    route: route.id.clone(),
+                    destination: d.destination.clone(),
+                    payload: d.payload.clone(),
+                    content_type: d.content_type.clone(),
+                    context: d.context.clone(),
+                    attempts: 0,
+                    created_at: ex.received_at,
+                    order_key: None,
+                })
+                .collect();
+            (fresh, ordered.into_iter().map(|d| d.destination.clone()).collect())
+        };
         let record = MessageRecord {
             id: ex.id.clone(),
             route: route.id.clone(),
@@ -169,9 +175,7 @@ impl Engine {
             );
         }
         telemetry::message_done(&route.id, processed.status, processed.error.as_ref(), started.elapsed());
-        if !fresh.is_empty() {
-            self.deliveries.offer(self, route, fresh);
-        }
+        self.deliveries.offer(self, route, fresh, &lanes);
         processed.reply
     }
 }

@@ -35,26 +35,26 @@ impl DeliveryHub {
     }
 
     /// Hands the deliveries of a message just committed to their workers:
-    /// in memory, so that they go out without being read back. A worker
-    /// with a full inbox, or an ordered destination, finds them in the
-    /// journal instead.
-    pub fn offer(&self, engine: &Arc<Engine>, route: &Arc<Route>, fresh: Vec<PendingDelivery>) {
+    /// `fresh` ones in memory, so that they go out without being read back
+    /// (a worker with a full inbox finds them in the journal instead); the
+    /// workers of the ordered destinations in `lanes` look at the journal.
+    pub fn offer(&self, engine: &Arc<Engine>, route: &Arc<Route>, fresh: Vec<PendingDelivery>, lanes: &[String]) {
         for delivery in fresh {
-            let ordered = route
-                .destinations
-                .iter()
-                .find(|d| d.name == delivery.destination)
-                .is_some_and(|d| d.policy.is_ordered());
             let destination = delivery.destination.clone();
-            let worker = self.worker(engine, &route.id, &destination, Some(route));
-            if ordered {
-                worker.look_at_the_journal();
-            } else if worker.offer(delivery).is_err() {
+            if self
+                .worker(engine, &route.id, &destination, Some(route))
+                .offer(delivery)
+                .is_err()
+            {
                 // The worker ended in the meantime (its route was removed
                 // by a reload): a new one takes the delivery from the journal.
                 self.worker(engine, &route.id, &destination, Some(route))
                     .look_at_the_journal();
             }
+        }
+        for destination in lanes {
+            self.worker(engine, &route.id, destination, Some(route))
+                .look_at_the_journal();
         }
     }
 
