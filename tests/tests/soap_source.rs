@@ -516,7 +516,7 @@ async fn business_errors_answer_the_routes_on_error_reply_as_the_return() {
 
 #[tokio::test]
 async fn a_reload_changes_the_operations_the_wsdl_lists_and_serves() {
-    let mut medbus = start().await;
+    let medbus = start().await;
     let operations = |answer: &Answer| -> Vec<String> {
         let tree = answer.tree();
         let ops = &tree["wsdl:definitions"]["wsdl:portType"]["wsdl:operation"];
@@ -537,6 +537,13 @@ async fn a_reload_changes_the_operations_the_wsdl_lists_and_serves() {
     )
     .unwrap();
     std::fs::remove_file(medbus.config_dir.join("routes/state.yaml")).unwrap();
+    // A service on an address no route used: its listener opens with the reload.
+    let far = format!("127.0.0.1:{}", medbus_tests::free_port());
+    std::fs::write(
+        medbus.config_dir.join("routes/far.yaml"),
+        format!("id: t.far\nsource:\n  soap: {{ service: Far, path: /far, namespace: 'urn:far', operation: ping, listen: '{far}' }}\n"),
+    )
+    .unwrap();
     medbus.hangup();
     let deadline = Instant::now() + Duration::from_secs(15);
     loop {
@@ -567,7 +574,18 @@ async fn a_reload_changes_the_operations_the_wsdl_lists_and_serves() {
     )
     .await;
     assert!(answer.fault().1.contains("unknown operation `stateUpdata`"));
-    medbus.restart().await;
+    let far_wsdl = get(&format!("http://{far}/far?wsdl")).await;
+    assert_eq!(operations(&far_wsdl), ["ping"]);
+
+    // Removing its only route closes that listener again.
+    std::fs::remove_file(medbus.config_dir.join("routes/far.yaml")).unwrap();
+    medbus.hangup();
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while reqwest::get(format!("http://{far}/far?wsdl")).await.is_ok() {
+        assert!(Instant::now() < deadline, "{far} still answers:\n{}", medbus.logs());
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(operations(&get(&wsdl_url).await), ["getBedMes", "pushApplyRecord"]);
 }
 
 #[test]
@@ -677,4 +695,17 @@ async fn zeep_calls_the_service_over_both_bindings() {
         .map(|r| r.4["soap_version"].as_str().unwrap().to_string())
         .collect();
     assert_eq!(versions, ["1.1", "1.1", "1.1", "1.1", "1.2", "1.2", "1.2", "1.2"]);
+}
+
+#[test]
+fn the_documented_route_checks_clean() {
+    let doc = std::fs::read_to_string(medbus_tests::repo_root().join("docs/soap.md")).unwrap();
+    let section = &doc[doc.find("## Engine: the soap source").expect("the engine section")..];
+    let start = section.find("```yaml\n").unwrap() + "```yaml\n".len();
+    let end = start + section[start..].find("```").unwrap();
+    let setup = Setup::empty();
+    setup.write("routes/doc.yaml", &section[start..end]);
+    let out = run_cli(&["check", "-c", "medbus.yaml"], setup.path(), &[]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("1 soap"));
 }
