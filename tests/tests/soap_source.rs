@@ -411,7 +411,14 @@ async fn every_bad_request_gets_a_fault_and_only_known_operations_are_journaled(
     );
     assert!(journal(&medbus).await.is_empty(), "nothing reached a route");
     let metrics = medbus.metrics().await;
-    for reason in ["malformed", "unknown_operation", "too_large", "method"] {
+    for reason in [
+        "malformed",
+        "content_type",
+        "version_mismatch",
+        "unknown_operation",
+        "too_large",
+        "method",
+    ] {
         assert!(
             metrics.contains(&format!(
                 "medbus_soap_unrouted_total{{service=\"EmergencyService\",reason=\"{reason}\"}}"

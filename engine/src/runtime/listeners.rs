@@ -210,7 +210,7 @@ async fn handle_soap(
     let request = match medbus_adapters::soap::parse_request(&raw, &content_type, header("soapaction")) {
         Ok(request) => request,
         Err(e) => {
-            soap::unrouted(service, "malformed", &e.to_string());
+            soap::unrouted(service, soap::refusal_reason(&e), &e.to_string());
             return soap::fault(version, e.fault_code(), &e.to_string());
         }
     };
@@ -226,8 +226,8 @@ async fn handle_soap(
     let headers = request_headers(&parts.method, &parts.uri, &parts.headers, Some(remote));
     let too_large = raw.len() as u64 > config.max_body.0;
     let (ex, error) = soap::exchange(&route, request, raw, headers);
-    let error = error.or_else(|| {
-        too_large.then(|| {
+    let error = too_large
+        .then(|| {
             StepError::rejected(
                 "PAYLOAD_TOO_LARGE",
                 format!(
@@ -236,7 +236,7 @@ async fn handle_soap(
                 ),
             )
         })
-    });
+        .or(error);
     let id = ex.id.clone();
     let reply = match error {
         Some(error) => engine.reject(&route, ex, error).await,

@@ -15,7 +15,7 @@ use crate::steps::StepError;
 use crate::value::{Map, Value};
 use medbus_adapters::soap::{
     content_type, fault_envelope, response_envelope, wsdl, FaultCode, OperationDescription, ServiceDescription,
-    SoapRequest, SoapVersion,
+    SoapError, SoapRequest, SoapVersion,
 };
 use schemars::JsonSchema;
 use serde::Deserialize;
@@ -396,6 +396,15 @@ pub fn fault(version: SoapVersion, code: FaultCode, faultstring: &str) -> Reply 
         content_type: content_type(version).into(),
         headers: Vec::new(),
         body: fault_envelope(version, code, faultstring),
+    }
+}
+
+/// The `reason` label of a request the codec could not read.
+pub fn refusal_reason(error: &SoapError) -> &'static str {
+    match error {
+        SoapError::UnsupportedContentType(_) | SoapError::UnknownCharset(_) => "content_type",
+        SoapError::VersionMismatch(_) | SoapError::ContentTypeMismatch { .. } => "version_mismatch",
+        _ => "malformed",
     }
 }
 
