@@ -47,7 +47,8 @@ pub enum SourceSpec {
     Http(HttpSourceConfig),
     /// A schedule: a fixed interval or a cron expression.
     Timer(TimerSourceConfig),
-    /// One operation of a SOAP WebService; routes on the same listener and path form the service.
+    /// One operation of a SOAP WebService; routes on the same listener and path form the
+    /// service. The reply's body is the `return` string: `ok` when the route has no `reply`.
     Soap(SoapSourceConfig),
 }
 
