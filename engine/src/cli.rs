@@ -196,9 +196,14 @@ pub fn summary(snapshot: &Snapshot) -> String {
         .iter()
         .filter(|r| matches!(r.source, Source::Http { .. }))
         .count();
-    let timers = snapshot.routes.len() - http;
+    let soap = snapshot
+        .routes
+        .iter()
+        .filter(|r| matches!(r.source, Source::Soap { .. }))
+        .count();
+    let timers = snapshot.routes.len() - http - soap;
     format!(
-        "{} routes ({http} http, {timers} timer) on {} listener(s), {} mapping table(s)",
+        "{} routes ({http} http, {soap} soap, {timers} timer) on {} listener(s), {} mapping table(s)",
         snapshot.routes.len(),
         snapshot.http_addrs().len(),
         snapshot.resources.mappings.len(),

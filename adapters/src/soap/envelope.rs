@@ -236,6 +236,11 @@ mod tests {
                 .unwrap_err()
                 .to_string();
             assert!(error.contains(expected), "{xml}: {error}");
+            assert_eq!(
+                error.matches("malformed XML").count(),
+                error.contains("malformed XML") as usize,
+                "{error}"
+            );
         }
     }
 

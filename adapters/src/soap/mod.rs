@@ -114,7 +114,7 @@ pub enum SoapError {
     #[error("unknown charset `{0}` in the content type; expected a label such as UTF-8, GBK or GB18030")]
     UnknownCharset(String),
     /// The body is not well-formed XML (or is refused: DOCTYPE, too deep, bad bytes).
-    #[error("malformed XML: {0}")]
+    #[error("{}", malformed(.0))]
     MalformedXml(XmlError),
     /// The root element is not `Envelope`.
     #[error("the root element `{0}` is not a SOAP Envelope")]
@@ -142,6 +142,14 @@ pub enum SoapError {
     /// A response's Body holds a Fault that cannot be read.
     #[error("malformed Fault: {0}")]
     MalformedFault(String),
+}
+
+/// `malformed XML: …`, without saying it twice when the reader already did.
+fn malformed(error: &XmlError) -> String {
+    match error.message.starts_with("malformed XML") {
+        true => error.to_string(),
+        false => format!("malformed XML: {error}"),
+    }
 }
 
 impl SoapError {

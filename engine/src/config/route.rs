@@ -3,7 +3,7 @@
 use super::{DurationText, Located};
 use crate::destinations::{file::FileDestinationConfig, http::HttpDestinationConfig, route::RouteDestinationConfig};
 use crate::runtime::delivery::policy::{default_concurrency, BackoffSpec, OrderedSpec};
-use crate::sources::{http::HttpSourceConfig, timer::TimerSourceConfig};
+use crate::sources::{http::HttpSourceConfig, soap::SoapSourceConfig, timer::TimerSourceConfig};
 use crate::steps::reply::ReplyConfig;
 use crate::steps::StepSpec;
 use schemars::JsonSchema;
@@ -47,6 +47,9 @@ pub enum SourceSpec {
     Http(HttpSourceConfig),
     /// A schedule: a fixed interval or a cron expression.
     Timer(TimerSourceConfig),
+    /// One operation of a SOAP WebService; routes on the same listener and path form the
+    /// service. The reply's body is the `return` string: `ok` when the route has no `reply`.
+    Soap(SoapSourceConfig),
 }
 
 /// A destination: a name, where to send, and how to deliver.

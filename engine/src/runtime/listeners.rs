@@ -1,5 +1,6 @@
 //! HTTP listeners shared by routes: one per address. A request is served
-//! by the snapshot current when it arrived, found by (address, method, path).
+//! by the snapshot current when it arrived, found by (address, path) for a
+//! SOAP service, else by (address, method, path).
 //! The open listeners are kept by address, each with its own closer, so that
 //! a reload opens new addresses before the swap and closes unused ones after.
 
@@ -8,11 +9,13 @@ use super::snapshot::Source;
 use super::Engine;
 use crate::exchange::{Exchange, Reply};
 use crate::sources::http::{exchange, request_headers};
+use crate::sources::soap::{self, SoapService};
 use crate::steps::StepError;
 use axum::body::Body;
 use axum::extract::{ConnectInfo, Request, State};
-use axum::http::{HeaderName, HeaderValue, StatusCode};
+use axum::http::{HeaderName, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
+use medbus_adapters::soap::FaultCode;
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -93,6 +96,10 @@ async fn handle_request(
 ) -> Response {
     let snapshot = engine.snapshot();
     let (parts, body) = request.into_parts();
+    if let Some(service) = snapshot.soap_service(addr, parts.uri.path()).cloned() {
+        drop(snapshot);
+        return to_response(handle_soap(&engine, &service, parts, body, remote).await);
+    }
     let Some(route) = snapshot.http_route(addr, &parts.method, parts.uri.path()).cloned() else {
         let (status, code, message) = if snapshot.http_path_known(addr, parts.uri.path()) {
             (
@@ -157,4 +164,83 @@ pub fn to_response(reply: Reply) -> Response {
         }
     }
     response
+}
+
+/// A request to a SOAP service: the WSDL for `GET ?wsdl`, else a call
+/// dispatched to the route of its operation, answered with an envelope.
+async fn handle_soap(
+    engine: &Arc<Engine>,
+    service: &SoapService,
+    parts: axum::http::request::Parts,
+    body: Body,
+    remote: SocketAddr,
+) -> Reply {
+    let header = |name: &str| parts.headers.get(name).and_then(|v| v.to_str().ok());
+    let content_type = header("content-type").unwrap_or("").to_string();
+    let version = soap::version_of(&content_type);
+    let refuse = |reason, message: String| {
+        soap::unrouted(service, reason, &message);
+        soap::fault(version, FaultCode::Client, &message)
+    };
+    if parts.method == Method::GET && soap::asks_for_wsdl(parts.uri.query()) {
+        let host = header("host").map_or_else(|| format!("{remote}"), str::to_string);
+        return Reply {
+            status: 200,
+            content_type: "text/xml; charset=utf-8".into(),
+            headers: Vec::new(),
+            body: service.wsdl(&host),
+        };
+    }
+    if parts.method != Method::POST {
+        let message = format!(
+            "{} {} is not a SOAP call; expected POST with a SOAP envelope, or GET {}?wsdl for the WSDL",
+            parts.method, service.path, service.path
+        );
+        return refuse("method", message);
+    }
+    let limit = usize::try_from(service.max_body()).unwrap_or(usize::MAX);
+    let Ok(raw) = axum::body::to_bytes(body, limit).await else {
+        let message = format!(
+            "the request body is larger than the {} bytes service `{}` accepts",
+            service.max_body(),
+            service.name
+        );
+        return refuse("too_large", message);
+    };
+    let request = match medbus_adapters::soap::parse_request(&raw, &content_type, header("soapaction")) {
+        Ok(request) => request,
+        Err(e) => {
+            soap::unrouted(service, soap::refusal_reason(&e), &e.to_string());
+            return soap::fault(version, e.fault_code(), &e.to_string());
+        }
+    };
+    let route = match service.dispatch(&request) {
+        Ok(route) => route.clone(),
+        Err(message) => {
+            soap::unrouted(service, "unknown_operation", &message);
+            return soap::fault(request.version, FaultCode::Client, &message);
+        }
+    };
+    let config = soap::source_config(&route);
+    let (version, operation) = (request.version, config.operation.clone());
+    let headers = request_headers(&parts.method, &parts.uri, &parts.headers, Some(remote));
+    let too_large = raw.len() as u64 > config.max_body.0;
+    let (ex, error) = soap::exchange(&route, request, raw, headers);
+    let error = too_large
+        .then(|| {
+            StepError::rejected(
+                "PAYLOAD_TOO_LARGE",
+                format!(
+                    "the body is larger than the {} bytes operation `{operation}` accepts",
+                    config.max_body.0
+                ),
+            )
+        })
+        .or(error);
+    let id = ex.id.clone();
+    let reply = match error {
+        Some(error) => engine.reject(&route, ex, error).await,
+        None => engine.handle(&route, ex, None).await,
+    };
+    soap::answer(version, &service.namespace, &operation, reply, &id)
 }

@@ -217,7 +217,7 @@ fn cannot_listen(snapshot: &Snapshot, addr: std::net::SocketAddr, error: &std::i
     let asking = snapshot
         .routes
         .iter()
-        .find(|r| matches!(&r.source, Source::Http { addr: a, .. } if *a == addr));
+        .find(|r| matches!(&r.source, Source::Http { addr: a, .. } | Source::Soap { addr: a, .. } if *a == addr));
     match asking {
         Some(route) => Diagnostic::new(&route.file, route.spec.source.at, message),
         None => Diagnostic::in_file(&snapshot.settings.file, message),

@@ -10,6 +10,7 @@ use crate::resources::Resources;
 use crate::scripting::Scripting;
 use crate::settings::Settings;
 use crate::sources::http::HttpSourceConfig;
+use crate::sources::soap::{SoapService, SoapSourceConfig};
 use crate::sources::timer::Schedule;
 use crate::steps::reply::ReplyStep;
 use crate::steps::{BuildContext, Step, StepSpec};
@@ -26,6 +27,8 @@ pub struct Snapshot {
     pub routes: Vec<Arc<Route>>,
     by_id: HashMap<String, Arc<Route>>,
     http: HashMap<(SocketAddr, Method, String), Arc<Route>>,
+    /// SOAP services by listener and path.
+    soap: HashMap<(SocketAddr, String), Arc<SoapService>>,
     /// What each route was built from, by id: a reload keeps a route whose
     /// inputs are unchanged (the very same `Arc`, so its timer runs on).
     inputs: HashMap<String, RouteInputs>,
@@ -76,6 +79,10 @@ pub enum Source {
         schedule: Schedule,
         body: String,
     },
+    Soap {
+        addr: SocketAddr,
+        config: SoapSourceConfig,
+    },
 }
 
 pub struct Destination {
@@ -115,6 +122,7 @@ impl Snapshot {
         let mut routes = Vec::new();
         let mut by_id: HashMap<String, Arc<Route>> = HashMap::new();
         let mut http: HashMap<(SocketAddr, Method, String), Arc<Route>> = HashMap::new();
+        let mut soap: HashMap<(SocketAddr, String), SoapService> = HashMap::new();
         let mut inputs: HashMap<String, RouteInputs> = HashMap::new();
         for file in files {
             let route_inputs = RouteInputs::of(&file.path, &file.route, &settings, &table_files);
@@ -152,21 +160,66 @@ impl Snapshot {
                     );
                     continue;
                 }
+                if let Some(service) = soap.get(&(*addr, config.path.clone())) {
+                    diagnostics.error(
+                        &route.file,
+                        route.spec.source.at,
+                        format!(
+                            "{} on {addr} is SOAP service `{}`; expected another path for an http route",
+                            config.path, service.name
+                        ),
+                    );
+                    continue;
+                }
                 http.insert(key, route.clone());
+            }
+            if let Source::Soap { addr, config } = &route.source {
+                if let Some(((_, method, _), first)) = http.iter().find(|((a, _, p), _)| a == addr && *p == config.path)
+                {
+                    diagnostics.error(
+                        &route.file,
+                        route.spec.source.at,
+                        format!(
+                            "{} on {addr} is already served by http route `{}` ({method}, {}); expected a path of its own for SOAP service `{}`",
+                            config.path,
+                            first.id,
+                            first.file.display(),
+                            config.service
+                        ),
+                    );
+                    continue;
+                }
+                let service = soap
+                    .entry((*addr, config.path.clone()))
+                    .or_insert_with(|| SoapService::new(config));
+                if let Err(e) = service.add(&route) {
+                    diagnostics.error(&route.file, route.spec.source.at, e);
+                    continue;
+                }
             }
             by_id.insert(route.id.clone(), route.clone());
             inputs.entry(route.id.clone()).or_insert(route_inputs);
             routes.push(route);
         }
+        for service in soap.values() {
+            if let Err((route, e)) = service.validate() {
+                diagnostics.error(&route.file, route.spec.source.at, e);
+            }
+        }
         if !diagnostics.is_empty() {
             return Err(diagnostics.sorted());
         }
+        let soap = soap
+            .into_iter()
+            .map(|(key, service)| (key, Arc::new(service)))
+            .collect();
         Ok(Snapshot {
             settings,
             resources,
             routes,
             by_id,
             http,
+            soap,
             inputs,
         })
     }
@@ -210,9 +263,15 @@ impl Snapshot {
         self.http.keys().any(|(a, _, p)| *a == addr && p == path)
     }
 
-    /// Every listener address HTTP routes need.
+    /// The SOAP service on `path` of `addr`.
+    pub fn soap_service(&self, addr: SocketAddr, path: &str) -> Option<&Arc<SoapService>> {
+        self.soap.get(&(addr, path.to_string()))
+    }
+
+    /// Every listener address HTTP and SOAP routes need.
     pub fn http_addrs(&self) -> Vec<SocketAddr> {
         let mut addrs: Vec<_> = self.http.keys().map(|(addr, _, _)| *addr).collect();
+        addrs.extend(self.soap.keys().map(|(addr, _)| *addr));
         addrs.sort();
         addrs.dedup();
         addrs
@@ -360,7 +419,10 @@ fn build_route(
             _ => destinations_ok = false,
         }
     }
-    let reply = build_reply(spec.reply.as_ref(), &mut cx);
+    let reply = match (&spec.reply, &spec.source.value) {
+        (None, SourceSpec::Soap(_)) => ReplyStep::build(&crate::sources::soap::default_reply(), &mut cx).map(Some),
+        (reply, _) => build_reply(reply.as_ref(), &mut cx),
+    };
     let error_reply = build_reply(spec.on_error.reply.as_ref(), &mut cx);
     let source = source?;
     if !steps_ok || !destinations_ok {
@@ -396,6 +458,23 @@ fn build_source(spec: &SourceSpec, cx: &mut BuildContext) -> Option<Source> {
             Some(Source::Http {
                 addr,
                 method: method?,
+                config: config.clone(),
+            })
+        }
+        SourceSpec::Soap(config) => {
+            if let Err(e) = config.check() {
+                cx.error(e);
+                return None;
+            }
+            let addr = config.listen.unwrap_or(cx.resources.settings.http_addr);
+            if addr == cx.resources.settings.admin_addr {
+                cx.error(format!(
+                    "{addr} is the admin listener; expected another address for routes"
+                ));
+                return None;
+            }
+            Some(Source::Soap {
+                addr,
                 config: config.clone(),
             })
         }

@@ -1,4 +1,5 @@
 //! Where messages come from.
 
 pub mod http;
+pub mod soap;
 pub mod timer;
