@@ -222,7 +222,7 @@ async fn handle_soap(
         }
     };
     let config = soap::source_config(&route);
-    let (version, operation) = (request.version, config.operation.clone());
+    let operation = config.operation.clone();
     let headers = request_headers(&parts.method, &parts.uri, &parts.headers, Some(remote));
     let too_large = raw.len() as u64 > config.max_body.0;
     let (ex, error) = soap::exchange(&route, request, raw, headers);
@@ -237,10 +237,8 @@ async fn handle_soap(
             )
         })
         .or(error);
-    let id = ex.id.clone();
-    let reply = match error {
+    match error {
         Some(error) => engine.reject(&route, ex, error).await,
         None => engine.handle(&route, ex, None).await,
-    };
-    soap::answer(version, &service.namespace, &operation, reply, &id)
+    }
 }

@@ -150,6 +150,7 @@ impl Engine {
                 .collect();
             (fresh, ordered.into_iter().map(|d| d.destination.clone()).collect())
         };
+        let error_answer = route.source.error_answer(&ex);
         let record = MessageRecord {
             id: ex.id.clone(),
             route: route.id.clone(),
@@ -167,7 +168,7 @@ impl Engine {
         };
         if let Err(e) = self.journal.record(record).await {
             telemetry::journal_failed(&route.id, &e.to_string());
-            return pipeline::error_json(
+            return error_answer.reply(
                 503,
                 "JOURNAL_UNAVAILABLE",
                 "the message could not be stored; send it again later",

@@ -118,7 +118,7 @@ pub fn finish(route: &Route, ex: &mut Exchange, status: MessageStatus, error: Op
     let (reply, error) = match error {
         Some(error) => (error_reply(route, ex, &error), Some(error)),
         None => match ok_reply(route, ex) {
-            Ok(reply) => (reply, None),
+            Ok(reply) => (route.source.wrap_reply(reply, ex), None),
             Err(error) => (error_reply(route, ex, &error), Some(error)),
         },
     };
@@ -175,11 +175,14 @@ fn error_reply(route: &Route, ex: &Exchange, error: &StepError) -> Reply {
             if route.spec.on_error.reply.as_ref().is_some_and(|r| r.status.is_none()) {
                 reply.status = default_status;
             }
-            return reply;
+            return route.source.wrap_reply(reply, ex);
         }
         tracing::error!(route = %route.id, "the route's on_error reply could not be built; answering the default error");
     }
-    error_json(default_status, &error.code, &error.message, &ex.id)
+    route
+        .source
+        .error_answer(ex)
+        .reply(default_status, &error.code, &error.message, &ex.id)
 }
 
 /// The default error answer of HTTP routes.

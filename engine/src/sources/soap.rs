@@ -352,18 +352,10 @@ fn param_value(text: &str) -> Result<Value, String> {
     }
 }
 
-/// The route's answer as a SOAP response: its body is the `return` string
-/// (HTTP 200), unless it is the engine's own error answer for the exchange
-/// `id` (no `on_error` reply, or the journal is down): that becomes a fault.
-pub fn answer(version: SoapVersion, namespace: &str, operation: &str, reply: Reply, id: &str) -> Reply {
-    if let Some((status, code, message)) = engine_error(&reply, id) {
-        let fault_code = if status < 500 {
-            FaultCode::Client
-        } else {
-            FaultCode::Server
-        };
-        return fault(version, fault_code, &format!("{code}: {message}"));
-    }
+/// A reply the route built, as a SOAP response: its body is the `return`
+/// string, HTTP 200 whatever status the reply named (business errors are
+/// answers too); its extra headers are kept.
+pub fn wrap(version: SoapVersion, namespace: &str, operation: &str, reply: Reply) -> Reply {
     Reply {
         status: 200,
         content_type: content_type(version).into(),
@@ -372,21 +364,23 @@ pub fn answer(version: SoapVersion, namespace: &str, operation: &str, reply: Rep
     }
 }
 
-/// `pipeline::error_json` for this exchange: status, code and message.
-fn engine_error(reply: &Reply, id: &str) -> Option<(u16, String, String)> {
-    if reply.status < 400 || !reply.content_type.starts_with("application/json") {
-        return None;
+/// The SOAP version the exchange was called with (`headers.soap_version`).
+pub fn exchange_version(ex: &Exchange) -> SoapVersion {
+    match ex.headers.get("soap_version").and_then(Value::as_str) {
+        Some("1.2") => SoapVersion::V12,
+        _ => SoapVersion::V11,
     }
-    let body: Value = serde_json::from_str(&reply.body).ok()?;
-    if body["id"] != id {
-        return None;
-    }
-    let error = body.get("error")?;
-    Some((
-        reply.status,
-        error.get("code")?.as_str()?.to_string(),
-        error.get("message")?.as_str()?.to_string(),
-    ))
+}
+
+/// An error no route reply answers, as a fault: Client/Sender for the
+/// caller's errors (a status below 500), Server/Receiver for ours.
+pub fn error_fault(version: SoapVersion, status: u16, code: &str, message: &str) -> Reply {
+    let fault_code = if status < 500 {
+        FaultCode::Client
+    } else {
+        FaultCode::Server
+    };
+    fault(version, fault_code, &format!("{code}: {message}"))
 }
 
 /// A fault answer: HTTP 500, the version's content type.
@@ -589,20 +583,14 @@ mod tests {
     }
 
     #[test]
-    fn answers_wrap_the_reply_or_turn_engine_errors_into_faults() {
-        let reply = |status, content_type: &str, body: &str| Reply {
-            status,
-            content_type: content_type.into(),
+    fn replies_become_returns_and_unanswered_errors_faults() {
+        let reply = Reply {
+            status: 400,
+            content_type: "text/plain".into(),
             headers: Vec::new(),
-            body: body.into(),
+            body: "error:10001:缺少 applyNo".into(),
         };
-        let answered = answer(
-            SoapVersion::V12,
-            NS,
-            "q",
-            reply(400, "text/plain", "error:10001:缺少 applyNo"),
-            "id1",
-        );
+        let answered = wrap(SoapVersion::V12, NS, "q", reply);
         assert_eq!(
             (answered.status, answered.content_type.as_str()),
             (200, "application/soap+xml; charset=utf-8")
@@ -610,8 +598,7 @@ mod tests {
         let read = parse_response(answered.body.as_bytes(), &answered.content_type).unwrap();
         assert_eq!(read.return_text.as_deref(), Some("error:10001:缺少 applyNo"));
 
-        let default = crate::runtime::pipeline::error_json(400, "BAD_XML", "broken", "id1");
-        let answered = answer(SoapVersion::V11, NS, "q", default.clone(), "id1");
+        let answered = error_fault(SoapVersion::V11, 400, "BAD_XML", "broken");
         assert_eq!(answered.status, 500);
         let fault = parse_response(answered.body.as_bytes(), &answered.content_type)
             .unwrap()
@@ -621,11 +608,8 @@ mod tests {
             (fault.code.as_str(), fault.string.as_str()),
             ("Client", "BAD_XML: broken")
         );
-        // Another exchange's error JSON is a reply like any other.
-        assert_eq!(answer(SoapVersion::V11, NS, "q", default, "id2").status, 200);
 
-        let failed = crate::runtime::pipeline::error_json(503, "JOURNAL_UNAVAILABLE", "later", "id1");
-        let answered = answer(SoapVersion::V12, NS, "q", failed, "id1");
+        let answered = error_fault(SoapVersion::V12, 503, "JOURNAL_UNAVAILABLE", "later");
         let fault = parse_response(answered.body.as_bytes(), &answered.content_type)
             .unwrap()
             .fault

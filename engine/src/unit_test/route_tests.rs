@@ -8,9 +8,11 @@ use crate::exchange::Exchange;
 use crate::journal::MessageStatus;
 use crate::outbound::{Outbound, OutboundResponse, Recorder};
 use crate::runtime::pipeline;
-use crate::runtime::snapshot::{Route, Snapshot};
-use crate::steps::RunEnv;
+use crate::runtime::snapshot::{Route, Snapshot, Source};
+use crate::sources::soap;
+use crate::steps::{RunEnv, StepError};
 use crate::value::Path;
+use medbus_adapters::soap::{parse_request, request_envelope, SoapVersion};
 use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::{Map, Value};
@@ -53,6 +55,12 @@ pub struct TestInput {
     /// Request headers (lower-case names), and for HTTP sources `query`.
     #[serde(default)]
     pub headers: Map<String, Value>,
+    /// SOAP routes: the operation's parameters, each the string a client
+    /// sends (XML as text). The test wraps them in a SOAP 1.1 envelope and
+    /// reads it as the listener does; `body` or `file` may instead hold a
+    /// whole envelope.
+    #[serde(default)]
+    pub params: Option<BTreeMap<String, String>>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Deserialize, JsonSchema)]
@@ -127,12 +135,7 @@ pub async fn run(snapshot: &Snapshot, route: &Arc<Route>) -> Vec<CaseResult> {
 }
 
 async fn run_case(snapshot: &Snapshot, route: &Route, test: &Located<RouteTest>) -> Result<Vec<String>, String> {
-    let raw = input_bytes(route, &test.input)?;
-    let mut headers = test.input.headers.clone();
-    if let Some(content_type) = &test.input.content_type {
-        headers.insert("content-type".into(), content_type.clone().into());
-    }
-    let mut ex = Exchange::new(&route.id, raw.into(), test.input.content_type.clone(), headers);
+    let (mut ex, input_error) = input_exchange(route, &test.input)?;
     ex.config = snapshot.settings.values.clone();
     let responses: HashMap<String, Vec<OutboundResponse>> = test
         .responses
@@ -149,7 +152,10 @@ async fn run_case(snapshot: &Snapshot, route: &Route, test: &Located<RouteTest>)
     let env = RunEnv {
         outbound: Outbound::Recorded(recorder.clone()),
     };
-    let processed = pipeline::process(route, &mut ex, &env).await;
+    let processed = match input_error {
+        Some(error) => pipeline::finish(route, &mut ex, MessageStatus::Rejected, Some(error)),
+        None => pipeline::process(route, &mut ex, &env).await,
+    };
     let expect = &test.expect;
     let mut failures = Vec::new();
 
@@ -226,6 +232,54 @@ async fn run_case(snapshot: &Snapshot, route: &Route, test: &Located<RouteTest>)
         }
     }
     Ok(failures)
+}
+
+/// The exchange the route's source would make of the input, and the error
+/// that rejects it before the steps run (a SOAP param holding bad XML).
+fn input_exchange(route: &Route, input: &TestInput) -> Result<(Exchange, Option<StepError>), String> {
+    let mut headers = input.headers.clone();
+    let Source::Soap { config, .. } = &route.source else {
+        if input.params.is_some() {
+            return Err("input: `params` applies to SOAP routes only".into());
+        }
+        let raw = input_bytes(route, input)?;
+        if let Some(content_type) = &input.content_type {
+            headers.insert("content-type".into(), content_type.clone().into());
+        }
+        return Ok((
+            Exchange::new(&route.id, raw.into(), input.content_type.clone(), headers),
+            None,
+        ));
+    };
+    let (content_type, action, raw) = match &input.params {
+        Some(_) if input.body.is_some() || input.file.is_some() => {
+            return Err("input: give `params` or a whole envelope in `body`/`file`, not both".into())
+        }
+        Some(params) => {
+            let params: Vec<(&str, &str)> = params.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+            let (content_type, action, body) =
+                request_envelope(SoapVersion::V11, &config.namespace, &config.operation, &params, None);
+            (content_type, action, body.into_bytes())
+        }
+        None => {
+            let content_type = input
+                .content_type
+                .clone()
+                .unwrap_or_else(|| "text/xml; charset=utf-8".into());
+            let action = headers.get("soapaction").and_then(Value::as_str).map(str::to_string);
+            (content_type, action, input_bytes(route, input)?)
+        }
+    };
+    let request = parse_request(&raw, &content_type, action.as_deref())
+        .map_err(|e| format!("input: not a SOAP call the listener would take: {e}"))?;
+    if request.operation != config.operation {
+        return Err(format!(
+            "input: the envelope calls `{}`, but this route serves `{}`",
+            request.operation, config.operation
+        ));
+    }
+    headers.insert("content-type".into(), content_type.into());
+    Ok(soap::exchange(route, request, raw.into(), headers))
 }
 
 fn input_bytes(route: &Route, input: &TestInput) -> Result<Vec<u8>, String> {
