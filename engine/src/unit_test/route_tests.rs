@@ -134,6 +134,7 @@ async fn run_case(snapshot: &Snapshot, route: &Route, test: &Located<RouteTest>)
     }
     let mut ex = Exchange::new(&route.id, raw.into(), test.input.content_type.clone(), headers);
     ex.config = snapshot.settings.values.clone();
+    ex.secrets = snapshot.settings.secrets.clone();
     let responses: HashMap<String, Vec<OutboundResponse>> = test
         .responses
         .iter()
@@ -208,7 +209,7 @@ async fn run_case(snapshot: &Snapshot, route: &Route, test: &Located<RouteTest>)
                     content_type: &delivery.content_type,
                     context: &context,
                 };
-                match endpoint.request(&outgoing) {
+                match endpoint.request(&outgoing, &snapshot.settings.secrets) {
                     Ok(request) if &request.url == url => {}
                     Ok(request) => failures.push(text_diff(&format!("destination `{name}` URL"), url, &request.url)),
                     Err(e) => failures.push(format!("destination `{name}`: the request could not be built: {e}")),
