@@ -272,6 +272,13 @@ mod tests {
         assert_eq!(ex.caller.as_deref(), Some("hospital-a"));
         assert_eq!(ex.body, json!({"root": {"applyNo": "A1"}}), "the secret is removed");
         assert_eq!(ex.msg_value()["caller"], json!("hospital-a"));
+        let script = crate::steps::support::build_for_test(
+            "{ inline: 'vars.who = msg.caller;' }",
+            crate::steps::script::ScriptStep::build,
+        )
+        .unwrap();
+        script.run(&mut ex).unwrap();
+        assert_eq!(ex.vars["who"], json!("hospital-a"), "scripts read the caller too");
     }
 
     #[test]
