@@ -217,6 +217,17 @@ impl CallStep {
     }
 
     pub async fn run(&self, ex: &mut Exchange, env: &RunEnv) -> Result<Flow, StepError> {
+        // Errors are answered to the sender: a secret rendered into the URL
+        // must not go back with them.
+        self.call(ex, env).await.map_err(|mut error| {
+            if let std::borrow::Cow::Owned(masked) = ex.secrets.redactor().text(&error.message) {
+                error.message = masked;
+            }
+            error
+        })
+    }
+
+    async fn call(&self, ex: &mut Exchange, env: &RunEnv) -> Result<Flow, StepError> {
         let request = self.request(ex)?;
         let shown = shown_url(&request.url);
         let response = env.outbound.send(request).await.map_err(|error| match error {
@@ -825,13 +836,17 @@ body: '{{"id": "{{{{ body.id }}}}"}}'
         let mut ex = exchange(json!({"id": 1}));
         ex.secrets = secrets;
         step.run(&mut ex, &env).await.unwrap();
-        let seen = recorder.seen.lock().unwrap();
+        let seen = recorder.seen.lock().unwrap().clone();
         assert_eq!(seen[0].url, "http://his.local/q?key=secret-of-a");
         assert!(seen[0]
             .headers
             .contains(&("X-Secret".to_string(), "secret-of-a".to_string())));
         assert_eq!(seen[0].body, "<s>secret-of-a</s>");
         assert!(!format!("{:?}{:?}", ex.body, ex.vars).contains("secret-of-a"));
+
+        let in_path = self::step(r#"{ name: gone, url: 'http://his.local/{{ secrets["hospital-a"] }}/x' }"#);
+        let error = in_path.run(&mut ex, &env).await.unwrap_err();
+        assert_eq!(error.message, "call `gone` to http://his.local/******/x failed: connection failed: the test recorded no response for `gone`");
     }
 
     #[test]
