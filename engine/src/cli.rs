@@ -97,6 +97,9 @@ fn check(config: &Path) -> ExitCode {
     };
     match Snapshot::load(Arc::new(settings)) {
         Ok(snapshot) => {
+            for warning in snapshot.settings.secrets.warnings() {
+                eprintln!("warning: {warning}");
+            }
             println!("ok: {}", summary(&snapshot));
             ExitCode::SUCCESS
         }

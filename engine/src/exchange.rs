@@ -33,6 +33,13 @@ pub struct Exchange {
     pub trace: Vec<TraceEntry>,
     /// The settings' `values`, shared by every exchange of a configuration.
     pub config: Arc<Map<String, Value>>,
+    /// Who sent the message, by the name of the secret an `authenticate`
+    /// step matched (`vendor-120`); journaled with it, read as `msg.caller`.
+    pub caller: Option<String>,
+    /// A handle on the current secrets, for `authenticate` and for outbound
+    /// requests rendered as they are sent. No scope, trace or journal row
+    /// reads it: the values stay out of what the exchange keeps.
+    pub secrets: Arc<crate::secrets::Secrets>,
 }
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -89,6 +96,8 @@ impl Exchange {
             reply: None,
             trace: Vec::new(),
             config: Arc::default(),
+            caller: None,
+            secrets: Arc::default(),
         }
     }
 
@@ -99,6 +108,7 @@ impl Exchange {
             "route": self.route,
             "received_at": self.received_at.to_rfc3339(),
             "content_type": self.content_type,
+            "caller": self.caller,
         })
     }
 

@@ -12,6 +12,7 @@ pub mod outbound;
 pub mod resources;
 pub mod runtime;
 pub mod scripting;
+pub mod secrets;
 pub mod server;
 pub mod settings;
 pub mod sources;

@@ -97,6 +97,8 @@ async fn send_live(client: &reqwest::Client, request: OutboundRequest) -> Result
 }
 
 fn classify(error: reqwest::Error, timeout: Duration) -> OutboundError {
+    // The URL may carry a secret in its query; errors are logged and journaled.
+    let error = error.without_url();
     if error.is_timeout() {
         OutboundError::Timeout(timeout)
     } else if error.is_connect() {

@@ -31,6 +31,7 @@ pub async fn run(settings: Settings) -> Result<(), StartError> {
         .map_err(|e| anyhow::anyhow!("cannot create the data dir {}: {e}", settings.data_dir.display()))?;
     let journal = Journal::open(&settings.journal, settings.journal_durability).await?;
     tracing::info!(summary = %crate::cli::summary(&snapshot), "configuration loaded");
+    settings.secrets.log_warnings();
     let engine = Engine::new(snapshot, journal.clone());
 
     let admin = tokio::net::TcpListener::bind(settings.admin_addr)

@@ -45,6 +45,11 @@ pub struct SettingsFile {
     /// How long the journal keeps message bodies, errors and metadata.
     /// Env: MEDBUS_RETENTION_<KEY>.
     pub retention: RetentionSettings,
+    /// A YAML file of `name: value` secrets, one per caller (`vendor-120:
+    /// ...`); an absent file means none. Keep it out of the repository,
+    /// mode 0600. Env: MEDBUS_SECRETS_FILE; MEDBUS_SECRET_<NAME> (upper
+    /// case, `-` as `_`) adds or overrides one secret.
+    pub secrets_file: PathBuf,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, JsonSchema)]
@@ -78,6 +83,7 @@ impl Default for SettingsFile {
             log: "info".into(),
             values: serde_json::Map::new(),
             retention: RetentionSettings::default(),
+            secrets_file: "secrets.yaml".into(),
         }
     }
 }
@@ -100,6 +106,9 @@ pub struct Settings {
     pub log: String,
     pub values: std::sync::Arc<serde_json::Map<String, serde_json::Value>>,
     pub retention: RetentionSettings,
+    pub secrets_file: PathBuf,
+    /// Read again at every reload, so a rotated secret applies without a restart.
+    pub secrets: std::sync::Arc<crate::secrets::Secrets>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -152,6 +161,7 @@ pub const ENV_OVERRIDES: &[(&str, &str)] = &[
     ("MEDBUS_TIMEZONE", "timezone"),
     ("MEDBUS_LOG_FORMAT", "log_format"),
     ("MEDBUS_LOG", "log"),
+    ("MEDBUS_SECRETS_FILE", "secrets_file"),
 ];
 
 impl Settings {
@@ -209,10 +219,10 @@ impl Settings {
                 format!("bad setting from an environment variable: {e}"),
             )]
         })?;
-        Settings::resolve(file, parsed)
+        Settings::resolve(file, parsed, crate::secrets::Secrets::from_process_env())
     }
 
-    fn resolve(file: &Path, s: SettingsFile) -> Result<Settings, Vec<Diagnostic>> {
+    fn resolve(file: &Path, s: SettingsFile, env_secrets: Vec<(String, String)>) -> Result<Settings, Vec<Diagnostic>> {
         let base = file.parent().map(Path::to_path_buf).unwrap_or_default();
         let base = if base.as_os_str().is_empty() {
             PathBuf::from(".")
@@ -252,6 +262,14 @@ impl Settings {
                 "retention.check_every must be longer than zero; expected e.g. `1h`".to_string(),
             ));
         }
+        let secrets_file = abs(&s.secrets_file);
+        let secrets = match crate::secrets::Secrets::load(&secrets_file, env_secrets) {
+            Ok(secrets) => secrets,
+            Err(problems) => {
+                errors.extend(problems);
+                Default::default()
+            }
+        };
         if !errors.is_empty() {
             return Err(errors);
         }
@@ -271,6 +289,8 @@ impl Settings {
             log: s.log,
             values: std::sync::Arc::new(s.values),
             retention: s.retention,
+            secrets_file,
+            secrets: std::sync::Arc::new(secrets),
         })
     }
 
@@ -323,7 +343,7 @@ impl Settings {
 
     /// Settings for unit tests and `medbus test`: everything under `base`.
     pub fn for_dir(base: &Path) -> Settings {
-        Settings::resolve(&base.join("medbus.yaml"), SettingsFile::default()).expect("defaults are valid")
+        Settings::resolve(&base.join("medbus.yaml"), SettingsFile::default(), Vec::new()).expect("defaults are valid")
     }
 }
 
@@ -385,6 +405,26 @@ mod tests {
         assert_eq!(applied.admin_addr, running.admin_addr);
         assert_eq!(applied.timezone, chrono_tz::Europe::Paris);
         assert!(Settings::needing_restart(&running, &applied).is_empty());
+    }
+
+    #[test]
+    fn secrets_come_from_the_file_beside_the_settings_or_the_one_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("medbus.yaml");
+        std::fs::write(dir.path().join("secrets.yaml"), "vendor-120: beside-settings\n").unwrap();
+        let s = Settings::load(&file, &|_| None).unwrap();
+        assert!(s.secrets.contains("vendor-120"));
+        assert_eq!(
+            s.secrets_file,
+            std::path::absolute(dir.path()).unwrap().join("secrets.yaml")
+        );
+        std::fs::write(dir.path().join("other.yaml"), "hospital-a: named-by-env\n").unwrap();
+        let env = |name: &str| (name == "MEDBUS_SECRETS_FILE").then(|| "other.yaml".to_string());
+        let s = Settings::load(&file, &env).unwrap();
+        assert_eq!(s.secrets.names().collect::<Vec<_>>(), ["hospital-a"]);
+        std::fs::write(dir.path().join("other.yaml"), "hospital-a: [x]\n").unwrap();
+        let errors = Settings::load(&file, &env).unwrap_err();
+        assert!(errors[0].to_string().contains("other.yaml:1:"), "{}", errors[0]);
     }
 
     #[test]

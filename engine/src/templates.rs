@@ -1,6 +1,7 @@
 //! Tera templates: one compiled template per use, rendered against an
 //! exchange's context (`body`, `vars`, `headers`, `msg`, and for error
-//! answers `error`). Filters added here: `xml_escape`, `json`.
+//! answers `error`). Filters added here: `xml_escape`, `json`. Only the
+//! templates of outbound requests may read `secrets` ([`Template::compile_outbound`]).
 
 use crate::value::Value;
 use std::collections::HashMap;
@@ -14,13 +15,30 @@ pub struct Template {
 }
 
 /// The names a template's context holds.
-pub const CONTEXT_NAMES: [&str; 6] = ["body", "vars", "headers", "msg", "config", "error"];
+pub const CONTEXT_NAMES: [&str; 7] = ["body", "vars", "headers", "msg", "config", "error", "secrets"];
 
 const NAME: &str = "t";
 
 impl Template {
-    /// Compiles `source`; the error says what Tera could not parse.
+    /// Compiles `source`; the error says what Tera could not parse. A
+    /// template that reads `secrets` is refused: what it renders is kept
+    /// (a trace, the journal, a queued delivery).
     pub fn compile(source: &str) -> Result<Template, String> {
+        if reads_secrets(source) {
+            return Err(
+                "`secrets` can only be read by the templates of outbound requests (a `call` step's url, query, \
+                 headers and body; an `http` destination's url and headers), rendered as they are sent; \
+                 what this template renders is kept in the journal"
+                    .into(),
+            );
+        }
+        Template::compile_outbound(source)
+    }
+
+    /// Compiles the template of an outbound request, which may read
+    /// `secrets`: render it with [`crate::secrets::Secrets::render_outbound`]
+    /// as the request is sent, and keep what it renders nowhere.
+    pub fn compile_outbound(source: &str) -> Result<Template, String> {
         if !source.contains("{{") && !source.contains("{%") && !source.contains("{#") {
             return Ok(Template {
                 tera: tera::Tera::default(),
@@ -99,6 +117,48 @@ pub fn mentions_word(source: &str, name: &str) -> bool {
         .any(|(at, _)| !source[..at].ends_with(word) && !source[at + name.len()..].starts_with(word))
 }
 
+/// Whether a tag (`{{ .. }}`, `{% .. %}`) of `source` names `secrets` as a
+/// variable: not inside a string literal, not as a field (`body.secrets`).
+fn reads_secrets(source: &str) -> bool {
+    let first = |text: &str, a: &str, b: &str| match (text.find(a), text.find(b)) {
+        (Some(x), Some(y)) => Some(x.min(y)),
+        (x, y) => x.or(y),
+    };
+    let mut rest = source;
+    while let Some(open) = first(rest, "{{", "{%") {
+        let tag = &rest[open + 2..];
+        let end = first(tag, "}}", "%}").unwrap_or(tag.len());
+        if names_secrets(&tag[..end]) {
+            return true;
+        }
+        rest = &tag[end..];
+    }
+    false
+}
+
+/// Whether `code` (a tag's inside) names `secrets` outside string literals
+/// and not after a `.`.
+fn names_secrets(code: &str) -> bool {
+    let mut outside = String::with_capacity(code.len());
+    let mut quote = None;
+    for c in code.chars() {
+        match quote {
+            Some(q) if c == q => quote = None,
+            Some(_) => {}
+            None if matches!(c, '"' | '\'' | '`') => {
+                quote = Some(c);
+                outside.push(' ');
+            }
+            None => outside.push(c),
+        }
+    }
+    let word = |c: char| c.is_alphanumeric() || c == '_';
+    outside.match_indices(crate::secrets::SCOPE).any(|(at, name)| {
+        let before = outside[..at].trim_end();
+        !outside[..at].ends_with(word) && !before.ends_with('.') && !outside[at + name.len()..].starts_with(word)
+    })
+}
+
 /// Tera nests the useful part of an error in its sources.
 fn tera_error(error: &tera::Error) -> String {
     let mut parts = vec![error.to_string()];
@@ -160,6 +220,29 @@ mod tests {
         let t = Template::compile("{{ config.url }}/{{ body.id }}?x={{ somebody }}").unwrap();
         assert!(t.uses("config") && t.uses("body"));
         assert!(!t.uses("vars") && !t.uses("headers"));
+    }
+
+    #[test]
+    fn only_outbound_templates_read_secrets() {
+        for source in [
+            "{{ secrets.vendor }}",
+            r#"x {{ secrets["vendor-120"] | json }}"#,
+            "{% if secrets %}1{% endif %}",
+            "{% for k, v in secrets %}{{ v }}{% endfor %}",
+        ] {
+            let error = Template::compile(source).err().unwrap_or_default();
+            assert!(
+                error.contains("only be read by the templates of outbound requests"),
+                "{source}: {error}"
+            );
+            assert!(Template::compile_outbound(source).is_ok(), "{source}");
+        }
+        for source in [
+            "secrets {{ body.secrets }} {{ body['secrets'] }} {{ \"secrets\" }} {{ my_secrets }}",
+            "{# secrets #}",
+        ] {
+            assert!(Template::compile(source).is_ok(), "{source}");
+        }
     }
 
     #[test]

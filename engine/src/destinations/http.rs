@@ -1,8 +1,12 @@
-//! The `http` destination: send the payload with an HTTP request.
+//! The `http` destination: send the payload with an HTTP request. Its url
+//! and headers may read the caller's secrets (`{{ secrets["hospital-a"] }}`),
+//! rendered at every attempt from the secrets current then; the queued
+//! delivery keeps only the scopes its templates read, never `secrets`.
 
 use super::{Attempt, Failure, Outgoing};
 use crate::config::DurationText;
 use crate::outbound::{Outbound, OutboundError, OutboundRequest};
+use crate::secrets::Secrets;
 use crate::steps::BuildContext;
 use crate::templates::Template;
 use schemars::JsonSchema;
@@ -16,12 +20,14 @@ pub const MESSAGE_ID_HEADER: &str = "X-Medbus-Message-Id";
 #[derive(Clone, Debug, PartialEq, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct HttpDestinationConfig {
-    /// URL template, e.g. `http://registry:9000/persons/{{ vars.personId }}`.
+    /// URL template, e.g. `http://registry:9000/persons/{{ vars.personId }}`;
+    /// it may read `secrets`, e.g. `?key={{ secrets["registry"] }}`.
     pub url: String,
     /// HTTP method.
     #[serde(default = "default_method")]
     pub method: String,
-    /// Header templates; `Content-Type` defaults to the payload's.
+    /// Header templates; `Content-Type` defaults to the payload's. They may
+    /// read `secrets`, e.g. `X-Secret: '{{ secrets["registry"] }}'`.
     #[serde(default)]
     pub headers: BTreeMap<String, String>,
     /// Give up on one attempt after this long.
@@ -82,8 +88,8 @@ impl HttpEndpoint {
         self.url.uses(name) || self.headers.iter().any(|(_, t)| t.uses(name))
     }
 
-    pub async fn deliver(&self, outgoing: &Outgoing<'_>, outbound: &Outbound) -> Attempt {
-        let request = match self.request(outgoing) {
+    pub async fn deliver(&self, outgoing: &Outgoing<'_>, outbound: &Outbound, secrets: &Secrets) -> Attempt {
+        let request = match self.request(outgoing, secrets) {
             Ok(request) => request,
             Err(error) => {
                 return Attempt::Failed {
@@ -121,15 +127,17 @@ impl HttpEndpoint {
         }
     }
 
-    pub fn request(&self, outgoing: &Outgoing<'_>) -> Result<OutboundRequest, String> {
-        let url = self.url.render(outgoing.context).map_err(|e| format!("url: {e}"))?;
+    pub fn request(&self, outgoing: &Outgoing<'_>, secrets: &Secrets) -> Result<OutboundRequest, String> {
+        let url = secrets
+            .render_outbound(&self.url, outgoing.context)
+            .map_err(|e| format!("url: {e}"))?;
         let mut headers = vec![
             ("Content-Type".to_string(), outgoing.content_type.to_string()),
             (MESSAGE_ID_HEADER.to_string(), outgoing.message_id.to_string()),
         ];
         for (name, template) in &self.headers {
-            let value = template
-                .render(outgoing.context)
+            let value = secrets
+                .render_outbound(template, outgoing.context)
                 .map_err(|e| format!("header `{name}`: {e}"))?;
             headers.retain(|(existing, _)| !existing.eq_ignore_ascii_case(name));
             headers.push((name.clone(), value));
@@ -146,7 +154,7 @@ impl HttpEndpoint {
 }
 
 fn compile(cx: &mut BuildContext, what: &str, text: &str) -> Option<Template> {
-    Template::compile(text)
+    Template::compile_outbound(text)
         .map_err(|e| cx.error(format!("{what}: bad template: {e}")))
         .ok()
 }

@@ -62,6 +62,31 @@ pub enum Failure {
     Invalid,
 }
 
+impl Attempt {
+    /// The attempt with every secret masked in its error and response,
+    /// which are logged and journaled (a receiver may echo what it got).
+    pub fn redacted(self, redactor: &crate::secrets::Redactor) -> Attempt {
+        let response = |response: Option<Value>| {
+            response.map(|mut value| {
+                redactor.value(&mut value);
+                value
+            })
+        };
+        match self {
+            Attempt::Delivered { response: r } => Attempt::Delivered { response: response(r) },
+            Attempt::Failed {
+                error,
+                failure,
+                response: r,
+            } => Attempt::Failed {
+                error: redactor.text(&error).into_owned(),
+                failure,
+                response: response(r),
+            },
+        }
+    }
+}
+
 impl Endpoint {
     pub fn build(spec: &EndpointSpec, at: Position, cx: &mut BuildContext) -> Option<Endpoint> {
         let saved = cx.at;
@@ -98,7 +123,7 @@ impl Endpoint {
 
     pub async fn deliver(&self, outgoing: &Outgoing<'_>, outbound: &Outbound, settings: &Settings) -> Attempt {
         match self {
-            Endpoint::Http(endpoint) => endpoint.deliver(outgoing, outbound).await,
+            Endpoint::Http(endpoint) => endpoint.deliver(outgoing, outbound, &settings.secrets).await,
             Endpoint::File(endpoint) => endpoint.deliver(outgoing, settings).await,
             Endpoint::Route(_) => unreachable!("the runtime hands messages to routes itself"),
         }

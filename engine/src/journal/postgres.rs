@@ -78,10 +78,10 @@ impl PostgresStore {
     pub async fn write(&self, batch: &Batch<'_>) -> Result<(), WriteError> {
         let mut tx = self.writer.begin().await?;
 
-        for chunk in batch.messages.chunks(MAX_BINDS / 12) {
+        for chunk in batch.messages.chunks(MAX_BINDS / 13) {
             let mut q = QueryBuilder::<Postgres>::new(
                 "INSERT INTO messages (id, route, received_at_us, status, source, content_type, \
-                 raw, trace, reply, error, duration_us, parent_id) ",
+                 raw, trace, reply, error, duration_us, parent_id, caller) ",
             );
             q.push_values(chunk, |mut b, m| {
                 b.push_bind(m.id.as_str())
@@ -99,7 +99,8 @@ impl PostgresStore {
                     .push_bind(m.error.as_deref())
                     .push_unseparated("::json")
                     .push_bind(m.duration_us)
-                    .push_bind(m.parent_id.as_deref());
+                    .push_bind(m.parent_id.as_deref())
+                    .push_bind(m.caller.as_deref());
             });
             q.build().execute(&mut *tx).await?;
         }

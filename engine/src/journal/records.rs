@@ -28,7 +28,43 @@ pub struct MessageRecord {
     pub duration_us: i64,
     /// The message this one was handed over from (another route) or reprocessed from.
     pub parent_id: Option<String>,
+    /// Who sent it: the name of the secret an `authenticate` step matched.
+    pub caller: Option<String>,
     pub deliveries: Vec<NewDelivery>,
+}
+
+impl MessageRecord {
+    /// Masks every configured secret in what the journal keeps of the
+    /// message: the raw input, the source metadata, the trace, the reply,
+    /// the error and the deliveries' payloads and contexts. A caller that
+    /// sent its secret where no `authenticate` step removed it leaves no
+    /// trace of it. Nothing is done when no secrets are configured.
+    pub fn redact(&mut self, redactor: &crate::secrets::Redactor) {
+        if !redactor.is_active() {
+            return;
+        }
+        if let std::borrow::Cow::Owned(raw) = redactor.bytes(&self.raw) {
+            self.raw = Bytes::from(raw);
+        }
+        if let std::borrow::Cow::Owned(trace) = redactor.json_text(&self.trace) {
+            self.trace = trace;
+        }
+        redactor.value(&mut self.source);
+        for value in [&mut self.reply, &mut self.error].into_iter().flatten() {
+            redactor.value(value);
+        }
+        for delivery in &mut self.deliveries {
+            if let std::borrow::Cow::Owned(payload) = redactor.text(&delivery.payload) {
+                delivery.payload = payload;
+            }
+            redactor.value(&mut delivery.context);
+            if let Some(key) = &mut delivery.order_key {
+                if let std::borrow::Cow::Owned(masked) = redactor.text(key) {
+                    *key = masked;
+                }
+            }
+        }
+    }
 }
 
 /// A delivery to enqueue with its message. It falls due when the message was received.
@@ -107,6 +143,8 @@ pub struct StoredMessage {
     pub error: Option<Value>,
     pub duration_us: i64,
     pub parent_id: Option<String>,
+    /// Who sent it: the name of the secret an `authenticate` step matched.
+    pub caller: Option<String>,
     /// When retention emptied its bodies (raw, trace, reply, finished
     /// deliveries' payloads); `None` while they are whole.
     pub pruned_at: Option<DateTime<Utc>>,
@@ -158,6 +196,7 @@ pub struct MessageSummary {
     pub content_type: Option<String>,
     pub duration_us: i64,
     pub parent_id: Option<String>,
+    pub caller: Option<String>,
     pub error: Option<Value>,
 }
 

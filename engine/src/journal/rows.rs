@@ -26,6 +26,7 @@ pub(super) struct MessageRow {
     pub error: Option<String>,
     pub duration_us: i64,
     pub parent_id: Option<String>,
+    pub caller: Option<String>,
     pub deliveries: Vec<DeliveryRow>,
 }
 
@@ -58,7 +59,11 @@ impl MessageRow {
         for (field, value) in [("id", &record.id), ("route", &record.route)] {
             no_nul(field, value)?;
         }
-        for (field, value) in [("content_type", &record.content_type), ("parent_id", &record.parent_id)] {
+        for (field, value) in [
+            ("content_type", &record.content_type),
+            ("parent_id", &record.parent_id),
+            ("caller", &record.caller),
+        ] {
             if let Some(value) = value {
                 no_nul(field, value)?;
             }
@@ -94,6 +99,7 @@ impl MessageRow {
             error: record.error.map(|v| v.to_string()),
             duration_us: record.duration_us,
             parent_id: record.parent_id,
+            caller: record.caller,
             deliveries,
         })
     }
@@ -237,6 +243,7 @@ pub(super) fn stored_message(row: &impl JournalRow) -> Result<StoredMessage, Jou
         error: row.json_opt("error")?,
         duration_us: row.int("duration_us")?,
         parent_id: row.text_opt("parent_id")?,
+        caller: row.text_opt("caller")?,
         pruned_at: row.time_opt("pruned_at_us")?,
         deliveries: Vec::new(),
     })
@@ -284,6 +291,7 @@ pub(super) fn summary(row: &impl JournalRow) -> Result<MessageSummary, JournalEr
         content_type: row.text_opt("content_type")?,
         duration_us: row.int("duration_us")?,
         parent_id: row.text_opt("parent_id")?,
+        caller: row.text_opt("caller")?,
         error: row.json_opt("error")?,
     })
 }

@@ -142,7 +142,7 @@ macro_rules! shared_queries {
                     let mut tx = self.writer.begin_with($begin_write).await?;
                     sqlx::query(concat!(
                         "INSERT INTO messages (id, route, received_at_us, status, source, content_type, raw, \
-                         trace, reply, error, duration_us, parent_id) VALUES ($1, $2, $3, $4, $5",
+                         trace, reply, error, duration_us, parent_id, caller) VALUES ($1, $2, $3, $4, $5",
                         $json,
                         ", $6, $7, $8",
                         $json,
@@ -150,7 +150,7 @@ macro_rules! shared_queries {
                         $json,
                         ", $10",
                         $json,
-                        ", $11, $12)"
+                        ", $11, $12, $13)"
                     ))
                     .bind(message.id.as_str())
                     .bind(message.route.as_str())
@@ -164,6 +164,7 @@ macro_rules! shared_queries {
                     .bind(message.error.as_deref())
                     .bind(message.duration_us)
                     .bind(message.parent_id.as_deref())
+                    .bind(message.caller.as_deref())
                     .execute(&mut *tx)
                     .await?;
                     for (ordinal, delivery) in message.deliveries.iter().enumerate() {

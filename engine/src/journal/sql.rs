@@ -48,7 +48,7 @@ pub(super) const PENDING_DESTINATIONS: &str = "\
 pub(super) const MESSAGE: &str = "\
     SELECT id, route, received_at_us, status, CAST(source AS TEXT) AS source, content_type, raw, \
            CAST(trace AS TEXT) AS trace, CAST(reply AS TEXT) AS reply, \
-           CAST(error AS TEXT) AS error, duration_us, parent_id, pruned_at_us \
+           CAST(error AS TEXT) AS error, duration_us, parent_id, pruned_at_us, caller \
     FROM messages WHERE id = $1";
 
 /// `$1` message id.
@@ -170,7 +170,7 @@ pub(super) fn search(filter: &MessageFilter) -> (String, Vec<SearchArg>) {
         condition("received_at_us <", SearchArg::Int(micros(before)));
     }
     let mut sql = String::from(
-        "SELECT id, route, received_at_us, status, content_type, duration_us, parent_id, \
+        "SELECT id, route, received_at_us, status, content_type, duration_us, parent_id, caller, \
          CAST(error AS TEXT) AS error FROM messages",
     );
     if !conditions.is_empty() {

@@ -87,10 +87,10 @@ impl SqliteStore {
         // IMMEDIATE takes the write lock up front, so a busy database makes
         // us wait (busy_timeout) instead of failing on the first insert.
         let mut q = QueryBuilder::<Sqlite>::new("BEGIN IMMEDIATE;\n");
-        for chunk in batch.messages.chunks(MAX_BINDS / 12) {
+        for chunk in batch.messages.chunks(MAX_BINDS / 13) {
             q.push(
                 "INSERT INTO messages (id, route, received_at_us, status, source, content_type, \
-                 raw, trace, reply, error, duration_us, parent_id) ",
+                 raw, trace, reply, error, duration_us, parent_id, caller) ",
             );
             q.push_values(chunk, |mut b, m| {
                 b.push_bind(m.id.as_str())
@@ -104,7 +104,8 @@ impl SqliteStore {
                     .push_bind(m.reply.as_deref())
                     .push_bind(m.error.as_deref())
                     .push_bind(m.duration_us)
-                    .push_bind(m.parent_id.as_deref());
+                    .push_bind(m.parent_id.as_deref())
+                    .push_bind(m.caller.as_deref());
             });
             q.push(";\n");
         }

@@ -188,6 +188,7 @@ fn message(route: &str, received_at: DateTime<Utc>) -> MessageRecord {
         error: None,
         duration_us: 250,
         parent_id: None,
+        caller: None,
         deliveries: Vec::new(),
     }
 }
@@ -967,6 +968,46 @@ async fn retention_empties_bodies_and_keeps_metadata(fixture: Fixture) {
     journal.shutdown().await;
 }
 
+/// The caller is kept and found again; a secret a caller sent is masked
+/// everywhere the message is kept.
+async fn the_caller_is_kept_and_secrets_are_masked(fixture: Fixture) {
+    let journal = fixture.open().await;
+    let redactor = crate::secrets::Redactor::new(["s3cret-120"]);
+    let mut record = message("xiamen-120.push", at(0));
+    record.caller = Some("vendor-120".into());
+    record.raw = Bytes::from_static(b"<root><secret>s3cret-120</secret></root>");
+    record.source = json!({"headers": {"x-secret": "s3cret-120"}});
+    record.trace = json!([{"step": "parse", "output": {"body": {"root": {"secret": "s3cret-120"}}}}]).to_string();
+    record.reply = Some(json!({"echo": "s3cret-120"}));
+    record.error = Some(json!({"code": "E", "message": "bad s3cret-120"}));
+    let mut hospital = delivery("hospital");
+    hospital.payload = "<secret>s3cret-120</secret>".into();
+    hospital.context = json!({"body": {"secret": "s3cret-120"}});
+    record.deliveries = vec![hospital];
+    record.redact(&redactor);
+    journal.record(record.clone()).await.unwrap();
+    journal.record(message("xiamen-120.push", at(1))).await.unwrap();
+
+    let stored = journal.message(&record.id).await.unwrap().unwrap();
+    assert_eq!(stored.caller.as_deref(), Some("vendor-120"));
+    assert_eq!(stored.raw, Bytes::from_static(b"<root><secret>******</secret></root>"));
+    let kept = format!(
+        "{} {} {:?} {:?} {} {}",
+        stored.source,
+        stored.trace,
+        stored.reply,
+        stored.error,
+        stored.deliveries[0].payload,
+        stored.deliveries[0].context
+    );
+    assert!(!kept.contains("s3cret-120"), "{kept}");
+    assert_eq!(kept.matches("******").count(), 6, "{kept}");
+    let found = journal.search(&MessageFilter::default()).await.unwrap();
+    let callers: Vec<_> = found.iter().map(|m| m.caller.as_deref()).collect();
+    assert_eq!(callers, [None, Some("vendor-120")]);
+    journal.shutdown().await;
+}
+
 macro_rules! on_both_backends {
     ($($scenario:ident),* $(,)?) => {
         mod sqlite_backend {
@@ -1003,6 +1044,7 @@ on_both_backends!(
     selects_messages_to_reprocess,
     a_redelivery_goes_out_under_the_original_id,
     retention_empties_bodies_and_keeps_metadata,
+    the_caller_is_kept_and_secrets_are_masked,
 );
 
 /// Under constant load with retention, the SQLite file stops growing: the

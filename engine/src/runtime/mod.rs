@@ -106,7 +106,9 @@ impl Engine {
     /// the sender gets 503 and nothing is acknowledged.
     pub async fn handle(self: &Arc<Self>, route: &Arc<Route>, mut ex: Exchange, parent_id: Option<String>) -> Reply {
         let started = Instant::now();
-        ex.config = self.settings().values.clone();
+        let settings = self.settings();
+        ex.config = settings.values.clone();
+        ex.secrets = settings.secrets.clone();
         let processed = pipeline::process(route, &mut ex, &self.env).await;
         self.commit(route, ex, processed, parent_id, started).await
     }
@@ -115,7 +117,9 @@ impl Engine {
     /// content type) and answers it through the route's error policy.
     pub async fn reject(self: &Arc<Self>, route: &Arc<Route>, mut ex: Exchange, error: StepError) -> Reply {
         let started = Instant::now();
-        ex.config = self.settings().values.clone();
+        let settings = self.settings();
+        ex.config = settings.values.clone();
+        ex.secrets = settings.secrets.clone();
         let processed = pipeline::finish(route, &mut ex, MessageStatus::Rejected, Some(error));
         self.commit(route, ex, processed, None, started).await
     }
@@ -128,11 +132,31 @@ impl Engine {
         parent_id: Option<String>,
         started: Instant,
     ) -> Reply {
+        let error_answer = route.source.error_answer(&ex);
+        let mut record = MessageRecord {
+            id: ex.id.clone(),
+            route: route.id.clone(),
+            received_at: ex.received_at,
+            status: processed.status,
+            source: serde_json::Value::Object(ex.headers),
+            content_type: ex.content_type,
+            raw: ex.raw,
+            trace: serde_json::to_string(&ex.trace).unwrap_or_else(|_| "[]".into()),
+            reply: serde_json::to_value(&processed.reply).ok(),
+            error: processed.error.as_ref().and_then(|e| serde_json::to_value(e).ok()),
+            duration_us: started.elapsed().as_micros() as i64,
+            parent_id,
+            caller: ex.caller,
+            deliveries: processed.deliveries,
+        };
+        // Before anything is kept or handed on: the deliveries in memory
+        // are the very ones the journal holds.
+        let redactor = ex.secrets.redactor();
+        record.redact(redactor);
         // Unordered deliveries go to their workers in memory once committed;
         // ordered ones are taken from the journal lane by lane.
         let (fresh, lanes): (Vec<PendingDelivery>, Vec<String>) = {
-            let (ordered, unordered): (Vec<_>, Vec<_>) =
-                processed.deliveries.iter().partition(|d| d.order_key.is_some());
+            let (ordered, unordered): (Vec<_>, Vec<_>) = record.deliveries.iter().partition(|d| d.order_key.is_some());
             let fresh = unordered
                 .into_iter()
                 .map(|d| PendingDelivery {
@@ -150,22 +174,6 @@ impl Engine {
                 .collect();
             (fresh, ordered.into_iter().map(|d| d.destination.clone()).collect())
         };
-        let error_answer = route.source.error_answer(&ex);
-        let record = MessageRecord {
-            id: ex.id.clone(),
-            route: route.id.clone(),
-            received_at: ex.received_at,
-            status: processed.status,
-            source: serde_json::Value::Object(ex.headers),
-            content_type: ex.content_type,
-            raw: ex.raw,
-            trace: serde_json::to_string(&ex.trace).unwrap_or_else(|_| "[]".into()),
-            reply: serde_json::to_value(&processed.reply).ok(),
-            error: processed.error.as_ref().and_then(|e| serde_json::to_value(e).ok()),
-            duration_us: started.elapsed().as_micros() as i64,
-            parent_id,
-            deliveries: processed.deliveries,
-        };
         if let Err(e) = self.journal.record(record).await {
             telemetry::journal_failed(&route.id, &e.to_string());
             return error_answer.reply(
@@ -175,7 +183,11 @@ impl Engine {
                 &ex.id,
             );
         }
-        telemetry::message_done(&route.id, processed.status, processed.error.as_ref(), started.elapsed());
+        let logged = processed.error.map(|mut error| {
+            error.message = redactor.text(&error.message).into_owned();
+            error
+        });
+        telemetry::message_done(&route.id, processed.status, logged.as_ref(), started.elapsed());
         self.deliveries.offer(self, route, fresh, &lanes);
         processed.reply
     }

@@ -75,6 +75,7 @@ impl Outputs {
             "parse" | "script" | "set" | "map" | "extract" => (true, true, false, false),
             "template" => (true, true, true, false),
             "call" => (false, true, false, false),
+            "authenticate" => (true, false, false, false),
             "reply" => (false, false, false, true),
             _ => return None,
         };

@@ -7,6 +7,10 @@
 //! any more (their requests in flight finish), wake the delivery workers of
 //! added and changed routes. Routes whose inputs did not change are the
 //! very same compiled routes in the new snapshot.
+//!
+//! The secrets file and `MEDBUS_SECRET_*` are read again with the settings:
+//! a rotated secret applies to the requests and delivery attempts that
+//! start after the swap, and a file with an error refuses the reload.
 
 use super::snapshot::{RouteChanges, Snapshot, Source};
 use super::{listeners, timers, Engine};
@@ -196,6 +200,13 @@ async fn swap(engine: &Arc<Engine>) -> Result<(RouteChanges, Vec<RestartRequired
     let changes = loaded.changes_from(&running);
     let loaded = Arc::new(loaded);
     engine.swap_snapshot(loaded.clone());
+    if loaded.settings.secrets != running.settings.secrets {
+        tracing::info!(
+            secrets = loaded.settings.secrets.len(),
+            "secrets read again; the new ones apply from now"
+        );
+    }
+    loaded.settings.secrets.log_warnings();
     for (addr, listener) in bound {
         listeners::serve(engine, addr, listener);
     }

@@ -101,7 +101,10 @@ pub async fn message(engine: &Arc<Engine>, id: &str) -> Result<Reprocessed, Repr
         _ => Map::new(),
     };
     headers.insert("reprocess_of".into(), Value::String(original.id.clone()));
-    let ex = Exchange::new(&route.id, original.raw, original.content_type, headers);
+    let mut ex = Exchange::new(&route.id, original.raw, original.content_type, headers);
+    // The journaled input holds `******` where the caller's secret was:
+    // `authenticate` takes the caller established when the message arrived.
+    ex.caller = original.caller;
     let new_id = ex.id.clone();
     let reply = engine.handle(&route, ex, Some(original.id.clone())).await;
     let Some(stored) = engine.journal.message(&new_id).await? else {
@@ -183,6 +186,7 @@ pub async fn delivery(engine: &Arc<Engine>, id: &str, destination: &str) -> Resu
         error: None,
         duration_us: 0,
         parent_id: Some(original.id.clone()),
+        caller: original.caller.clone(),
         deliveries: vec![new_delivery.clone()],
     };
     engine.journal.record_redelivery(record, &sent_as).await?;

@@ -396,6 +396,7 @@ fn msg_dynamic(ex: &Exchange) -> Dynamic {
         "content_type".into(),
         ex.content_type.clone().map_or(Dynamic::UNIT, Dynamic::from),
     );
+    msg.insert("caller".into(), ex.caller.clone().map_or(Dynamic::UNIT, Dynamic::from));
     Dynamic::from_map(msg)
 }
 

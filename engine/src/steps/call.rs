@@ -11,6 +11,10 @@
 //!     to: vars.patient
 //! ```
 //!
+//! Its url, query, headers and body may read the caller's secrets
+//! (`{{ secrets["vendor-120"] }}`), rendered as the request is sent and kept
+//! nowhere: the message's trace holds the answer, not the request.
+//!
 //! A transport error, a timeout or a status outside `success` fails the
 //! message (`CALL_FAILED`, `CALL_TIMEOUT`), and the route's error policy
 //! answers it. Under `medbus test`, calls are answered from the test's
@@ -168,18 +172,18 @@ impl CallStep {
             ));
             ok = false;
         }
-        let url = support::template(cx, &format!("{what} `url`"), &config.url);
+        let url = outbound_template(cx, &format!("{what} `url`"), &config.url);
         if !config.url.contains("{{") && !config.url.contains("{%") {
             ok &= check_url(cx, &what, &config.url);
         }
         let mut query = Vec::with_capacity(config.query.len());
         for (key, source) in &config.query {
-            match support::template(cx, &format!("{what} query `{key}`"), source) {
+            match outbound_template(cx, &format!("{what} query `{key}`"), source) {
                 Some(template) => query.push((key.clone(), template)),
                 None => ok = false,
             }
         }
-        let headers = support::header_templates(cx, &what, &config.headers);
+        let headers = header_templates(cx, &what, &config.headers);
         if config.content_type.is_some() && config.headers.keys().any(|k| k.eq_ignore_ascii_case("content-type")) {
             cx.error(format!(
                 "{what} sets both `content_type` and a `Content-Type` header; keep `content_type`"
@@ -213,6 +217,17 @@ impl CallStep {
     }
 
     pub async fn run(&self, ex: &mut Exchange, env: &RunEnv) -> Result<Flow, StepError> {
+        // Errors are answered to the sender: a secret rendered into the URL
+        // must not go back with them.
+        self.call(ex, env).await.map_err(|mut error| {
+            if let std::borrow::Cow::Owned(masked) = ex.secrets.redactor().text(&error.message) {
+                error.message = masked;
+            }
+            error
+        })
+    }
+
+    async fn call(&self, ex: &mut Exchange, env: &RunEnv) -> Result<Flow, StepError> {
         let request = self.request(ex)?;
         let shown = shown_url(&request.url);
         let response = env.outbound.send(request).await.map_err(|error| match error {
@@ -258,7 +273,7 @@ impl CallStep {
     fn request(&self, ex: &Exchange) -> Result<OutboundRequest, StepError> {
         let context = ex.context_value();
         let render = |part: &str, template: &Template| {
-            template.render(&context).map_err(|e| {
+            ex.secrets.render_outbound(template, &context).map_err(|e| {
                 StepError::failed(
                     "CALL_FAILED",
                     format!("call `{}`: cannot render {part}: {e}", self.name),
@@ -383,12 +398,43 @@ fn build_body(cx: &mut BuildContext, what: &str, config: &CallConfig) -> Option<
             None
         }
         (Some(source), None) => {
-            support::template(cx, &format!("{what} `body`"), source).map(|t| Body::Template(Box::new(t)))
+            outbound_template(cx, &format!("{what} `body`"), source).map(|t| Body::Template(Box::new(t)))
         }
         (None, Some("outgoing")) => Some(Body::Outgoing),
         (None, Some(path)) => cx.path(path).map(Body::From),
         (None, None) => Some(Body::None),
     }
+}
+
+/// A template of the request, which may read `secrets`.
+fn outbound_template(cx: &mut BuildContext, what: &str, source: &str) -> Option<Template> {
+    Template::compile_outbound(source)
+        .map_err(|error| cx.error(format!("{what} is not a valid template: {}", support::one_line(&error))))
+        .ok()
+}
+
+/// Header templates, which may read `secrets`; each name must be a valid HTTP header name.
+fn header_templates(
+    cx: &mut BuildContext,
+    what: &str,
+    headers: &IndexMap<String, String>,
+) -> Option<Vec<(String, Template)>> {
+    let mut compiled = Vec::with_capacity(headers.len());
+    let mut ok = true;
+    for (name, source) in headers {
+        if reqwest::header::HeaderName::from_bytes(name.as_bytes()).is_err() {
+            cx.error(format!(
+                "{what} header `{name}` is not a valid HTTP header name; expected letters, digits and `-`"
+            ));
+            ok = false;
+            continue;
+        }
+        match outbound_template(cx, &format!("{what} header `{name}`"), source) {
+            Some(template) => compiled.push((name.clone(), template)),
+            None => ok = false,
+        }
+    }
+    ok.then_some(compiled)
 }
 
 fn build_success(cx: &mut BuildContext, what: &str, entries: &[String]) -> Option<Vec<StatusMatch>> {
@@ -765,6 +811,42 @@ body: '{{"id": "{{{{ body.id }}}}"}}'
             "{}",
             err.message
         );
+    }
+
+    #[tokio::test]
+    async fn renders_secrets_as_it_sends_and_keeps_them_nowhere() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("secrets.yaml");
+        std::fs::write(&file, "hospital-a: secret-of-a\n").unwrap();
+        let secrets = Arc::new(crate::secrets::Secrets::load(&file, Vec::new()).unwrap());
+        let recorder = Arc::new(Recorder::new(HashMap::from([(
+            "his".to_string(),
+            vec![OutboundResponse {
+                status: 200,
+                headers: vec![],
+                body: "{}".into(),
+            }],
+        )])));
+        let env = RunEnv {
+            outbound: Outbound::Recorded(recorder.clone()),
+        };
+        let step = step(
+            r#"{ name: his, url: "http://his.local/q", query: { key: '{{ secrets["hospital-a"] }}' }, headers: { X-Secret: '{{ secrets["hospital-a"] }}' }, body: '<s>{{ secrets["hospital-a"] }}</s>' }"#,
+        );
+        let mut ex = exchange(json!({"id": 1}));
+        ex.secrets = secrets;
+        step.run(&mut ex, &env).await.unwrap();
+        let seen = recorder.seen.lock().unwrap().clone();
+        assert_eq!(seen[0].url, "http://his.local/q?key=secret-of-a");
+        assert!(seen[0]
+            .headers
+            .contains(&("X-Secret".to_string(), "secret-of-a".to_string())));
+        assert_eq!(seen[0].body, "<s>secret-of-a</s>");
+        assert!(!format!("{:?}{:?}", ex.body, ex.vars).contains("secret-of-a"));
+
+        let in_path = self::step(r#"{ name: gone, url: 'http://his.local/{{ secrets["hospital-a"] }}/x' }"#);
+        let error = in_path.run(&mut ex, &env).await.unwrap_err();
+        assert_eq!(error.message, "call `gone` to http://his.local/******/x failed: connection failed: the test recorded no response for `gone`");
     }
 
     #[test]

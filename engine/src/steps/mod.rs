@@ -2,6 +2,7 @@
 //! config struct (what a route file says), its compiled form (built once per
 //! configuration load) and its tests.
 
+pub mod authenticate;
 pub mod call;
 pub mod extract;
 pub mod filter;
@@ -46,6 +47,8 @@ pub enum StepSpec {
     Call(call::CallConfig),
     /// Build the synchronous answer.
     Reply(reply::ReplyConfig),
+    /// Identify the caller by its secret; reject a missing or wrong one.
+    Authenticate(authenticate::AuthenticateConfig),
 }
 
 impl StepSpec {
@@ -61,6 +64,7 @@ impl StepSpec {
             StepSpec::Template(_) => "template",
             StepSpec::Call(_) => "call",
             StepSpec::Reply(_) => "reply",
+            StepSpec::Authenticate(_) => "authenticate",
         }
     }
 }
@@ -196,6 +200,7 @@ pub enum Step {
     Template(template::TemplateStep),
     Call(call::CallStep),
     Reply(reply::ReplyStep),
+    Authenticate(authenticate::AuthenticateStep),
 }
 
 impl Step {
@@ -213,6 +218,7 @@ impl Step {
             StepSpec::Template(c) => Step::Template(template::TemplateStep::build(c, cx)?),
             StepSpec::Call(c) => Step::Call(call::CallStep::build(c, cx)?),
             StepSpec::Reply(c) => Step::Reply(reply::ReplyStep::build(c, cx)?),
+            StepSpec::Authenticate(c) => Step::Authenticate(authenticate::AuthenticateStep::build(c, cx)?),
         })
     }
 
@@ -228,6 +234,7 @@ impl Step {
             Step::Template(s) => s.run(ex),
             Step::Call(s) => s.run(ex, env).await,
             Step::Reply(s) => s.run(ex),
+            Step::Authenticate(s) => s.run(ex),
         }
     }
 }

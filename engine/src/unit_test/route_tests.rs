@@ -137,6 +137,7 @@ pub async fn run(snapshot: &Snapshot, route: &Arc<Route>) -> Vec<CaseResult> {
 async fn run_case(snapshot: &Snapshot, route: &Route, test: &Located<RouteTest>) -> Result<Vec<String>, String> {
     let (mut ex, input_error) = input_exchange(route, &test.input)?;
     ex.config = snapshot.settings.values.clone();
+    ex.secrets = snapshot.settings.secrets.clone();
     let responses: HashMap<String, Vec<OutboundResponse>> = test
         .responses
         .iter()
@@ -214,7 +215,7 @@ async fn run_case(snapshot: &Snapshot, route: &Route, test: &Located<RouteTest>)
                     content_type: &delivery.content_type,
                     context: &context,
                 };
-                match endpoint.request(&outgoing) {
+                match endpoint.request(&outgoing, &snapshot.settings.secrets) {
                     Ok(request) if &request.url == url => {}
                     Ok(request) => failures.push(text_diff(&format!("destination `{name}` URL"), url, &request.url)),
                     Err(e) => failures.push(format!("destination `{name}`: the request could not be built: {e}")),

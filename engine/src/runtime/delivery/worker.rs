@@ -264,6 +264,7 @@ async fn deliver_one(engine: &Arc<Engine>, route: Option<&Route>, delivery: Pend
                 .await
         }
     };
+    let attempt = attempt.redacted(snapshot.settings.secrets.redactor());
     drop(snapshot);
     let policy = &destination.policy;
     let attempts = delivery.attempts + 1;
