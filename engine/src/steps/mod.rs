@@ -10,6 +10,7 @@ pub mod parse;
 pub mod reply;
 pub mod script;
 pub mod set;
+pub mod soap;
 pub(crate) mod support;
 pub mod template;
 pub mod validate;
@@ -44,6 +45,8 @@ pub enum StepSpec {
     Template(template::TemplateConfig),
     /// Call another HTTP service and keep its answer in a variable.
     Call(call::CallConfig),
+    /// Call an operation of a SOAP WebService and keep its return.
+    Soap(soap::SoapStepConfig),
     /// Build the synchronous answer.
     Reply(reply::ReplyConfig),
 }
@@ -60,6 +63,7 @@ impl StepSpec {
             StepSpec::Extract(_) => "extract",
             StepSpec::Template(_) => "template",
             StepSpec::Call(_) => "call",
+            StepSpec::Soap(_) => "soap",
             StepSpec::Reply(_) => "reply",
         }
     }
@@ -195,6 +199,7 @@ pub enum Step {
     Extract(extract::ExtractStep),
     Template(template::TemplateStep),
     Call(call::CallStep),
+    Soap(soap::SoapStep),
     Reply(reply::ReplyStep),
 }
 
@@ -212,6 +217,7 @@ impl Step {
             StepSpec::Extract(c) => Step::Extract(extract::ExtractStep::build(c, cx)?),
             StepSpec::Template(c) => Step::Template(template::TemplateStep::build(c, cx)?),
             StepSpec::Call(c) => Step::Call(call::CallStep::build(c, cx)?),
+            StepSpec::Soap(c) => Step::Soap(soap::SoapStep::build(c, cx)?),
             StepSpec::Reply(c) => Step::Reply(reply::ReplyStep::build(c, cx)?),
         })
     }
@@ -227,6 +233,7 @@ impl Step {
             Step::Extract(s) => s.run(ex),
             Step::Template(s) => s.run(ex),
             Step::Call(s) => s.run(ex, env).await,
+            Step::Soap(s) => s.run(ex, env).await,
             Step::Reply(s) => s.run(ex),
         }
     }

@@ -6,7 +6,8 @@ use crate::config::Located;
 use crate::destinations::{Endpoint, Outgoing};
 use crate::exchange::Exchange;
 use crate::journal::MessageStatus;
-use crate::outbound::{Outbound, OutboundResponse, Recorder};
+use crate::outbound::{Outbound, OutboundRequest, RecordedResponse, Recorder};
+use medbus_adapters::soap;
 use crate::runtime::pipeline;
 use crate::runtime::snapshot::{Route, Snapshot};
 use crate::steps::RunEnv;
@@ -25,10 +26,11 @@ pub struct RouteTest {
     /// What the test shows, e.g. `a complete registration is accepted`.
     pub name: String,
     pub input: TestInput,
-    /// Recorded answers for `call` steps and `http` destinations, by their
-    /// name. A list answers successive requests in order (the last repeats).
+    /// Recorded answers for `call` and `soap` steps and `http` and `soap`
+    /// destinations, by their name. A list answers successive requests in
+    /// order (the last repeats).
     #[serde(default)]
-    pub responses: BTreeMap<String, OneOrMany<OutboundResponse>>,
+    pub responses: BTreeMap<String, OneOrMany<RecordedResponse>>,
     pub expect: TestExpectation,
 }
 
@@ -75,6 +77,10 @@ pub struct TestExpectation {
     /// Destinations that must send nothing.
     #[serde(default)]
     pub not_sent: Vec<String>,
+    /// What `call` and `soap` steps sent, by their name: the last request
+    /// under that name (`body`, `json` and `contains` check its body).
+    #[serde(default)]
+    pub calls: BTreeMap<String, PayloadExpectation>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Deserialize, JsonSchema)]
@@ -105,9 +111,14 @@ pub struct PayloadExpectation {
     /// Texts the payload must contain.
     #[serde(default)]
     pub contains: Vec<String>,
-    /// For `http` destinations: the URL the request goes to.
+    /// For `http` and `soap` destinations and for calls: the URL the
+    /// request goes to.
     #[serde(default)]
     pub url: Option<String>,
+    /// For `soap` destinations and steps: parameters of the SOAP request,
+    /// each compared exactly, e.g. `{ eventNo: E1 }`.
+    #[serde(default)]
+    pub params: BTreeMap<String, String>,
 }
 
 pub async fn run(snapshot: &Snapshot, route: &Arc<Route>) -> Vec<CaseResult> {
@@ -134,7 +145,7 @@ async fn run_case(snapshot: &Snapshot, route: &Route, test: &Located<RouteTest>)
     }
     let mut ex = Exchange::new(&route.id, raw.into(), test.input.content_type.clone(), headers);
     ex.config = snapshot.settings.values.clone();
-    let responses: HashMap<String, Vec<OutboundResponse>> = test
+    let responses: HashMap<String, Vec<RecordedResponse>> = test
         .responses
         .iter()
         .map(|(name, r)| {
@@ -197,26 +208,39 @@ async fn run_case(snapshot: &Snapshot, route: &Route, test: &Located<RouteTest>)
             continue;
         };
         check_payload(name, expected, &delivery.payload, &mut failures);
-        if let Some(url) = &expected.url {
-            let destination = route.destinations.iter().find(|d| &d.name == name);
-            if let Some(Endpoint::Http(endpoint)) = destination.map(|d| &d.endpoint) {
-                let context = crate::runtime::delivery::with_config(&delivery.context, &snapshot.settings.values);
-                let outgoing = Outgoing {
-                    message_id: &ex.id,
-                    destination: name,
-                    payload: &delivery.payload,
-                    content_type: &delivery.content_type,
-                    context: &context,
-                };
-                match endpoint.request(&outgoing) {
-                    Ok(request) if &request.url == url => {}
-                    Ok(request) => failures.push(text_diff(&format!("destination `{name}` URL"), url, &request.url)),
-                    Err(e) => failures.push(format!("destination `{name}`: the request could not be built: {e}")),
-                }
-            } else {
-                failures.push(format!("destination `{name}`: `url` applies to http destinations only"));
+        if expected.url.is_some() || !expected.params.is_empty() {
+            let what = format!("destination `{name}`");
+            let context = crate::runtime::delivery::with_config(&delivery.context, &snapshot.settings.values);
+            let outgoing = Outgoing {
+                message_id: &ex.id,
+                destination: name,
+                payload: &delivery.payload,
+                content_type: &delivery.content_type,
+                context: &context,
+            };
+            match route.destinations.iter().find(|d| &d.name == name).map(|d| &d.endpoint) {
+                Some(Endpoint::Http(endpoint)) => check_request(&what, expected, endpoint.request(&outgoing), &mut failures),
+                Some(Endpoint::Soap(endpoint)) => check_request(&what, expected, endpoint.request(&outgoing), &mut failures),
+                _ => failures.push(format!("{what}: `url` and `params` apply to http and soap destinations only")),
             }
         }
+    }
+    let seen = recorder.seen.lock().unwrap().clone();
+    for (name, expected) in &expect.calls {
+        let what = format!("call `{name}`");
+        let Some(request) = seen.iter().rev().find(|r| &r.name == name) else {
+            failures.push(format!("{what}: expected a request, none was sent"));
+            continue;
+        };
+        check_text(
+            &format!("{what} request body"),
+            expected.body.as_deref(),
+            expected.json.as_ref(),
+            &expected.contains,
+            &request.body,
+            &mut failures,
+        );
+        check_request(&what, expected, Ok(request.clone()), &mut failures);
     }
     for name in &expect.not_sent {
         if processed.deliveries.iter().any(|d| &d.destination == name) {
@@ -280,6 +304,49 @@ fn check_payload(name: &str, expected: &PayloadExpectation, payload: &str, failu
         payload,
         failures,
     );
+}
+
+/// Checks a request's URL and, for a SOAP request, its parameters.
+fn check_request(
+    what: &str,
+    expected: &PayloadExpectation,
+    request: Result<OutboundRequest, String>,
+    failures: &mut Vec<String>,
+) {
+    let request = match request {
+        Ok(request) => request,
+        Err(e) => return failures.push(format!("{what}: the request could not be built: {e}")),
+    };
+    if let Some(url) = &expected.url {
+        if url != &request.url {
+            failures.push(text_diff(&format!("{what} URL"), url, &request.url));
+        }
+    }
+    if expected.params.is_empty() {
+        return;
+    }
+    let header = |name: &str| {
+        request
+            .headers
+            .iter()
+            .find(|(key, _)| key.eq_ignore_ascii_case(name))
+            .map(|(_, value)| value.as_str())
+    };
+    let sent = match soap::parse_request(
+        request.body.as_bytes(),
+        header("content-type").unwrap_or(""),
+        header("soapaction"),
+    ) {
+        Ok(sent) => sent.params,
+        Err(e) => return failures.push(format!("{what}: `params` applies to SOAP requests; this one is not: {e}")),
+    };
+    for (param, text) in &expected.params {
+        match sent.iter().find(|(name, _)| name == param) {
+            Some((_, actual)) if actual == text => {}
+            Some((_, actual)) => failures.push(text_diff(&format!("{what} parameter `{param}`"), text, actual)),
+            None => failures.push(format!("{what}: expected a parameter `{param}`, the request has none")),
+        }
+    }
 }
 
 fn check_text(

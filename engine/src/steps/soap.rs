@@ -1,0 +1,231 @@
+//! The `soap` step: call an operation of a remote WebService while the
+//! message is processed (ask a hospital for a diagnosis, a platform for a
+//! record), its return kept in a variable for the steps after it.
+//!
+//! ```yaml
+//! - soap:
+//!     url: "{{ config.platform_url }}"
+//!     namespace: http://service.emergency.example.cn/
+//!     operation: getApplyRecord
+//!     params: { eventNo: "{{ body.eventNo }}", secret: "{{ config.platform_secret }}" }
+//!     into: vars.record
+//!     error_when: '^error'
+//! ```
+//!
+//! `into` receives `{status, text, value, fault}`: `text` is the return
+//! string, `value` that string decoded (XML into the value tree, else the
+//! text), `fault` a SOAP Fault's `{code, string, detail}`. The request is
+//! built by [`SoapCall`], shared with the `soap` destination.
+
+use super::{BuildContext, Flow, RunEnv, StepError};
+use crate::config::DurationText;
+use crate::destinations::soap::{
+    default_timeout, fault_line, read_answer, shown_url, SoapAnswer, SoapCall, SoapDestinationConfig, SoapVersionText,
+};
+use crate::exchange::Exchange;
+use crate::outbound::OutboundError;
+use crate::value::{Path, Scope, Value};
+use indexmap::IndexMap;
+use schemars::JsonSchema;
+use serde::Deserialize;
+use serde_json::json;
+
+/// Call an operation of a SOAP WebService and keep its return.
+#[derive(Clone, Debug, PartialEq, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SoapStepConfig {
+    /// Names the call in errors and traces, and keys its recorded responses
+    /// in `medbus test`. Default: the operation.
+    #[serde(default)]
+    pub name: Option<String>,
+    /// The service's address, a template, e.g. `"{{ config.platform_url }}"`.
+    pub url: String,
+    /// The service's target namespace, which qualifies the operation
+    /// element, e.g. `http://service.emergency.example.cn/`.
+    pub namespace: String,
+    /// The operation to call, e.g. `getApplyRecord`.
+    pub operation: String,
+    /// The parameters in the order the service declares them: name ->
+    /// template, e.g. `{ eventNo: "{{ body.eventNo }}" }`. A template that
+    /// renders XML sends it as escaped text.
+    #[serde(default)]
+    pub params: IndexMap<String, String>,
+    /// `"1.1"` (text/xml with a SOAPAction header) or `"1.2"`
+    /// (application/soap+xml). Default: `"1.1"`.
+    #[serde(default)]
+    pub version: SoapVersionText,
+    /// The SOAPAction (1.1) or `action` parameter (1.2). Default: empty, as
+    /// Apache CXF services expect.
+    #[serde(default)]
+    pub action: Option<String>,
+    /// How long to wait for the whole answer. Default: `30s`.
+    #[serde(default = "default_timeout")]
+    pub timeout: DurationText,
+    /// Extra HTTP headers, each value a template. The content type and
+    /// SOAPAction come from `version` and `action`.
+    #[serde(default)]
+    pub headers: IndexMap<String, String>,
+    /// Where the answer is written, a path in `vars`, as `{status, text,
+    /// value, fault}`. Default: `vars.<name>`.
+    #[serde(default)]
+    pub into: Option<String>,
+    /// How the return text becomes `value`: `auto` decodes a text starting
+    /// with `<` as XML (keeping the text if it does not parse), `xml`
+    /// requires XML (`SOAP_BAD_ANSWER` otherwise), `text` keeps the text.
+    /// Default: `auto`.
+    #[serde(default)]
+    pub parse: ReturnFormat,
+    /// A regular expression on the return text that means the service
+    /// refused, e.g. `^error`: a match fails the message with
+    /// `SOAP_ERROR_ANSWER` and the text as the message. Without it, the
+    /// steps after decide what the return means.
+    #[serde(default)]
+    pub error_when: Option<String>,
+}
+
+/// How a return string becomes a value.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ReturnFormat {
+    /// XML when the trimmed text starts with `<` and parses, else the text.
+    #[default]
+    Auto,
+    /// XML, or the step fails.
+    Xml,
+    /// The text as it is.
+    Text,
+}
+
+impl SoapStepConfig {
+    /// The request part, as a destination would write it.
+    fn request(&self) -> SoapDestinationConfig {
+        SoapDestinationConfig {
+            url: self.url.clone(),
+            namespace: self.namespace.clone(),
+            operation: self.operation.clone(),
+            params: self.params.clone(),
+            version: self.version,
+            action: self.action.clone(),
+            timeout: self.timeout,
+            headers: self.headers.clone(),
+            error_when: self.error_when.clone(),
+        }
+    }
+}
+
+pub struct SoapStep {
+    name: String,
+    call: SoapCall,
+    into: Path,
+    parse: ReturnFormat,
+}
+
+impl SoapStep {
+    pub fn build(config: &SoapStepConfig, cx: &mut BuildContext) -> Option<Self> {
+        let name = config.name.clone().unwrap_or_else(|| config.operation.clone());
+        let mut ok = true;
+        if name.is_empty() || !name.chars().all(|c| c.is_alphanumeric() || matches!(c, '_' | '-' | '.')) {
+            cx.error(format!(
+                "soap `name` `{name}` must be letters, digits, `_`, `-` and `.`, e.g. `get-record`"
+            ));
+            ok = false;
+        }
+        let what = format!("soap `{name}`");
+        let call = SoapCall::build(&config.request(), &what, cx);
+        let into_text = config.into.clone().unwrap_or_else(|| format!("vars.{name}"));
+        let into = match cx.path(&into_text) {
+            Some(path) if path.scope == Scope::Vars && !path.segments.is_empty() && !path.has_wildcard() => Some(path),
+            Some(_) => {
+                cx.error(format!(
+                    "{what} `into` `{into_text}` is not a path in `vars`; expected e.g. `vars.record`"
+                ));
+                None
+            }
+            None => None,
+        };
+        if !ok {
+            return None;
+        }
+        Some(SoapStep {
+            name,
+            call: call?,
+            into: into?,
+            parse: config.parse,
+        })
+    }
+
+    pub async fn run(&self, ex: &mut Exchange, env: &RunEnv) -> Result<Flow, StepError> {
+        let failed = |message: String| StepError::failed("SOAP_FAILED", message);
+        let context = ex.context_for(|name| self.call.uses(name));
+        let request = self
+            .call
+            .request(&self.name, &context)
+            .map_err(|e| failed(format!("soap `{}`: {e}", self.name)))?;
+        let shown = shown_url(&request.url);
+        let response = env.outbound.send(request).await.map_err(|error| match error {
+            OutboundError::Timeout(after) => StepError::failed(
+                "SOAP_TIMEOUT",
+                format!(
+                    "soap `{}` to {shown} timed out after {}",
+                    self.name,
+                    humantime::format_duration(after)
+                ),
+            ),
+            other => failed(format!("soap `{}` to {shown} failed: {other}", self.name)),
+        })?;
+        let status = response.status;
+        let answer = match read_answer(&response) {
+            SoapAnswer::Returned(text) => text,
+            SoapAnswer::Fault(fault) => {
+                let detail = json!({ "code": fault.code, "string": fault.string, "detail": fault.detail });
+                self.keep(ex, json!({ "status": status, "text": null, "value": null, "fault": detail }))?;
+                return Err(StepError::failed("SOAP_FAULT", fault_line(&fault)));
+            }
+            SoapAnswer::NotSoap { status, reason } => {
+                return Err(StepError::failed(
+                    "SOAP_BAD_ANSWER",
+                    format!(
+                        "soap `{}` to {shown} answered HTTP {status}, not a SOAP answer: {reason}",
+                        self.name
+                    ),
+                ))
+            }
+        };
+        let value = self.decode(answer.as_deref()).map_err(|detail| {
+            StepError::failed(
+                "SOAP_BAD_ANSWER",
+                format!("soap `{}` to {shown} returned {detail}", self.name),
+            )
+        })?;
+        let text = answer.clone().map_or(Value::Null, Value::String);
+        self.keep(ex, json!({ "status": status, "text": text, "value": value, "fault": null }))?;
+        match answer {
+            Some(text) if self.call.refuses(&text) => Err(StepError::failed("SOAP_ERROR_ANSWER", text)),
+            _ => Ok(Flow::Continue),
+        }
+    }
+
+    fn keep(&self, ex: &mut Exchange, answer: Value) -> Result<(), StepError> {
+        ex.assign(&self.into, answer)
+            .map_err(|e| StepError::failed("SOAP_FAILED", format!("soap `{}`: {e}", self.name)))
+    }
+
+    /// The return as a value, or what is wrong with it when `parse: xml`.
+    fn decode(&self, text: Option<&str>) -> Result<Value, String> {
+        let Some(text) = text else {
+            return match self.parse {
+                ReturnFormat::Xml => Err("no return; expected XML".into()),
+                _ => Ok(Value::Null),
+            };
+        };
+        let looks_like_xml = text.trim_start().starts_with('<');
+        match self.parse {
+            ReturnFormat::Text => Ok(Value::String(text.to_string())),
+            ReturnFormat::Auto if !looks_like_xml => Ok(Value::String(text.to_string())),
+            ReturnFormat::Auto => Ok(super::parse::parse_text(super::parse::Format::Xml, text)
+                .unwrap_or_else(|_| Value::String(text.to_string()))),
+            ReturnFormat::Xml => super::parse::parse_text(super::parse::Format::Xml, text)
+                .map_err(|detail| format!("a return that is not valid XML: {detail}")),
+        }
+    }
+}
