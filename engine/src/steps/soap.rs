@@ -229,3 +229,208 @@ impl SoapStep {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::destinations::soap::test_service;
+    use crate::outbound::{Outbound, RecordedFault, RecordedFaultCode, RecordedResponse, Recorder};
+    use crate::steps::support::build_for_test;
+    use crate::steps::ErrorKind;
+    use std::collections::HashMap;
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    fn step(yaml: &str) -> SoapStep {
+        build_for_test(yaml, SoapStep::build).unwrap()
+    }
+
+    fn exchange(body: Value) -> Exchange {
+        let mut ex = Exchange::new("r", Default::default(), None, Default::default());
+        ex.body = body;
+        ex
+    }
+
+    fn live() -> RunEnv {
+        RunEnv {
+            outbound: Outbound::live(),
+        }
+    }
+
+    fn call(addr: std::net::SocketAddr, operation: &str, more: &str) -> SoapStep {
+        step(&format!(
+            "{{ url: 'http://{addr}/ws', namespace: 'urn:h', operation: {operation}{more} }}"
+        ))
+    }
+
+    #[tokio::test]
+    async fn keeps_an_xml_return_decoded_and_as_text() {
+        let (addr, seen) = test_service::start().await;
+        let mut ex = exchange(json!({"id": "P1"}));
+        let step = call(addr, "patient", ", params: { id: '{{ body.id }}' }, into: vars.p, version: '1.2'");
+        assert_eq!(step.run(&mut ex, &live()).await, Ok(Flow::Continue));
+        let text = "<patient><id>P1</id><name>张三</name></patient>";
+        assert_eq!(
+            ex.vars["p"],
+            json!({"status": 200, "text": text, "value": {"patient": {"id": "P1", "name": "张三"}}, "fault": null})
+        );
+        let (content_type, action, _) = seen.lock().unwrap()[0].clone();
+        assert_eq!((content_type.as_str(), action), ("application/soap+xml; charset=utf-8", None));
+    }
+
+    #[tokio::test]
+    async fn keeps_other_returns_as_text_and_parses_as_told() {
+        let (addr, _) = test_service::start().await;
+        let mut ex = exchange(json!({}));
+        call(addr, "echo", ", params: { a: '<b>', c: x }")
+            .run(&mut ex, &live())
+            .await
+            .unwrap();
+        assert_eq!(ex.vars["echo"]["value"], json!("a=<b>|c=x"), "not XML as a whole: text");
+        call(addr, "patient", ", parse: text, name: p")
+            .run(&mut ex, &live())
+            .await
+            .unwrap();
+        assert_eq!(ex.vars["p"]["value"], ex.vars["p"]["text"]);
+        let err = call(addr, "echo", ", parse: xml, params: { a: '<b>' }")
+            .run(&mut ex, &live())
+            .await
+            .unwrap_err();
+        assert_eq!(err.code, "SOAP_BAD_ANSWER");
+        assert!(
+            err.message
+                .starts_with(&format!("soap `echo` to http://{addr}/ws returned a return that is not valid XML")),
+            "{}",
+            err.message
+        );
+    }
+
+    #[tokio::test]
+    async fn a_fault_fails_the_message_and_is_kept() {
+        let (addr, _) = test_service::start().await;
+        let mut ex = exchange(json!({}));
+        let err = call(addr, "crash", "").run(&mut ex, &live()).await.unwrap_err();
+        assert_eq!(
+            (err.kind, err.code.as_str(), err.message.as_str()),
+            (ErrorKind::Failed, "SOAP_FAULT", "Server: database down")
+        );
+        assert_eq!(
+            ex.vars["crash"]["fault"],
+            json!({"code": "Server", "string": "database down", "detail": null})
+        );
+        assert_eq!(ex.vars["crash"]["status"], json!(500));
+    }
+
+    #[tokio::test]
+    async fn error_when_turns_a_return_into_an_error() {
+        let (addr, _) = test_service::start().await;
+        let mut ex = exchange(json!({}));
+        let err = call(addr, "refuse", ", error_when: '^error:'")
+            .run(&mut ex, &live())
+            .await
+            .unwrap_err();
+        assert_eq!(
+            (err.kind, err.code.as_str(), err.message.as_str()),
+            (ErrorKind::Failed, "SOAP_ERROR_ANSWER", "error:10001:applyNo is required")
+        );
+        assert_eq!(ex.vars["refuse"]["text"], json!("error:10001:applyNo is required"));
+        let without = call(addr, "refuse", "");
+        assert_eq!(without.run(&mut ex, &live()).await, Ok(Flow::Continue));
+    }
+
+    #[tokio::test]
+    async fn an_answer_that_is_not_soap_names_its_status() {
+        let (addr, _) = test_service::start().await;
+        let err = step(&format!("{{ url: 'http://{addr}/html?key=s', namespace: 'urn:h', operation: q }}"))
+            .run(&mut exchange(json!({})), &live())
+            .await
+            .unwrap_err();
+        assert_eq!(err.code, "SOAP_BAD_ANSWER");
+        assert_eq!(
+            err.message,
+            format!(
+                "soap `q` to http://{addr}/html answered HTTP 404, not a SOAP answer: unsupported content type \
+                 `text/html; charset=utf-8`; expected text/xml (SOAP 1.1) or application/soap+xml (SOAP 1.2) \
+                 (Content-Type `text/html`)"
+            )
+        );
+    }
+
+    #[tokio::test]
+    async fn a_slow_or_absent_service_fails_as_the_call_step_does() {
+        let (addr, _) = test_service::start().await;
+        let started = std::time::Instant::now();
+        let err = step(&format!(
+            "{{ url: 'http://{addr}/slow', namespace: 'urn:h', operation: q, timeout: 200ms }}"
+        ))
+        .run(&mut exchange(json!({})), &live())
+        .await
+        .unwrap_err();
+        assert_eq!(
+            (err.code.as_str(), err.message),
+            ("SOAP_TIMEOUT", format!("soap `q` to http://{addr}/slow timed out after 200ms"))
+        );
+        assert!(started.elapsed() < Duration::from_secs(4));
+
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let gone = listener.local_addr().unwrap();
+        drop(listener);
+        let err = call(gone, "q", "").run(&mut exchange(json!({})), &live()).await.unwrap_err();
+        assert_eq!(err.code, "SOAP_FAILED");
+        assert!(
+            err.message
+                .starts_with(&format!("soap `q` to http://{gone}/ws failed: connection failed")),
+            "{}",
+            err.message
+        );
+    }
+
+    #[tokio::test]
+    async fn answers_from_recorded_returns_and_faults_under_test() {
+        let recorded = |return_text: Option<&str>, fault: Option<RecordedFaultCode>| RecordedResponse {
+            status: 200,
+            headers: vec![],
+            body: String::new(),
+            return_text: return_text.map(str::to_string),
+            fault: fault.map(|code| RecordedFault {
+                code,
+                string: "no such record".into(),
+            }),
+        };
+        let recorder = Arc::new(Recorder::new(HashMap::from([(
+            "record".to_string(),
+            vec![
+                recorded(Some("<r><a>1</a></r>"), None),
+                recorded(None, Some(RecordedFaultCode::Client)),
+            ],
+        )])));
+        let env = RunEnv {
+            outbound: Outbound::Recorded(recorder.clone()),
+        };
+        let step = step(
+            "{ name: record, url: 'http://platform/ws', namespace: 'urn:p', operation: getApplyRecord, \
+             version: 1.2, params: { eventNo: '{{ body.no }}' } }",
+        );
+        let mut ex = exchange(json!({"no": "E1"}));
+        step.run(&mut ex, &env).await.unwrap();
+        assert_eq!(ex.vars["record"]["value"], json!({"r": {"a": "1"}}));
+        let err = step.run(&mut ex, &env).await.unwrap_err();
+        assert_eq!((err.code.as_str(), err.message.as_str()), ("SOAP_FAULT", "Sender: no such record"));
+        let seen = recorder.seen.lock().unwrap();
+        assert_eq!(seen.len(), 2);
+        assert!(seen[0].body.contains("<eventNo>E1</eventNo>"), "{}", seen[0].body);
+    }
+
+    #[test]
+    fn checks_its_config_when_built() {
+        let error = |yaml: &str| build_for_test(yaml, SoapStep::build).err().expect("the build should fail");
+        let base = "url: 'http://h/ws', namespace: 'urn:h', operation: q";
+        assert!(error(&format!("{{ {base}, into: body.x }}")).contains("`into` `body.x` is not a path in `vars`"));
+        assert!(error(&format!("{{ {base}, into: vars }}")).contains("is not a path in `vars`"));
+        assert!(error(&format!("{{ {base}, name: 'a b' }}")).contains("soap `name` `a b` must be letters"));
+        assert!(error(&format!("{{ {base}, parse: json }}")).contains("json"));
+        assert!(error(&format!("{{ {base}, to: vars.x }}")).contains("unknown field `to`"));
+        assert!(error("{ url: 'http://h/{{ x', namespace: 'urn:h', operation: q }")
+            .contains("soap `q` `url` is not a valid template"));
+    }
+}

@@ -377,3 +377,100 @@ fn check_text(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::runtime::snapshot::Snapshot;
+    use crate::settings::Settings;
+    use std::sync::Arc;
+
+    /// A route whose soap step and soap destination are answered from
+    /// recorded SOAP returns and faults, with expectations on the params.
+    const ROUTE: &str = r#"
+id: t.soap
+source: { http: { path: /t } }
+steps:
+  - parse: { format: json }
+  - soap:
+      name: record
+      url: http://platform.local/ws
+      namespace: urn:p
+      operation: getApplyRecord
+      version: 1.2
+      params: { eventNo: "{{ body.no }}" }
+      into: vars.record
+      error_when: '^error'
+destinations:
+  - name: hospital
+    to:
+      soap:
+        url: "http://hospital.local/ws/{{ body.no }}"
+        namespace: urn:h
+        operation: pushApplyRecord
+        params: { applyData: "{{ payload }}", name: "{{ vars.record.value.r.name }}" }
+tests:
+  - name: the record is fetched and forwarded
+    input: { body: { no: E1 } }
+    responses:
+      record: { return: "<r><name>张三</name></r>" }
+    expect:
+      values: { vars.record.value.r.name: 张三, vars.record.text: "<r><name>张三</name></r>" }
+      calls: { record: { params: { eventNo: E1 }, url: http://platform.local/ws, contains: [soap-envelope] } }
+      sent: { hospital: { params: { applyData: '{"no":"E1"}', name: 张三 }, url: http://hospital.local/ws/E1 } }
+  - name: a fault fails the message
+    input: { body: { no: E2 } }
+    responses:
+      record: { status: 500, fault: { code: Server, string: database down } }
+    expect: { status: failed, error_code: SOAP_FAULT, values: { vars.record.fault.string: database down } }
+  - name: an error answer fails the message
+    input: { body: { no: E3 } }
+    responses:
+      record: { return: "error:10002:not found" }
+    expect: { status: failed, error_code: SOAP_ERROR_ANSWER, not_sent: [hospital] }
+  - name: wrong expectations are reported
+    input: { body: { no: E4 } }
+    responses:
+      record: { return: "<r><name>李四</name></r>" }
+    expect:
+      calls: { record: { params: { eventNo: E5, other: x } }, nothing: {} }
+      sent: { hospital: { params: { name: 张三 } } }
+  - name: a recorded answer with a body and a return is refused
+    input: { body: { no: E6 } }
+    responses:
+      record: { body: "<x/>", return: ok }
+    expect: { status: processed }
+"#;
+
+    #[tokio::test]
+    async fn soap_steps_and_destinations_are_answered_and_checked() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("routes")).unwrap();
+        std::fs::write(dir.path().join("routes/t.yaml"), ROUTE).unwrap();
+        let snapshot = Snapshot::load(Arc::new(Settings::for_dir(dir.path()))).unwrap_or_else(|errors| {
+            panic!("{}", errors.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("\n"))
+        });
+        let results = super::super::run(&snapshot, None).await;
+        let failures: Vec<&Vec<String>> = results.iter().map(|r| &r.failures).collect();
+        assert!(failures[0].is_empty(), "{:?}", failures[0]);
+        assert!(failures[1].is_empty(), "{:?}", failures[1]);
+        assert!(failures[2].is_empty(), "{:?}", failures[2]);
+        assert_eq!(
+            failures[3],
+            &vec![
+                "destination `hospital` parameter `name`:\n  expected: 张三\n  actual:   李四".to_string(),
+                "call `nothing`: expected a request, none was sent".to_string(),
+                "call `record` parameter `eventNo`:\n  expected: E5\n  actual:   E4".to_string(),
+                "call `record`: expected a parameter `other`, the request has none".to_string(),
+            ]
+        );
+        assert_eq!(failures[4].len(), 1);
+        assert!(
+            failures[4][0].contains(
+                "SOAP_FAILED: soap `record` to http://platform.local/ws failed: the recorded response for `record`: \
+                 it has a `body` besides `return` or `fault`; expected one of them"
+            ),
+            "{:?}",
+            failures[4]
+        );
+    }
+}
