@@ -55,7 +55,11 @@ impl Spyne {
             if let Some(status) = spyne.child.try_wait().unwrap() {
                 panic!("the spyne server exited with {status}:\n{}", spyne.logs());
             }
-            assert!(Instant::now() < deadline, "the spyne server did not listen:\n{}", spyne.logs());
+            assert!(
+                Instant::now() < deadline,
+                "the spyne server did not listen:\n{}",
+                spyne.logs()
+            );
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
         spyne
@@ -70,7 +74,12 @@ impl Spyne {
         std::fs::read_to_string(&self.stored)
             .unwrap_or_default()
             .lines()
-            .map(|line| serde_json::from_str::<Value>(line).unwrap()["record"].as_str().unwrap().to_string())
+            .map(|line| {
+                serde_json::from_str::<Value>(line).unwrap()["record"]
+                    .as_str()
+                    .unwrap()
+                    .to_string()
+            })
             .collect()
     }
 
@@ -109,8 +118,22 @@ async fn the_soap_step_calls_spyne_in_both_versions_and_reads_returns_faults_and
          body: '{{\"name\":\"{{{{ vars.p.value.patient.name }}}}\",\"xml\":{{{{ vars.p.text | json }}}},\
          \"joined\":\"{{{{ vars.joined.text }}}}\",\"echo\":{{{{ vars.echo.value | json }}}}}}'\n{ERROR_REPLY}",
         soap_step("p", port, "1.1", "patient", "{ id: '{{ body.id }}' }", ""),
-        soap_step("joined", port, "1.2", "join", "{ a: '{{ body.a }}', b: '{{ body.b }}' }", ""),
-        soap_step("echo", port, "1.2", "echo", "{ text: '<x a=\"1\">{{ body.a }} &amp; 李四</x>' }", ""),
+        soap_step(
+            "joined",
+            port,
+            "1.2",
+            "join",
+            "{ a: '{{ body.a }}', b: '{{ body.b }}' }",
+            ""
+        ),
+        soap_step(
+            "echo",
+            port,
+            "1.2",
+            "echo",
+            "{ text: '<x a=\"1\">{{ body.a }} &amp; 李四</x>' }",
+            ""
+        ),
     );
     let fail = |name: &str, version: &str, operation: &str, params: &str, more: &str| {
         format!(
@@ -119,11 +142,20 @@ async fn the_soap_step_calls_spyne_in_both_versions_and_reads_returns_faults_and
         )
     };
     setup.write("routes/ask.yaml", &ask);
-    setup.write("routes/reject.yaml", &fail("reject", "1.1", "reject", "{ why: bad id }", ""));
+    setup.write(
+        "routes/reject.yaml",
+        &fail("reject", "1.1", "reject", "{ why: bad id }", ""),
+    );
     setup.write("routes/crash.yaml", &fail("crash", "1.2", "crash", "{}", ""));
     let refuse = "      error_when: '^error:'\n";
-    setup.write("routes/refuse.yaml", &fail("refuse", "1.2", "store", "{ record: refuse }", refuse));
-    setup.write("routes/html.yaml", &fail("html", "1.1", "echo", "{ text: x }", "").replace("/soap11", "/nothing"));
+    setup.write(
+        "routes/refuse.yaml",
+        &fail("refuse", "1.2", "store", "{ record: refuse }", refuse),
+    );
+    setup.write(
+        "routes/html.yaml",
+        &fail("html", "1.1", "echo", "{ text: x }", "").replace("/soap11", "/nothing"),
+    );
     let medbus = setup.start().await;
 
     let (status, reply) = post(
@@ -214,8 +246,20 @@ async fn the_soap_destination_delivers_once_spyne_is_up_and_dead_letters_what_sp
         "id: t.push\nsource:\n  http: {{ path: /push }}\nsteps:\n  - parse: {{ format: json }}\n  \
          - template: {{ inline: '<record><no>{{{{ body.no }}}}</no><name>{{{{ body.name }}}}</name></record>' }}\n\
          destinations:\n{}{}{}",
-        destination("store", "1.2", "store", "{ record: '{{ payload }}' }", "    max_attempts: 1000\n"),
-        destination("reject", "1.1", "reject", "{ why: '{{ body.no }}' }", "    max_attempts: 1000\n"),
+        destination(
+            "store",
+            "1.2",
+            "store",
+            "{ record: '{{ payload }}' }",
+            "    max_attempts: 1000\n"
+        ),
+        destination(
+            "reject",
+            "1.1",
+            "reject",
+            "{ why: '{{ body.no }}' }",
+            "    max_attempts: 1000\n"
+        ),
         destination("crash", "1.1", "crash", "{}", "    max_attempts: 3\n"),
     );
     setup.write("routes/push.yaml", &route);
@@ -232,7 +276,9 @@ async fn the_soap_destination_delivers_once_spyne_is_up_and_dead_letters_what_sp
     tokio::time::sleep(Duration::from_millis(800)).await;
     let waiting = deliveries(&medbus, &ids[0]).await;
     assert!(
-        waiting.iter().all(|(_, status, attempts, _)| status == "pending" && *attempts >= 1),
+        waiting
+            .iter()
+            .all(|(_, status, attempts, _)| status == "pending" && *attempts >= 1),
         "{waiting:?}"
     );
 
@@ -246,7 +292,12 @@ async fn the_soap_destination_delivers_once_spyne_is_up_and_dead_letters_what_sp
     let expected: Vec<String> = (1..=4)
         .map(|n| format!("<record><no>A{n}</no><name>张三</name></record>"))
         .collect();
-    assert_eq!(stored, expected, "every record the service takes arrived, once\n{}", spyne.logs());
+    assert_eq!(
+        stored,
+        expected,
+        "every record the service takes arrived, once\n{}",
+        spyne.logs()
+    );
 
     for (n, result) in results.iter().enumerate() {
         let status = |name: &str| result.iter().find(|d| d.0 == name).cloned().unwrap();
@@ -276,10 +327,7 @@ async fn the_soap_destination_delivers_once_spyne_is_up_and_dead_letters_what_sp
     let result = settled(&medbus, reply["id"].as_str().unwrap()).await;
     let (_, crash_status, crash_attempts, crash_error) = result.iter().find(|d| d.0 == "crash").cloned().unwrap();
     assert_eq!((crash_status.as_str(), crash_attempts), ("dead", 3), "{crash_error:?}");
-    assert_eq!(
-        crash_error.as_deref(),
-        Some("SOAP Fault Server: the database is down")
-    );
+    assert_eq!(crash_error.as_deref(), Some("SOAP Fault Server: the database is down"));
     let (_, reject_status, reject_attempts, _) = result.iter().find(|d| d.0 == "reject").cloned().unwrap();
     assert_eq!((reject_status.as_str(), reject_attempts), ("dead", 1));
 }

@@ -118,7 +118,7 @@ impl JsonSchema for SoapVersionText {
 /// A SOAP request compiled once per load, and the reading of its answer:
 /// shared by the `soap` step and the `soap` destination.
 pub struct SoapCall {
-    url: Template,
+    url: Box<Template>,
     namespace: String,
     operation: String,
     params: Vec<(String, Template)>,
@@ -203,7 +203,7 @@ impl SoapCall {
             return None;
         }
         Some(SoapCall {
-            url: url?,
+            url: Box::new(url?),
             namespace: config.namespace.trim().to_string(),
             operation: config.operation.clone(),
             params,
@@ -262,7 +262,9 @@ impl SoapCall {
 
     /// Whether the return text is one `error_when` calls a refusal.
     pub fn refuses(&self, return_text: &str) -> bool {
-        self.error_when.as_ref().is_some_and(|regex| regex.is_match(return_text))
+        self.error_when
+            .as_ref()
+            .is_some_and(|regex| regex.is_match(return_text))
     }
 }
 
@@ -489,7 +491,13 @@ pub(crate) mod test_service {
             )
             .route(
                 "/html",
-                post(|| async { (StatusCode::NOT_FOUND, [("content-type", "text/html")], "<html>no</html>") }),
+                post(|| async {
+                    (
+                        StatusCode::NOT_FOUND,
+                        [("content-type", "text/html")],
+                        "<html>no</html>",
+                    )
+                }),
             )
             .route(
                 "/gbk",
@@ -513,13 +521,19 @@ pub(crate) mod test_service {
         (addr, seen)
     }
 
-    async fn answer(seen: Seen, headers: HeaderMap, body: Bytes) -> (StatusCode, [(&'static str, &'static str); 1], String) {
+    async fn answer(
+        seen: Seen,
+        headers: HeaderMap,
+        body: Bytes,
+    ) -> (StatusCode, [(&'static str, &'static str); 1], String) {
         let header = |name: &str| headers.get(name).map(|v| v.to_str().unwrap().to_string());
         let content_type = header("content-type").unwrap_or_default();
         let action = header("soapaction");
-        seen.lock()
-            .unwrap()
-            .push((content_type.clone(), action.clone(), String::from_utf8_lossy(&body).into_owned()));
+        seen.lock().unwrap().push((
+            content_type.clone(),
+            action.clone(),
+            String::from_utf8_lossy(&body).into_owned(),
+        ));
         let request = soap::parse_request(&body, &content_type, action.as_deref()).unwrap();
         let version = request.version;
         let ns = request.operation_ns.clone().unwrap_or_default();
@@ -531,8 +545,18 @@ pub(crate) mod test_service {
                 .map(|(_, v)| v.clone())
                 .unwrap_or_default()
         };
-        let ok = |text: &str| (StatusCode::OK, soap::response_envelope(version, &ns, &request.operation, text));
-        let fault = |code, text: &str| (StatusCode::INTERNAL_SERVER_ERROR, soap::fault_envelope(version, code, text));
+        let ok = |text: &str| {
+            (
+                StatusCode::OK,
+                soap::response_envelope(version, &ns, &request.operation, text),
+            )
+        };
+        let fault = |code, text: &str| {
+            (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                soap::fault_envelope(version, code, text),
+            )
+        };
         let (status, body) = match request.operation.as_str() {
             "echo" => {
                 let pairs: Vec<String> = request.params.iter().map(|(k, v)| format!("{k}={v}")).collect();
@@ -608,9 +632,15 @@ mod tests {
             other => panic!("{other:?}"),
         };
         let (kind, error) = failure(deliver(&yaml("ws", "crash"), json!({})).await);
-        assert_eq!((kind, error.as_str()), (Failure::Fault, "SOAP Fault Receiver: database down"));
+        assert_eq!(
+            (kind, error.as_str()),
+            (Failure::Fault, "SOAP Fault Receiver: database down")
+        );
         let (kind, error) = failure(deliver(&yaml("ws", "reject"), json!({})).await);
-        assert_eq!((kind, error.as_str()), (Failure::ClientFault, "SOAP Fault Sender: bad id"));
+        assert_eq!(
+            (kind, error.as_str()),
+            (Failure::ClientFault, "SOAP Fault Sender: bad id")
+        );
         let (kind, error) = failure(deliver(&yaml("ws", "refuse"), json!({})).await);
         assert_eq!(
             (kind, error.as_str()),
@@ -621,7 +651,10 @@ mod tests {
         );
         let (kind, error) = failure(deliver(&yaml("html", "echo"), json!({})).await);
         assert_eq!(kind, Failure::Status(404));
-        assert!(error.starts_with("HTTP 404 is not a SOAP answer: unsupported content type"), "{error}");
+        assert!(
+            error.starts_with("HTTP 404 is not a SOAP answer: unsupported content type"),
+            "{error}"
+        );
     }
 
     #[tokio::test]
@@ -654,12 +687,21 @@ mod tests {
 
     #[test]
     fn reads_version_texts() {
-        for (text, version) in [("1.1", SoapVersion::V11), ("'1.2'", SoapVersion::V12), ("1.2", SoapVersion::V12)] {
+        for (text, version) in [
+            ("1.1", SoapVersion::V11),
+            ("'1.2'", SoapVersion::V12),
+            ("1.2", SoapVersion::V12),
+        ] {
             let parsed: SoapVersionText = serde_saphyr::from_str(text).unwrap();
             assert_eq!(parsed.0, version);
         }
-        let error = serde_saphyr::from_str::<SoapVersionText>("2.0").unwrap_err().to_string();
-        assert!(error.contains("`2.0` is not a SOAP version; expected `1.1` or `1.2`"), "{error}");
+        let error = serde_saphyr::from_str::<SoapVersionText>("2.0")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.contains("`2.0` is not a SOAP version; expected `1.1` or `1.2`"),
+            "{error}"
+        );
     }
 
     #[test]
@@ -689,10 +731,17 @@ mod tests {
         assert!(error(&format!("{{ {base}, params: {{ '1x': a }} }}")).contains("parameter `1x` is not an XML"));
         assert!(error(&format!("{{ {base}, params: {{ x: '{{{{ a' }} }}"))
             .contains("soap `q` parameter `x` is not a valid template"));
-        assert!(error(&format!("{{ {base}, headers: {{ SOAPAction: x }} }}")).contains("expected `version` and `action`"));
-        assert!(error(&format!("{{ {base}, error_when: '(' }}")).contains("`error_when` is not a valid regular expression"));
+        assert!(
+            error(&format!("{{ {base}, headers: {{ SOAPAction: x }} }}")).contains("expected `version` and `action`")
+        );
+        assert!(
+            error(&format!("{{ {base}, error_when: '(' }}")).contains("`error_when` is not a valid regular expression")
+        );
         assert!(error(&format!("{{ {base}, timeout: 0s }}")).contains("`timeout` is 0"));
         assert!(error(&format!("{{ {base}, param: x }}")).contains("unknown field `param`"));
-        assert!(endpoint(&format!("{{ {base}, version: '1.2', action: 'urn:q', headers: {{ X-Token: t }} }}")).is_ok());
+        assert!(endpoint(&format!(
+            "{{ {base}, version: '1.2', action: 'urn:q', headers: {{ X-Token: t }} }}"
+        ))
+        .is_ok());
     }
 }

@@ -124,7 +124,11 @@ impl SoapStep {
     pub fn build(config: &SoapStepConfig, cx: &mut BuildContext) -> Option<Self> {
         let name = config.name.clone().unwrap_or_else(|| config.operation.clone());
         let mut ok = true;
-        if name.is_empty() || !name.chars().all(|c| c.is_alphanumeric() || matches!(c, '_' | '-' | '.')) {
+        if name.is_empty()
+            || !name
+                .chars()
+                .all(|c| c.is_alphanumeric() || matches!(c, '_' | '-' | '.'))
+        {
             cx.error(format!(
                 "soap `name` `{name}` must be letters, digits, `_`, `-` and `.`, e.g. `get-record`"
             ));
@@ -178,7 +182,10 @@ impl SoapStep {
             SoapAnswer::Returned(text) => text,
             SoapAnswer::Fault(fault) => {
                 let detail = json!({ "code": fault.code, "string": fault.string, "detail": fault.detail });
-                self.keep(ex, json!({ "status": status, "text": null, "value": null, "fault": detail }))?;
+                self.keep(
+                    ex,
+                    json!({ "status": status, "text": null, "value": null, "fault": detail }),
+                )?;
                 return Err(StepError::failed("SOAP_FAULT", fault_line(&fault)));
             }
             SoapAnswer::NotSoap { status, reason } => {
@@ -198,7 +205,10 @@ impl SoapStep {
             )
         })?;
         let text = answer.clone().map_or(Value::Null, Value::String);
-        self.keep(ex, json!({ "status": status, "text": text, "value": value, "fault": null }))?;
+        self.keep(
+            ex,
+            json!({ "status": status, "text": text, "value": value, "fault": null }),
+        )?;
         match answer {
             Some(text) if self.call.refuses(&text) => Err(StepError::failed("SOAP_ERROR_ANSWER", text)),
             _ => Ok(Flow::Continue),
@@ -267,7 +277,11 @@ mod tests {
     async fn keeps_an_xml_return_decoded_and_as_text() {
         let (addr, seen) = test_service::start().await;
         let mut ex = exchange(json!({"id": "P1"}));
-        let step = call(addr, "patient", ", params: { id: '{{ body.id }}' }, into: vars.p, version: '1.2'");
+        let step = call(
+            addr,
+            "patient",
+            ", params: { id: '{{ body.id }}' }, into: vars.p, version: '1.2'",
+        );
         assert_eq!(step.run(&mut ex, &live()).await, Ok(Flow::Continue));
         let text = "<patient><id>P1</id><name>张三</name></patient>";
         assert_eq!(
@@ -275,7 +289,10 @@ mod tests {
             json!({"status": 200, "text": text, "value": {"patient": {"id": "P1", "name": "张三"}}, "fault": null})
         );
         let (content_type, action, _) = seen.lock().unwrap()[0].clone();
-        assert_eq!((content_type.as_str(), action), ("application/soap+xml; charset=utf-8", None));
+        assert_eq!(
+            (content_type.as_str(), action),
+            ("application/soap+xml; charset=utf-8", None)
+        );
     }
 
     #[tokio::test]
@@ -298,8 +315,9 @@ mod tests {
             .unwrap_err();
         assert_eq!(err.code, "SOAP_BAD_ANSWER");
         assert!(
-            err.message
-                .starts_with(&format!("soap `echo` to http://{addr}/ws returned a return that is not valid XML")),
+            err.message.starts_with(&format!(
+                "soap `echo` to http://{addr}/ws returned a return that is not valid XML"
+            )),
             "{}",
             err.message
         );
@@ -331,7 +349,11 @@ mod tests {
             .unwrap_err();
         assert_eq!(
             (err.kind, err.code.as_str(), err.message.as_str()),
-            (ErrorKind::Failed, "SOAP_ERROR_ANSWER", "error:10001:applyNo is required")
+            (
+                ErrorKind::Failed,
+                "SOAP_ERROR_ANSWER",
+                "error:10001:applyNo is required"
+            )
         );
         assert_eq!(ex.vars["refuse"]["text"], json!("error:10001:applyNo is required"));
         let without = call(addr, "refuse", "");
@@ -341,10 +363,12 @@ mod tests {
     #[tokio::test]
     async fn an_answer_that_is_not_soap_names_its_status() {
         let (addr, _) = test_service::start().await;
-        let err = step(&format!("{{ url: 'http://{addr}/html?key=s', namespace: 'urn:h', operation: q }}"))
-            .run(&mut exchange(json!({})), &live())
-            .await
-            .unwrap_err();
+        let err = step(&format!(
+            "{{ url: 'http://{addr}/html?key=s', namespace: 'urn:h', operation: q }}"
+        ))
+        .run(&mut exchange(json!({})), &live())
+        .await
+        .unwrap_err();
         assert_eq!(err.code, "SOAP_BAD_ANSWER");
         assert_eq!(
             err.message,
@@ -368,14 +392,20 @@ mod tests {
         .unwrap_err();
         assert_eq!(
             (err.code.as_str(), err.message),
-            ("SOAP_TIMEOUT", format!("soap `q` to http://{addr}/slow timed out after 200ms"))
+            (
+                "SOAP_TIMEOUT",
+                format!("soap `q` to http://{addr}/slow timed out after 200ms")
+            )
         );
         assert!(started.elapsed() < Duration::from_secs(4));
 
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let gone = listener.local_addr().unwrap();
         drop(listener);
-        let err = call(gone, "q", "").run(&mut exchange(json!({})), &live()).await.unwrap_err();
+        let err = call(gone, "q", "")
+            .run(&mut exchange(json!({})), &live())
+            .await
+            .unwrap_err();
         assert_eq!(err.code, "SOAP_FAILED");
         assert!(
             err.message
@@ -415,7 +445,10 @@ mod tests {
         step.run(&mut ex, &env).await.unwrap();
         assert_eq!(ex.vars["record"]["value"], json!({"r": {"a": "1"}}));
         let err = step.run(&mut ex, &env).await.unwrap_err();
-        assert_eq!((err.code.as_str(), err.message.as_str()), ("SOAP_FAULT", "Sender: no such record"));
+        assert_eq!(
+            (err.code.as_str(), err.message.as_str()),
+            ("SOAP_FAULT", "Sender: no such record")
+        );
         let seen = recorder.seen.lock().unwrap();
         assert_eq!(seen.len(), 2);
         assert!(seen[0].body.contains("<eventNo>E1</eventNo>"), "{}", seen[0].body);
@@ -423,7 +456,11 @@ mod tests {
 
     #[test]
     fn checks_its_config_when_built() {
-        let error = |yaml: &str| build_for_test(yaml, SoapStep::build).err().expect("the build should fail");
+        let error = |yaml: &str| {
+            build_for_test(yaml, SoapStep::build)
+                .err()
+                .expect("the build should fail")
+        };
         let base = "url: 'http://h/ws', namespace: 'urn:h', operation: q";
         assert!(error(&format!("{{ {base}, into: body.x }}")).contains("`into` `body.x` is not a path in `vars`"));
         assert!(error(&format!("{{ {base}, into: vars }}")).contains("is not a path in `vars`"));

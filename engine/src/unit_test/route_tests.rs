@@ -7,11 +7,11 @@ use crate::destinations::{Endpoint, Outgoing};
 use crate::exchange::Exchange;
 use crate::journal::MessageStatus;
 use crate::outbound::{Outbound, OutboundRequest, RecordedResponse, Recorder};
-use medbus_adapters::soap;
 use crate::runtime::pipeline;
 use crate::runtime::snapshot::{Route, Snapshot};
 use crate::steps::RunEnv;
 use crate::value::Path;
+use medbus_adapters::soap;
 use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::{Map, Value};
@@ -219,9 +219,15 @@ async fn run_case(snapshot: &Snapshot, route: &Route, test: &Located<RouteTest>)
                 context: &context,
             };
             match route.destinations.iter().find(|d| &d.name == name).map(|d| &d.endpoint) {
-                Some(Endpoint::Http(endpoint)) => check_request(&what, expected, endpoint.request(&outgoing), &mut failures),
-                Some(Endpoint::Soap(endpoint)) => check_request(&what, expected, endpoint.request(&outgoing), &mut failures),
-                _ => failures.push(format!("{what}: `url` and `params` apply to http and soap destinations only")),
+                Some(Endpoint::Http(endpoint)) => {
+                    check_request(&what, expected, endpoint.request(&outgoing), &mut failures)
+                }
+                Some(Endpoint::Soap(endpoint)) => {
+                    check_request(&what, expected, endpoint.request(&outgoing), &mut failures)
+                }
+                _ => failures.push(format!(
+                    "{what}: `url` and `params` apply to http and soap destinations only"
+                )),
             }
         }
     }
@@ -338,7 +344,11 @@ fn check_request(
         header("soapaction"),
     ) {
         Ok(sent) => sent.params,
-        Err(e) => return failures.push(format!("{what}: `params` applies to SOAP requests; this one is not: {e}")),
+        Err(e) => {
+            return failures.push(format!(
+                "{what}: `params` applies to SOAP requests; this one is not: {e}"
+            ))
+        }
     };
     for (param, text) in &expected.params {
         match sent.iter().find(|(name, _)| name == param) {
@@ -447,7 +457,10 @@ tests:
         std::fs::create_dir_all(dir.path().join("routes")).unwrap();
         std::fs::write(dir.path().join("routes/t.yaml"), ROUTE).unwrap();
         let snapshot = Snapshot::load(Arc::new(Settings::for_dir(dir.path()))).unwrap_or_else(|errors| {
-            panic!("{}", errors.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("\n"))
+            panic!(
+                "{}",
+                errors.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("\n")
+            )
         });
         let results = super::super::run(&snapshot, None).await;
         let failures: Vec<&Vec<String>> = results.iter().map(|r| &r.failures).collect();
