@@ -455,6 +455,44 @@ mod tests {
     }
 
     #[test]
+    fn the_documented_examples_build() {
+        let docs = include_str!("../../../docs/soap.md");
+        let section = docs.split("## Engine: the soap step and destination").nth(1).unwrap();
+        let blocks: Vec<&str> = section
+            .split("```yaml\n")
+            .skip(1)
+            .map(|rest| rest.split("```").next().unwrap())
+            .collect();
+        assert_eq!(blocks.len(), 3);
+        for block in blocks {
+            let built = if block.starts_with("- ") {
+                build_for_test(block, |specs: &Vec<crate::steps::StepSpec>, cx| {
+                    specs
+                        .iter()
+                        .map(|spec| crate::steps::Step::build(spec, cx))
+                        .collect::<Option<Vec<_>>>()
+                })
+                .map(drop)
+            } else if block.starts_with("tests:") {
+                #[derive(Deserialize)]
+                struct Tests {
+                    #[allow(dead_code)]
+                    tests: Vec<crate::unit_test::RouteTest>,
+                }
+                serde_saphyr::from_str::<Tests>(block)
+                    .map(drop)
+                    .map_err(|e| e.to_string())
+            } else {
+                build_for_test(block, |spec: &crate::config::EndpointSpec, cx| {
+                    crate::destinations::Endpoint::build(spec, cx.at, cx)
+                })
+                .map(drop)
+            };
+            assert!(built.is_ok(), "{block}\n{}", built.err().unwrap());
+        }
+    }
+
+    #[test]
     fn checks_its_config_when_built() {
         let error = |yaml: &str| {
             build_for_test(yaml, SoapStep::build)
