@@ -279,6 +279,10 @@ pub fn read_answer(response: &OutboundResponse) -> SoapAnswer {
         .map(|(_, value)| value.as_str())
         .unwrap_or("");
     let status = response.status;
+    if (200..300).contains(&status) && response.body.trim().is_empty() {
+        // A one-way operation: accepted (often 202), nothing returned.
+        return SoapAnswer::Returned(None);
+    }
     match soap::parse_response(response.body.as_bytes(), &decoded_content_type(content_type)) {
         Ok(soap::SoapResponse { fault: Some(fault), .. }) => SoapAnswer::Fault(fault),
         Ok(answer) if (200..300).contains(&status) => SoapAnswer::Returned(answer.return_text),
@@ -702,6 +706,20 @@ mod tests {
             error.contains("`2.0` is not a SOAP version; expected `1.1` or `1.2`"),
             "{error}"
         );
+    }
+
+    #[test]
+    fn an_empty_success_is_a_void_return() {
+        let response = |status: u16, body: &str| OutboundResponse {
+            status,
+            headers: vec![],
+            body: body.into(),
+        };
+        assert_eq!(read_answer(&response(202, "")), SoapAnswer::Returned(None));
+        assert!(matches!(
+            read_answer(&response(500, "")),
+            SoapAnswer::NotSoap { status: 500, .. }
+        ));
     }
 
     #[test]
