@@ -306,3 +306,64 @@ impl Recorder {
         answer
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decodes_a_body_in_the_charset_of_its_header_or_its_xml_declaration() {
+        let xml = "<?xml version=\"1.0\" encoding='GBK'?><a>张三</a>";
+        let (gbk, _, _) = encoding_rs::GBK.encode(xml);
+        assert_eq!(decode_body(&gbk, "text/xml"), xml, "the declaration names GBK");
+        assert_eq!(decode_body(&gbk, "text/xml; charset=\"gbk\""), xml);
+        assert_eq!(decode_body("<a>张三</a>".as_bytes(), ""), "<a>张三</a>");
+        assert_eq!(xml_declared_encoding(b"<?xml version=\"1.0\"?><a/>"), None);
+    }
+
+    #[test]
+    fn a_recorded_return_answers_in_the_version_of_the_request() {
+        let (content_type, action, body) =
+            soap::request_envelope(soap::SoapVersion::V12, "urn:p", "getRecord", &[("no", "E1")], None);
+        let request = OutboundRequest {
+            name: "record".into(),
+            method: "POST".into(),
+            url: "http://p/ws".into(),
+            headers: vec![("Content-Type".into(), content_type)],
+            body,
+            timeout: Duration::from_secs(1),
+        };
+        assert_eq!(action, None);
+        let recorded = RecordedResponse {
+            status: 200,
+            headers: vec![],
+            body: String::new(),
+            return_text: Some("<ok/>".into()),
+            fault: None,
+        };
+        let answer = recorded.for_request(&request).unwrap();
+        assert_eq!(
+            answer.headers,
+            vec![(
+                "content-type".to_string(),
+                "application/soap+xml; charset=utf-8".to_string()
+            )]
+        );
+        assert!(
+            answer
+                .body
+                .contains("<ns:getRecordResponse xmlns:ns=\"urn:p\"><return>&lt;ok/&gt;</return>"),
+            "{}",
+            answer.body
+        );
+        let not_soap = OutboundRequest {
+            body: "{}".into(),
+            ..request
+        };
+        let error = recorded.for_request(&not_soap).unwrap_err();
+        assert!(
+            error.starts_with("it answers with SOAP, but the request is not a SOAP request"),
+            "{error}"
+        );
+    }
+}
