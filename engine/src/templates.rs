@@ -27,7 +27,8 @@ impl Template {
         if reads_secrets(source) {
             return Err(
                 "`secrets` can only be read by the templates of outbound requests (a `call` step's url, query, \
-                 headers and body; an `http` destination's url and headers), rendered as they are sent; \
+                 headers and body; an `http` destination's url and headers; a `soap` step's or destination's \
+                 url, params and headers), rendered as they are sent; \
                  what this template renders is kept in the journal"
                     .into(),
             );

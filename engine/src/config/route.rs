@@ -76,8 +76,9 @@ pub struct DestinationSpec {
     /// Wait before the first retry (doubling each time) and its cap; default 1s and 10m.
     #[serde(default)]
     pub backoff: Option<BackoffSpec>,
-    /// Failures worth another attempt: `connect`, `timeout`, `network`, `io`, statuses
-    /// (`503`) and classes (`5xx`). Default: connect, timeout, network, io, 5xx, 408, 429.
+    /// Failures worth another attempt: `connect`, `timeout`, `network`, `io`, SOAP `fault`,
+    /// `client_fault` and `refused`, statuses (`503`) and classes (`5xx`). Default: connect,
+    /// timeout, network, io, fault, 5xx, 408, 429.
     #[serde(default)]
     pub retry_on: Option<Vec<String>>,
 }
@@ -95,6 +96,8 @@ pub enum EndpointSpec {
     File(FileDestinationConfig),
     /// Hand the message to another route.
     Route(RouteDestinationConfig),
+    /// Call an operation of a SOAP WebService (see docs/soap.md).
+    Soap(crate::destinations::soap::SoapDestinationConfig),
 }
 
 /// How the route answers a failed message.

@@ -5,6 +5,7 @@
 pub mod file;
 pub mod http;
 pub mod route;
+pub mod soap;
 
 use crate::config::{EndpointSpec, Position};
 use crate::outbound::Outbound;
@@ -16,6 +17,7 @@ use serde_json::Value;
 pub enum Endpoint {
     Http(http::HttpEndpoint),
     File(file::FileEndpoint),
+    Soap(soap::SoapEndpoint),
     /// Handled by the runtime, which runs the target route.
     Route(String),
 }
@@ -57,6 +59,12 @@ pub enum Failure {
     Status(u16),
     /// A local write (a file destination) failed.
     Io,
+    /// A SOAP Fault from the service's side (`Server`, `Receiver`).
+    Fault,
+    /// A SOAP Fault blaming the request (`Client`, `Sender`).
+    ClientFault,
+    /// A SOAP return the destination's `error_when` calls a refusal.
+    Refused,
     /// The request could not be made (a template that does not render, a
     /// bad file name): sending it again cannot help.
     Invalid,
@@ -94,6 +102,7 @@ impl Endpoint {
         let built = match spec {
             EndpointSpec::Http(config) => http::HttpEndpoint::build(config, cx).map(Endpoint::Http),
             EndpointSpec::File(config) => file::FileEndpoint::build(config, cx).map(Endpoint::File),
+            EndpointSpec::Soap(config) => soap::SoapEndpoint::build(config, cx).map(Endpoint::Soap),
             EndpointSpec::Route(config) => Some(Endpoint::Route(config.id.clone())),
         };
         cx.at = saved;
@@ -117,6 +126,7 @@ impl Endpoint {
         match self {
             Endpoint::Http(endpoint) => endpoint.uses(name),
             Endpoint::File(endpoint) => endpoint.uses(name),
+            Endpoint::Soap(endpoint) => endpoint.uses(name),
             Endpoint::Route(_) => false,
         }
     }
@@ -125,6 +135,7 @@ impl Endpoint {
         match self {
             Endpoint::Http(endpoint) => endpoint.deliver(outgoing, outbound, &settings.secrets).await,
             Endpoint::File(endpoint) => endpoint.deliver(outgoing, settings).await,
+            Endpoint::Soap(endpoint) => endpoint.deliver(outgoing, outbound, &settings.secrets).await,
             Endpoint::Route(_) => unreachable!("the runtime hands messages to routes itself"),
         }
     }

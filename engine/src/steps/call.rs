@@ -172,18 +172,18 @@ impl CallStep {
             ));
             ok = false;
         }
-        let url = outbound_template(cx, &format!("{what} `url`"), &config.url);
+        let url = support::outbound_template(cx, &format!("{what} `url`"), &config.url);
         if !config.url.contains("{{") && !config.url.contains("{%") {
-            ok &= check_url(cx, &what, &config.url);
+            ok &= support::check_url(cx, &what, &config.url, "http://his.local/api");
         }
         let mut query = Vec::with_capacity(config.query.len());
         for (key, source) in &config.query {
-            match outbound_template(cx, &format!("{what} query `{key}`"), source) {
+            match support::outbound_template(cx, &format!("{what} query `{key}`"), source) {
                 Some(template) => query.push((key.clone(), template)),
                 None => ok = false,
             }
         }
-        let headers = header_templates(cx, &what, &config.headers);
+        let headers = support::outbound_header_templates(cx, &what, &config.headers);
         if config.content_type.is_some() && config.headers.keys().any(|k| k.eq_ignore_ascii_case("content-type")) {
             cx.error(format!(
                 "{what} sets both `content_type` and a `Content-Type` header; keep `content_type`"
@@ -229,7 +229,7 @@ impl CallStep {
 
     async fn call(&self, ex: &mut Exchange, env: &RunEnv) -> Result<Flow, StepError> {
         let request = self.request(ex)?;
-        let shown = shown_url(&request.url);
+        let shown = support::shown_url(&request.url);
         let response = env.outbound.send(request).await.map_err(|error| match error {
             OutboundError::Timeout(after) => StepError::failed(
                 "CALL_TIMEOUT",
@@ -284,7 +284,11 @@ impl CallStep {
         let mut url = Url::parse(url.trim()).map_err(|e| {
             StepError::failed(
                 "CALL_FAILED",
-                format!("call `{}`: the URL `{}` is not valid: {e}", self.name, shown_url(&url)),
+                format!(
+                    "call `{}`: the URL `{}` is not valid: {e}",
+                    self.name,
+                    support::shown_url(&url)
+                ),
             )
         })?;
         if !self.query.is_empty() {
@@ -398,43 +402,12 @@ fn build_body(cx: &mut BuildContext, what: &str, config: &CallConfig) -> Option<
             None
         }
         (Some(source), None) => {
-            outbound_template(cx, &format!("{what} `body`"), source).map(|t| Body::Template(Box::new(t)))
+            support::outbound_template(cx, &format!("{what} `body`"), source).map(|t| Body::Template(Box::new(t)))
         }
         (None, Some("outgoing")) => Some(Body::Outgoing),
         (None, Some(path)) => cx.path(path).map(Body::From),
         (None, None) => Some(Body::None),
     }
-}
-
-/// A template of the request, which may read `secrets`.
-fn outbound_template(cx: &mut BuildContext, what: &str, source: &str) -> Option<Template> {
-    Template::compile_outbound(source)
-        .map_err(|error| cx.error(format!("{what} is not a valid template: {}", support::one_line(&error))))
-        .ok()
-}
-
-/// Header templates, which may read `secrets`; each name must be a valid HTTP header name.
-fn header_templates(
-    cx: &mut BuildContext,
-    what: &str,
-    headers: &IndexMap<String, String>,
-) -> Option<Vec<(String, Template)>> {
-    let mut compiled = Vec::with_capacity(headers.len());
-    let mut ok = true;
-    for (name, source) in headers {
-        if reqwest::header::HeaderName::from_bytes(name.as_bytes()).is_err() {
-            cx.error(format!(
-                "{what} header `{name}` is not a valid HTTP header name; expected letters, digits and `-`"
-            ));
-            ok = false;
-            continue;
-        }
-        match outbound_template(cx, &format!("{what} header `{name}`"), source) {
-            Some(template) => compiled.push((name.clone(), template)),
-            None => ok = false,
-        }
-    }
-    ok.then_some(compiled)
 }
 
 fn build_success(cx: &mut BuildContext, what: &str, entries: &[String]) -> Option<Vec<StatusMatch>> {
@@ -456,40 +429,6 @@ fn build_success(cx: &mut BuildContext, what: &str, entries: &[String]) -> Optio
         }
     }
     ok.then_some(success)
-}
-
-fn check_url(cx: &mut BuildContext, what: &str, url: &str) -> bool {
-    match Url::parse(url.trim()) {
-        Ok(parsed) if matches!(parsed.scheme(), "http" | "https") => true,
-        Ok(parsed) => {
-            cx.error(format!(
-                "{what} `url` has the scheme `{}`; expected `http` or `https`",
-                parsed.scheme()
-            ));
-            false
-        }
-        Err(e) => {
-            cx.error(format!(
-                "{what} `url` `{url}` is not a valid URL ({e}); expected e.g. `http://his.local/api`"
-            ));
-            false
-        }
-    }
-}
-
-/// A URL as errors show it: without credentials and query, which may hold
-/// secrets, since error messages can be answered to the sender.
-fn shown_url(url: &str) -> String {
-    match Url::parse(url.trim()) {
-        Ok(mut parsed) => {
-            let _ = parsed.set_username("");
-            let _ = parsed.set_password(None);
-            parsed.set_query(None);
-            parsed.set_fragment(None);
-            parsed.to_string()
-        }
-        Err(_) => url.split(['?', '#']).next().unwrap_or_default().to_string(),
-    }
 }
 
 #[cfg(test)]
@@ -852,10 +791,10 @@ body: '{{"id": "{{{{ body.id }}}}"}}'
     #[test]
     fn hides_credentials_and_queries_in_shown_urls() {
         assert_eq!(
-            shown_url("http://user:pw@his.local:8080/api?token=s#f"),
+            support::shown_url("http://user:pw@his.local:8080/api?token=s#f"),
             "http://his.local:8080/api"
         );
-        assert_eq!(shown_url("not a url?token=s"), "not a url");
+        assert_eq!(support::shown_url("not a url?token=s"), "not a url");
     }
 
     #[test]

@@ -11,6 +11,7 @@ pub mod parse;
 pub mod reply;
 pub mod script;
 pub mod set;
+pub mod soap;
 pub(crate) mod support;
 pub mod template;
 pub mod validate;
@@ -45,6 +46,8 @@ pub enum StepSpec {
     Template(template::TemplateConfig),
     /// Call another HTTP service and keep its answer in a variable.
     Call(call::CallConfig),
+    /// Call an operation of a SOAP WebService and keep its return.
+    Soap(soap::SoapStepConfig),
     /// Build the synchronous answer.
     Reply(reply::ReplyConfig),
     /// Identify the caller by its secret; reject a missing or wrong one.
@@ -63,6 +66,7 @@ impl StepSpec {
             StepSpec::Extract(_) => "extract",
             StepSpec::Template(_) => "template",
             StepSpec::Call(_) => "call",
+            StepSpec::Soap(_) => "soap",
             StepSpec::Reply(_) => "reply",
             StepSpec::Authenticate(_) => "authenticate",
         }
@@ -199,6 +203,7 @@ pub enum Step {
     Extract(extract::ExtractStep),
     Template(template::TemplateStep),
     Call(call::CallStep),
+    Soap(soap::SoapStep),
     Reply(reply::ReplyStep),
     Authenticate(authenticate::AuthenticateStep),
 }
@@ -217,6 +222,7 @@ impl Step {
             StepSpec::Extract(c) => Step::Extract(extract::ExtractStep::build(c, cx)?),
             StepSpec::Template(c) => Step::Template(template::TemplateStep::build(c, cx)?),
             StepSpec::Call(c) => Step::Call(call::CallStep::build(c, cx)?),
+            StepSpec::Soap(c) => Step::Soap(soap::SoapStep::build(c, cx)?),
             StepSpec::Reply(c) => Step::Reply(reply::ReplyStep::build(c, cx)?),
             StepSpec::Authenticate(c) => Step::Authenticate(authenticate::AuthenticateStep::build(c, cx)?),
         })
@@ -233,6 +239,7 @@ impl Step {
             Step::Extract(s) => s.run(ex),
             Step::Template(s) => s.run(ex),
             Step::Call(s) => s.run(ex, env).await,
+            Step::Soap(s) => s.run(ex, env).await,
             Step::Reply(s) => s.run(ex),
             Step::Authenticate(s) => s.run(ex),
         }

@@ -12,15 +12,23 @@ use std::fmt;
 use std::marker::PhantomData;
 
 /// Compiles a template written at `what` (e.g. "reply `body`"), recording
-/// what Tera could not parse.
+/// what Tera could not parse. What it renders may be kept, so it cannot read
+/// `secrets`.
 pub(crate) fn template(cx: &mut BuildContext, what: &str, source: &str) -> Option<Template> {
-    match Template::compile(source) {
-        Ok(template) => Some(template),
-        Err(error) => {
-            cx.error(format!("{what} is not a valid template: {}", one_line(&error)));
-            None
-        }
-    }
+    compiled(cx, what, Template::compile(source))
+}
+
+/// Compiles a template of an outbound request (a URL, a header, a body, a
+/// SOAP parameter), which may read `secrets`: render it with
+/// [`crate::secrets::Secrets::render_outbound`] as the request is sent.
+pub(crate) fn outbound_template(cx: &mut BuildContext, what: &str, source: &str) -> Option<Template> {
+    compiled(cx, what, Template::compile_outbound(source))
+}
+
+fn compiled(cx: &mut BuildContext, what: &str, result: Result<Template, String>) -> Option<Template> {
+    result
+        .map_err(|error| cx.error(format!("{what} is not a valid template: {}", one_line(&error))))
+        .ok()
 }
 
 /// Compiles header templates, checking each name is a valid HTTP header name.
@@ -28,6 +36,24 @@ pub(crate) fn header_templates(
     cx: &mut BuildContext,
     what: &str,
     headers: &IndexMap<String, String>,
+) -> Option<Vec<(String, Template)>> {
+    headers_with(cx, what, headers, template)
+}
+
+/// As [`header_templates`], for an outbound request: they may read `secrets`.
+pub(crate) fn outbound_header_templates(
+    cx: &mut BuildContext,
+    what: &str,
+    headers: &IndexMap<String, String>,
+) -> Option<Vec<(String, Template)>> {
+    headers_with(cx, what, headers, outbound_template)
+}
+
+fn headers_with(
+    cx: &mut BuildContext,
+    what: &str,
+    headers: &IndexMap<String, String>,
+    compile: fn(&mut BuildContext, &str, &str) -> Option<Template>,
 ) -> Option<Vec<(String, Template)>> {
     let mut compiled = Vec::with_capacity(headers.len());
     let mut ok = true;
@@ -39,12 +65,48 @@ pub(crate) fn header_templates(
             ok = false;
             continue;
         }
-        match template(cx, &format!("{what} header `{name}`"), source) {
+        match compile(cx, &format!("{what} header `{name}`"), source) {
             Some(template) => compiled.push((name.clone(), template)),
             None => ok = false,
         }
     }
     ok.then_some(compiled)
+}
+
+/// Checks a URL written without templates: http or https. `example` shows
+/// what was expected.
+pub(crate) fn check_url(cx: &mut BuildContext, what: &str, url: &str, example: &str) -> bool {
+    match reqwest::Url::parse(url.trim()) {
+        Ok(parsed) if matches!(parsed.scheme(), "http" | "https") => true,
+        Ok(parsed) => {
+            cx.error(format!(
+                "{what} `url` has the scheme `{}`; expected `http` or `https`",
+                parsed.scheme()
+            ));
+            false
+        }
+        Err(e) => {
+            cx.error(format!(
+                "{what} `url` `{url}` is not a valid URL ({e}); expected e.g. `{example}`"
+            ));
+            false
+        }
+    }
+}
+
+/// A URL as errors show it: without credentials and query, which may hold
+/// secrets, since error messages can be answered to the sender.
+pub(crate) fn shown_url(url: &str) -> String {
+    match reqwest::Url::parse(url.trim()) {
+        Ok(mut parsed) => {
+            let _ = parsed.set_username("");
+            let _ = parsed.set_password(None);
+            parsed.set_query(None);
+            parsed.set_fragment(None);
+            parsed.to_string()
+        }
+        Err(_) => url.split(['?', '#']).next().unwrap_or_default().to_string(),
+    }
 }
 
 /// Parses a path that a step writes to: any scope but the read-only `msg`.

@@ -6,13 +6,13 @@ use crate::config::Located;
 use crate::destinations::{Endpoint, Outgoing};
 use crate::exchange::Exchange;
 use crate::journal::MessageStatus;
-use crate::outbound::{Outbound, OutboundResponse, Recorder};
+use crate::outbound::{Outbound, OutboundRequest, RecordedResponse, Recorder};
 use crate::runtime::pipeline;
 use crate::runtime::snapshot::{Route, Snapshot, Source};
-use crate::sources::soap;
+use crate::sources::soap as soap_source;
 use crate::steps::{RunEnv, StepError};
 use crate::value::Path;
-use medbus_adapters::soap::{parse_request, request_envelope, SoapVersion};
+use medbus_adapters::soap;
 use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::{Map, Value};
@@ -27,10 +27,11 @@ pub struct RouteTest {
     /// What the test shows, e.g. `a complete registration is accepted`.
     pub name: String,
     pub input: TestInput,
-    /// Recorded answers for `call` steps and `http` destinations, by their
-    /// name. A list answers successive requests in order (the last repeats).
+    /// Recorded answers for `call` and `soap` steps and `http` and `soap`
+    /// destinations, by their name. A list answers successive requests in
+    /// order (the last repeats).
     #[serde(default)]
-    pub responses: BTreeMap<String, OneOrMany<OutboundResponse>>,
+    pub responses: BTreeMap<String, OneOrMany<RecordedResponse>>,
     pub expect: TestExpectation,
 }
 
@@ -83,6 +84,10 @@ pub struct TestExpectation {
     /// Destinations that must send nothing.
     #[serde(default)]
     pub not_sent: Vec<String>,
+    /// What `call` and `soap` steps sent, by their name: the last request
+    /// under that name (`body`, `json` and `contains` check its body).
+    #[serde(default)]
+    pub calls: BTreeMap<String, PayloadExpectation>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Deserialize, JsonSchema)]
@@ -113,9 +118,14 @@ pub struct PayloadExpectation {
     /// Texts the payload must contain.
     #[serde(default)]
     pub contains: Vec<String>,
-    /// For `http` destinations: the URL the request goes to.
+    /// For `http` and `soap` destinations and for calls: the URL the
+    /// request goes to.
     #[serde(default)]
     pub url: Option<String>,
+    /// For `soap` destinations and steps: parameters of the SOAP request,
+    /// each compared exactly, e.g. `{ eventNo: E1 }`.
+    #[serde(default)]
+    pub params: BTreeMap<String, String>,
 }
 
 pub async fn run(snapshot: &Snapshot, route: &Arc<Route>) -> Vec<CaseResult> {
@@ -138,7 +148,7 @@ async fn run_case(snapshot: &Snapshot, route: &Route, test: &Located<RouteTest>)
     let (mut ex, input_error) = input_exchange(route, &test.input)?;
     ex.config = snapshot.settings.values.clone();
     ex.secrets = snapshot.settings.secrets.clone();
-    let responses: HashMap<String, Vec<OutboundResponse>> = test
+    let responses: HashMap<String, Vec<RecordedResponse>> = test
         .responses
         .iter()
         .map(|(name, r)| {
@@ -204,26 +214,51 @@ async fn run_case(snapshot: &Snapshot, route: &Route, test: &Located<RouteTest>)
             continue;
         };
         check_payload(name, expected, &delivery.payload, &mut failures);
-        if let Some(url) = &expected.url {
-            let destination = route.destinations.iter().find(|d| &d.name == name);
-            if let Some(Endpoint::Http(endpoint)) = destination.map(|d| &d.endpoint) {
-                let context = crate::runtime::delivery::with_config(&delivery.context, &snapshot.settings.values);
-                let outgoing = Outgoing {
-                    message_id: &ex.id,
-                    destination: name,
-                    payload: &delivery.payload,
-                    content_type: &delivery.content_type,
-                    context: &context,
-                };
-                match endpoint.request(&outgoing, &snapshot.settings.secrets) {
-                    Ok(request) if &request.url == url => {}
-                    Ok(request) => failures.push(text_diff(&format!("destination `{name}` URL"), url, &request.url)),
-                    Err(e) => failures.push(format!("destination `{name}`: the request could not be built: {e}")),
-                }
-            } else {
-                failures.push(format!("destination `{name}`: `url` applies to http destinations only"));
+        if expected.url.is_some() || !expected.params.is_empty() {
+            let what = format!("destination `{name}`");
+            let context = crate::runtime::delivery::with_config(&delivery.context, &snapshot.settings.values);
+            let outgoing = Outgoing {
+                message_id: &ex.id,
+                destination: name,
+                payload: &delivery.payload,
+                content_type: &delivery.content_type,
+                context: &context,
+            };
+            match route.destinations.iter().find(|d| &d.name == name).map(|d| &d.endpoint) {
+                Some(Endpoint::Http(endpoint)) => check_request(
+                    &what,
+                    expected,
+                    endpoint.request(&outgoing, &snapshot.settings.secrets),
+                    &mut failures,
+                ),
+                Some(Endpoint::Soap(endpoint)) => check_request(
+                    &what,
+                    expected,
+                    endpoint.request(&outgoing, &snapshot.settings.secrets),
+                    &mut failures,
+                ),
+                _ => failures.push(format!(
+                    "{what}: `url` and `params` apply to http and soap destinations only"
+                )),
             }
         }
+    }
+    let seen = recorder.seen.lock().unwrap().clone();
+    for (name, expected) in &expect.calls {
+        let what = format!("call `{name}`");
+        let Some(request) = seen.iter().rev().find(|r| &r.name == name) else {
+            failures.push(format!("{what}: expected a request, none was sent"));
+            continue;
+        };
+        check_text(
+            &format!("{what} request body"),
+            expected.body.as_deref(),
+            expected.json.as_ref(),
+            &expected.contains,
+            &request.body,
+            &mut failures,
+        );
+        check_request(&what, expected, Ok(request.clone()), &mut failures);
     }
     for name in &expect.not_sent {
         if processed.deliveries.iter().any(|d| &d.destination == name) {
@@ -258,8 +293,13 @@ fn input_exchange(route: &Route, input: &TestInput) -> Result<(Exchange, Option<
         }
         Some(params) => {
             let params: Vec<(&str, &str)> = params.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-            let (content_type, action, body) =
-                request_envelope(SoapVersion::V11, &config.namespace, &config.operation, &params, None);
+            let (content_type, action, body) = soap::request_envelope(
+                soap::SoapVersion::V11,
+                &config.namespace,
+                &config.operation,
+                &params,
+                None,
+            );
             (content_type, action, body.into_bytes())
         }
         None => {
@@ -271,7 +311,7 @@ fn input_exchange(route: &Route, input: &TestInput) -> Result<(Exchange, Option<
             (content_type, action, input_bytes(route, input)?)
         }
     };
-    let request = parse_request(&raw, &content_type, action.as_deref())
+    let request = soap::parse_request(&raw, &content_type, action.as_deref())
         .map_err(|e| format!("input: not a SOAP call the listener would take: {e}"))?;
     if request.operation != config.operation {
         return Err(format!(
@@ -280,7 +320,7 @@ fn input_exchange(route: &Route, input: &TestInput) -> Result<(Exchange, Option<
         ));
     }
     headers.insert("content-type".into(), content_type.into());
-    Ok(soap::exchange(route, request, raw.into(), headers))
+    Ok(soap_source::exchange(route, request, raw.into(), headers))
 }
 
 fn input_bytes(route: &Route, input: &TestInput) -> Result<Vec<u8>, String> {
@@ -337,6 +377,53 @@ fn check_payload(name: &str, expected: &PayloadExpectation, payload: &str, failu
     );
 }
 
+/// Checks a request's URL and, for a SOAP request, its parameters.
+fn check_request(
+    what: &str,
+    expected: &PayloadExpectation,
+    request: Result<OutboundRequest, String>,
+    failures: &mut Vec<String>,
+) {
+    let request = match request {
+        Ok(request) => request,
+        Err(e) => return failures.push(format!("{what}: the request could not be built: {e}")),
+    };
+    if let Some(url) = &expected.url {
+        if url != &request.url {
+            failures.push(text_diff(&format!("{what} URL"), url, &request.url));
+        }
+    }
+    if expected.params.is_empty() {
+        return;
+    }
+    let header = |name: &str| {
+        request
+            .headers
+            .iter()
+            .find(|(key, _)| key.eq_ignore_ascii_case(name))
+            .map(|(_, value)| value.as_str())
+    };
+    let sent = match soap::parse_request(
+        request.body.as_bytes(),
+        header("content-type").unwrap_or(""),
+        header("soapaction"),
+    ) {
+        Ok(sent) => sent.params,
+        Err(e) => {
+            return failures.push(format!(
+                "{what}: `params` applies to SOAP requests; this one is not: {e}"
+            ))
+        }
+    };
+    for (param, text) in &expected.params {
+        match sent.iter().find(|(name, _)| name == param) {
+            Some((_, actual)) if actual == text => {}
+            Some((_, actual)) => failures.push(text_diff(&format!("{what} parameter `{param}`"), text, actual)),
+            None => failures.push(format!("{what}: expected a parameter `{param}`, the request has none")),
+        }
+    }
+}
+
 fn check_text(
     what: &str,
     body: Option<&str>,
@@ -363,5 +450,105 @@ fn check_text(
         if !actual.contains(needle.as_str()) {
             failures.push(format!("{what}: expected to contain `{needle}`, got:\n{actual}"));
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::runtime::snapshot::Snapshot;
+    use crate::settings::Settings;
+    use std::sync::Arc;
+
+    /// A route whose soap step and soap destination are answered from
+    /// recorded SOAP returns and faults, with expectations on the params.
+    const ROUTE: &str = r#"
+id: t.soap
+source: { http: { path: /t } }
+steps:
+  - parse: { format: json }
+  - soap:
+      name: record
+      url: http://platform.local/ws
+      namespace: urn:p
+      operation: getApplyRecord
+      version: 1.2
+      params: { eventNo: "{{ body.no }}" }
+      into: vars.record
+      error_when: '^error'
+destinations:
+  - name: hospital
+    to:
+      soap:
+        url: "http://hospital.local/ws/{{ body.no }}"
+        namespace: urn:h
+        operation: pushApplyRecord
+        params: { applyData: "{{ payload }}", name: "{{ vars.record.value.r.name }}" }
+tests:
+  - name: the record is fetched and forwarded
+    input: { body: { no: E1 } }
+    responses:
+      record: { return: "<r><name>张三</name></r>" }
+    expect:
+      values: { vars.record.value.r.name: 张三, vars.record.text: "<r><name>张三</name></r>" }
+      calls: { record: { params: { eventNo: E1 }, url: http://platform.local/ws, contains: [soap-envelope] } }
+      sent: { hospital: { params: { applyData: '{"no":"E1"}', name: 张三 }, url: http://hospital.local/ws/E1 } }
+  - name: a fault fails the message
+    input: { body: { no: E2 } }
+    responses:
+      record: { status: 500, fault: { code: Server, string: database down } }
+    expect: { status: failed, error_code: SOAP_FAULT, values: { vars.record.fault.string: database down } }
+  - name: an error answer fails the message
+    input: { body: { no: E3 } }
+    responses:
+      record: { return: "error:10002:not found" }
+    expect: { status: failed, error_code: SOAP_ERROR_ANSWER, not_sent: [hospital] }
+  - name: wrong expectations are reported
+    input: { body: { no: E4 } }
+    responses:
+      record: { return: "<r><name>李四</name></r>" }
+    expect:
+      calls: { record: { params: { eventNo: E5, other: x } }, nothing: {} }
+      sent: { hospital: { params: { name: 张三 } } }
+  - name: a recorded answer with a body and a return is refused
+    input: { body: { no: E6 } }
+    responses:
+      record: { body: "<x/>", return: ok }
+    expect: { status: processed }
+"#;
+
+    #[tokio::test]
+    async fn soap_steps_and_destinations_are_answered_and_checked() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("routes")).unwrap();
+        std::fs::write(dir.path().join("routes/t.yaml"), ROUTE).unwrap();
+        let snapshot = Snapshot::load(Arc::new(Settings::for_dir(dir.path()))).unwrap_or_else(|errors| {
+            panic!(
+                "{}",
+                errors.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("\n")
+            )
+        });
+        let results = super::super::run(&snapshot, None).await;
+        let failures: Vec<&Vec<String>> = results.iter().map(|r| &r.failures).collect();
+        assert!(failures[0].is_empty(), "{:?}", failures[0]);
+        assert!(failures[1].is_empty(), "{:?}", failures[1]);
+        assert!(failures[2].is_empty(), "{:?}", failures[2]);
+        assert_eq!(
+            failures[3],
+            &vec![
+                "destination `hospital` parameter `name`:\n  expected: 张三\n  actual:   李四".to_string(),
+                "call `nothing`: expected a request, none was sent".to_string(),
+                "call `record` parameter `eventNo`:\n  expected: E5\n  actual:   E4".to_string(),
+                "call `record`: expected a parameter `other`, the request has none".to_string(),
+            ]
+        );
+        assert_eq!(failures[4].len(), 1);
+        assert!(
+            failures[4][0].contains(
+                "SOAP_FAILED: soap `record` to http://platform.local/ws failed: the recorded response for `record`: \
+                 it has a `body` besides `return` or `fault`; expected one of them"
+            ),
+            "{:?}",
+            failures[4]
+        );
     }
 }

@@ -46,10 +46,11 @@ fn default_max() -> DurationText {
 }
 
 /// Failures retried when a destination names none: the receiver was
-/// unreachable, slow or broke the connection, answered 5xx, 408 or 429, or
-/// a local write failed. Other 4xx answers say the request itself is
-/// wrong; sending it again cannot help.
-pub const DEFAULT_RETRY_ON: [&str; 7] = ["connect", "timeout", "network", "io", "5xx", "408", "429"];
+/// unreachable, slow or broke the connection, answered 5xx, 408, 429 or a
+/// SOAP Fault of its own side, or a local write failed. Other 4xx answers,
+/// SOAP faults blaming the request and refusals (`error_when`) say the
+/// request itself is wrong; sending it again cannot help.
+pub const DEFAULT_RETRY_ON: [&str; 8] = ["connect", "timeout", "network", "io", "fault", "5xx", "408", "429"];
 
 pub struct DeliveryPolicy {
     pub max_attempts: u32,
@@ -76,6 +77,9 @@ enum RetryOn {
     Timeout,
     Network,
     Io,
+    Fault,
+    ClientFault,
+    Refused,
     StatusClass(u16),
     Status(u16),
 }
@@ -189,6 +193,9 @@ impl RetryOn {
             "timeout" => RetryOn::Timeout,
             "network" => RetryOn::Network,
             "io" => RetryOn::Io,
+            "fault" => RetryOn::Fault,
+            "client_fault" => RetryOn::ClientFault,
+            "refused" => RetryOn::Refused,
             _ => {
                 if let Some(class) = lower.strip_suffix("xx").and_then(|c| c.parse::<u16>().ok()) {
                     if (1..=5).contains(&class) {
@@ -200,7 +207,7 @@ impl RetryOn {
                     _ => {
                         return Err(format!(
                             "`{name}` is not a failure kind; expected `connect`, `timeout`, `network`, `io`, \
-                             a status such as `503` or a class such as `5xx`"
+                             `fault`, `client_fault`, `refused`, a status such as `503` or a class such as `5xx`"
                         ))
                     }
                 }
@@ -214,6 +221,9 @@ impl RetryOn {
             (RetryOn::Timeout, Failure::Timeout) => true,
             (RetryOn::Network, Failure::Network) => true,
             (RetryOn::Io, Failure::Io) => true,
+            (RetryOn::Fault, Failure::Fault) => true,
+            (RetryOn::ClientFault, Failure::ClientFault) => true,
+            (RetryOn::Refused, Failure::Refused) => true,
             (RetryOn::StatusClass(class), Failure::Status(status)) => status / 100 == *class,
             (RetryOn::Status(code), Failure::Status(status)) => status == code,
             _ => false,
@@ -262,10 +272,17 @@ mod tests {
             Failure::Status(503),
             Failure::Status(429),
             Failure::Status(408),
+            Failure::Fault,
         ] {
             assert!(policy.retries(&failure), "{failure:?}");
         }
-        for failure in [Failure::Status(400), Failure::Status(404), Failure::Invalid] {
+        for failure in [
+            Failure::Status(400),
+            Failure::Status(404),
+            Failure::Invalid,
+            Failure::ClientFault,
+            Failure::Refused,
+        ] {
             assert!(!policy.retries(&failure), "{failure:?}");
         }
     }
@@ -276,6 +293,10 @@ mod tests {
         assert!(policy.retries(&Failure::Status(409)));
         assert!(!policy.retries(&Failure::Status(503)));
         assert!(!policy.retries(&Failure::Timeout));
+
+        let soap = self::policy("{ retry_on: [Refused, client_fault] }").unwrap();
+        assert!(soap.retries(&Failure::Refused) && soap.retries(&Failure::ClientFault));
+        assert!(!soap.retries(&Failure::Fault), "naming kinds replaces the default list");
 
         let error = self::policy("{ retry_on: [sometimes] }").err().unwrap();
         assert!(error.contains("`sometimes` is not a failure kind"), "{error}");
