@@ -50,6 +50,11 @@ pub struct SettingsFile {
     /// mode 0600. Env: MEDBUS_SECRETS_FILE; MEDBUS_SECRET_<NAME> (upper
     /// case, `-` as `_`) adds or overrides one secret.
     pub secrets_file: PathBuf,
+    /// Named listener addresses, for routes to give as `listen: <name>`
+    /// (e.g. `er: 0.0.0.0:8088`): an operator moves a route pack to another
+    /// port here, without editing its routes. Env: MEDBUS_LISTENER_<NAME>
+    /// (upper case, `-` as `_`) overrides one named here.
+    pub listeners: std::collections::BTreeMap<String, SocketAddr>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, JsonSchema)]
@@ -84,6 +89,7 @@ impl Default for SettingsFile {
             values: serde_json::Map::new(),
             retention: RetentionSettings::default(),
             secrets_file: "secrets.yaml".into(),
+            listeners: Default::default(),
         }
     }
 }
@@ -109,6 +115,7 @@ pub struct Settings {
     pub secrets_file: PathBuf,
     /// Read again at every reload, so a rotated secret applies without a restart.
     pub secrets: std::sync::Arc<crate::secrets::Secrets>,
+    pub listeners: std::collections::BTreeMap<String, SocketAddr>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -123,6 +130,11 @@ pub struct RestartRequired {
     pub setting: &'static str,
     pub running: String,
     pub configured: String,
+}
+
+/// The variable overriding the listener `name`: `er-2` -> `MEDBUS_LISTENER_ER_2`.
+pub fn listener_env_var(name: &str) -> String {
+    format!("MEDBUS_LISTENER_{}", name.to_ascii_uppercase().replace('-', "_"))
 }
 
 fn shown(path: &Path) -> String {
@@ -204,6 +216,13 @@ impl Settings {
                     }
                 }
             }
+            if let Some(serde_json::Value::Object(listeners)) = map.get_mut("listeners") {
+                for (name, value) in listeners.iter_mut() {
+                    if let Some(from_env) = env(&listener_env_var(name)) {
+                        *value = serde_json::Value::String(from_env);
+                    }
+                }
+            }
             if let Some(serde_json::Value::Object(values)) = map.get_mut("values") {
                 for (name, value) in values.iter_mut() {
                     if let Some(from_env) = env(&format!("MEDBUS_VALUE_{}", name.to_ascii_uppercase())) {
@@ -262,6 +281,20 @@ impl Settings {
                 "retention.check_every must be longer than zero; expected e.g. `1h`".to_string(),
             ));
         }
+        for (name, addr) in &s.listeners {
+            if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
+                errors.push(Diagnostic::in_file(
+                    file,
+                    format!("listener name `{name}` is not usable; expected letters, digits, `-` and `_`"),
+                ));
+            }
+            if *addr == s.admin_addr {
+                errors.push(Diagnostic::in_file(
+                    file,
+                    format!("listener `{name}` is the admin listener {addr}; expected another address for routes"),
+                ));
+            }
+        }
         let secrets_file = abs(&s.secrets_file);
         let secrets = match crate::secrets::Secrets::load(&secrets_file, env_secrets) {
             Ok(secrets) => secrets,
@@ -291,6 +324,7 @@ impl Settings {
             retention: s.retention,
             secrets_file,
             secrets: std::sync::Arc::new(secrets),
+            listeners: s.listeners,
         })
     }
 
@@ -425,6 +459,29 @@ mod tests {
         std::fs::write(dir.path().join("other.yaml"), "hospital-a: [x]\n").unwrap();
         let errors = Settings::load(&file, &env).unwrap_err();
         assert!(errors[0].to_string().contains("other.yaml:1:"), "{}", errors[0]);
+    }
+
+    #[test]
+    fn named_listeners_come_from_the_file_and_the_environment() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("medbus.yaml");
+        std::fs::write(&file, "listeners:\n  er: 0.0.0.0:8088\n  hub-api: 127.0.0.1:8089\n").unwrap();
+        let env = |name: &str| (name == "MEDBUS_LISTENER_HUB_API").then(|| "127.0.0.1:9089".to_string());
+        let s = Settings::load(&file, &env).unwrap();
+        assert_eq!(s.listeners["er"], "0.0.0.0:8088".parse().unwrap());
+        assert_eq!(s.listeners["hub-api"], "127.0.0.1:9089".parse().unwrap());
+
+        std::fs::write(&file, "listeners:\n  er: 127.0.0.1:8081\n  \"a b\": 127.0.0.1:1\n").unwrap();
+        let errors: Vec<String> = Settings::load(&file, &|_| None)
+            .unwrap_err()
+            .iter()
+            .map(|e| e.to_string())
+            .collect();
+        assert!(
+            errors.iter().any(|e| e.contains("`er` is the admin listener")),
+            "{errors:?}"
+        );
+        assert!(errors.iter().any(|e| e.contains("`a b` is not usable")), "{errors:?}");
     }
 
     #[test]

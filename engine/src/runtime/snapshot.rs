@@ -12,6 +12,7 @@ use crate::settings::Settings;
 use crate::sources::http::HttpSourceConfig;
 use crate::sources::soap::{SoapService, SoapSourceConfig};
 use crate::sources::timer::Schedule;
+use crate::sources::Listen;
 use crate::steps::reply::ReplyStep;
 use crate::steps::{BuildContext, Step, StepSpec};
 use axum::http::Method;
@@ -288,6 +289,7 @@ fn same_route_settings(a: &Settings, b: &Settings) -> bool {
         && a.admin_addr == b.admin_addr
         && a.timezone == b.timezone
         && a.values == b.values
+        && a.listeners == b.listeners
 }
 
 impl RouteInputs {
@@ -448,13 +450,9 @@ fn build_source(spec: &SourceSpec, cx: &mut BuildContext) -> Option<Source> {
                 cx.error(e);
                 return None;
             }
-            let addr = config.listen.unwrap_or(cx.resources.settings.http_addr);
-            if addr == cx.resources.settings.admin_addr {
-                cx.error(format!(
-                    "{addr} is the admin listener; expected another address for routes"
-                ));
-                return None;
-            }
+            let addr = Listen::resolve(config.listen.as_ref(), &cx.resources.settings)
+                .map_err(|e| cx.error(e))
+                .ok()?;
             Some(Source::Http {
                 addr,
                 method: method?,
@@ -466,13 +464,9 @@ fn build_source(spec: &SourceSpec, cx: &mut BuildContext) -> Option<Source> {
                 cx.error(e);
                 return None;
             }
-            let addr = config.listen.unwrap_or(cx.resources.settings.http_addr);
-            if addr == cx.resources.settings.admin_addr {
-                cx.error(format!(
-                    "{addr} is the admin listener; expected another address for routes"
-                ));
-                return None;
-            }
+            let addr = Listen::resolve(config.listen.as_ref(), &cx.resources.settings)
+                .map_err(|e| cx.error(e))
+                .ok()?;
             Some(Source::Soap {
                 addr,
                 config: config.clone(),

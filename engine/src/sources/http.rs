@@ -18,11 +18,11 @@ pub struct HttpSourceConfig {
     pub method: String,
     /// Exact request path, e.g. `/api/patients`.
     pub path: String,
-    /// `address:port` of the listener; the settings' `http_addr`
-    /// (127.0.0.1:8080 by default) when not given. Routes naming the same
-    /// address share one listener.
+    /// `address:port` of the listener, or the name of one of the settings'
+    /// `listeners`; the settings' `http_addr` (127.0.0.1:8080 by default)
+    /// when not given. Routes naming the same address share one listener.
     #[serde(default)]
-    pub listen: Option<SocketAddr>,
+    pub listen: Option<super::Listen>,
     /// Largest accepted body; larger requests get 413.
     #[serde(default = "default_max_body")]
     pub max_body: ByteSize,

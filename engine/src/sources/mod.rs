@@ -7,7 +7,11 @@ pub mod timer;
 use crate::exchange::{Exchange, Reply};
 use crate::runtime::pipeline::error_json;
 use crate::runtime::snapshot::Source;
+use crate::settings::Settings;
 use medbus_adapters::soap::SoapVersion;
+use schemars::JsonSchema;
+use serde::Deserialize;
+use std::net::SocketAddr;
 
 impl Source {
     /// A reply the route built (its `reply`, a `reply` step, its `on_error`
@@ -45,5 +49,74 @@ impl ErrorAnswer {
             ErrorAnswer::Json => error_json(status, code, message, id),
             ErrorAnswer::Soap(version) => soap::error_fault(version, status, code, message),
         }
+    }
+}
+
+/// Where a route's listener is: an `address:port`, or the name of one of
+/// the settings' `listeners`.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub enum Listen {
+    /// e.g. `0.0.0.0:8088`.
+    Addr(SocketAddr),
+    /// e.g. `er`, resolved through the settings' `listeners`.
+    Named(String),
+}
+
+impl Listen {
+    /// The address to bind: the settings' `http_addr` when none is given.
+    pub fn resolve(listen: Option<&Listen>, settings: &Settings) -> Result<SocketAddr, String> {
+        let addr = match listen {
+            None => settings.http_addr,
+            Some(Listen::Addr(addr)) => *addr,
+            Some(Listen::Named(name)) => *settings.listeners.get(name).ok_or_else(|| {
+                let known: Vec<&str> = settings.listeners.keys().map(String::as_str).collect();
+                format!(
+                    "`listen: {name}` names no listener in the settings; expected an `address:port` or one of \
+                     the settings' `listeners`: {}",
+                    if known.is_empty() {
+                        "(none defined)".to_string()
+                    } else {
+                        known.join(", ")
+                    }
+                )
+            })?,
+        };
+        if addr == settings.admin_addr {
+            return Err(format!(
+                "{addr} is the admin listener; expected another address for routes"
+            ));
+        }
+        Ok(addr)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_route_listens_at_an_address_or_a_named_listener() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("medbus.yaml");
+        std::fs::write(&file, "listeners: { er: 0.0.0.0:8088 }\n").unwrap();
+        let settings = Settings::load(&file, &|_| None).unwrap();
+        let listen = |yaml: &str| serde_json::from_str::<Listen>(yaml).unwrap();
+        assert_eq!(Listen::resolve(None, &settings), Ok(settings.http_addr));
+        assert_eq!(
+            Listen::resolve(Some(&listen(r#""er""#)), &settings),
+            Ok("0.0.0.0:8088".parse().unwrap())
+        );
+        assert_eq!(
+            Listen::resolve(Some(&listen(r#""10.0.0.1:80""#)), &settings),
+            Ok("10.0.0.1:80".parse().unwrap())
+        );
+        let unknown = Listen::resolve(Some(&listen(r#""hub""#)), &settings).unwrap_err();
+        assert!(
+            unknown.contains("`listen: hub` names no listener") && unknown.contains(": er"),
+            "{unknown}"
+        );
+        let admin = Listen::resolve(Some(&listen(r#""127.0.0.1:8081""#)), &settings).unwrap_err();
+        assert!(admin.contains("admin listener"), "{admin}");
     }
 }

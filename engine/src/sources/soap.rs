@@ -20,7 +20,6 @@ use medbus_adapters::soap::{
 use schemars::JsonSchema;
 use serde::Deserialize;
 use std::collections::BTreeMap;
-use std::net::SocketAddr;
 use std::sync::{Arc, OnceLock};
 
 #[derive(Clone, Debug, PartialEq, Deserialize, JsonSchema)]
@@ -42,10 +41,11 @@ pub struct SoapSourceConfig {
     /// value tree.
     #[serde(default)]
     pub params: Vec<String>,
-    /// `address:port` of the listener; the settings' `http_addr` when not
-    /// given. SOAP and HTTP routes naming the same address share one listener.
+    /// `address:port` of the listener, or the name of one of the settings'
+    /// `listeners`; the settings' `http_addr` when not given. SOAP and HTTP
+    /// routes naming the same address share one listener.
     #[serde(default)]
-    pub listen: Option<SocketAddr>,
+    pub listen: Option<super::Listen>,
     /// Largest accepted request body; larger ones get a Client fault.
     #[serde(default = "default_max_body")]
     pub max_body: ByteSize,
