@@ -120,6 +120,10 @@ fn register_lookups(engine: &mut Engine, mappings: Arc<Mappings>) {
             lookup(&m, table, &key, value, column)
         },
     );
+    let m = mappings.clone();
+    engine.register_fn("table_rows", move |table: &str| -> Result<rhai::Array> {
+        Ok(find_table(&m, table)?.rows().map(row_map).collect())
+    });
     engine.register_fn(
         "lookup_row",
         move |table: &str, by: &str, value: Dynamic| -> Result<Dynamic> {
@@ -130,17 +134,19 @@ fn register_lookups(engine: &mut Engine, mappings: Arc<Mappings>) {
             };
             Ok(match t.find(by_index, &code) {
                 None => Dynamic::UNIT,
-                Some(row) => {
-                    let row = t.row(row).expect("found rows exist");
-                    let map: rhai::Map = row
-                        .cells()
-                        .map(|(c, v)| (c.into(), Dynamic::from(v.to_string())))
-                        .collect();
-                    Dynamic::from_map(map)
-                }
+                Some(row) => row_map(t.row(row).expect("found rows exist")),
             })
         },
     );
+}
+
+/// A table row as a script sees it: a map of column to text, empty cells left out.
+fn row_map(row: crate::mappings::Row<'_>) -> Dynamic {
+    let map: rhai::Map = row
+        .cells()
+        .map(|(c, v)| (c.into(), Dynamic::from(v.to_string())))
+        .collect();
+    Dynamic::from_map(map)
 }
 
 fn lookup(mappings: &Mappings, table: &str, by: &str, value: Dynamic, column: &str) -> Result<Dynamic> {

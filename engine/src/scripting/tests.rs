@@ -245,6 +245,10 @@ fn lookups_read_the_mapping_tables() {
         eval(r#"lookup_row("sex", "hl7", "F")"#),
         Ok(json!({"code": "2", "hl7": "F", "name": "女"}))
     );
+    assert_eq!(
+        eval(r#"table_rows("sex").map(|row| row.code)"#),
+        Ok(json!(["0", "1", "2", "9"]))
+    );
     let e = eval(r#"lookup("sexx", "code", "1", "name")"#).unwrap_err();
     assert!(e.ends_with("no mapping table `sexx`; the tables are: sex"), "{e}");
     let e = eval(r#"lookup("sex", "code", "1", "fhir")"#).unwrap_err();
