@@ -296,10 +296,17 @@ impl RouteInputs {
     fn of(file: &std::path::Path, spec: &RouteSpec, settings: &Settings, tables: &Arc<TableFiles>) -> RouteInputs {
         let mut referenced = Vec::new();
         let mut uses_tables = false;
+        let replies = [spec.reply.as_ref(), spec.on_error.reply.as_ref()];
+        for file in replies.into_iter().flatten().filter_map(|reply| reply.body_file.as_ref()) {
+            let path = settings.templates_dir.join(&file.value);
+            let text = std::fs::read_to_string(&path).ok();
+            referenced.push((path, text));
+        }
         for step in &spec.steps {
             let (dir, named) = match &step.value {
                 StepSpec::Script(config) => (&settings.scripts_dir, config.file.as_ref()),
                 StepSpec::Template(config) => (&settings.templates_dir, config.file.as_ref()),
+                StepSpec::Reply(config) => (&settings.templates_dir, config.body_file.as_ref()),
                 _ => (&settings.scripts_dir, None),
             };
             uses_tables |= matches!(

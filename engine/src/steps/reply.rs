@@ -46,6 +46,11 @@ pub struct ReplyConfig {
     /// `"error:{{ error.code }}:{{ error.message }}"`. Default: empty.
     #[serde(default)]
     pub body: Option<String>,
+    /// A template file for the body, relative to the templates folder
+    /// (`templates_dir`), e.g. `xiamen-120/error.txt.tera`: one answer
+    /// shared by the routes of a pack.
+    #[serde(default)]
+    pub body_file: Option<crate::config::Located<String>>,
     /// A path whose value is the body instead of a template, e.g.
     /// `vars.his.body`: a string is sent as it is, anything else as JSON.
     #[serde(default)]
@@ -132,14 +137,17 @@ impl ReplyStep {
             cx.error("reply sets both `content_type` and a `Content-Type` header; keep `content_type`");
             ok = false;
         }
-        let body = match (&config.body, &config.body_from) {
-            (Some(_), Some(_)) => {
-                cx.error("reply has both `body` and `body_from`; expected one of them");
+        let body = match (&config.body, &config.body_file, &config.body_from) {
+            (Some(source), None, None) => {
+                support::template(cx, "reply `body`", source).map(|t| Body::Template(Box::new(t)))
+            }
+            (None, Some(file), None) => super::template::compile_file(file, cx).map(|t| Body::Template(Box::new(t))),
+            (None, None, Some(path)) => cx.path(path).map(Body::From),
+            (None, None, None) => Some(Body::Empty),
+            _ => {
+                cx.error("reply has more than one of `body`, `body_file` and `body_from`; expected one of them");
                 None
             }
-            (Some(source), None) => support::template(cx, "reply `body`", source).map(|t| Body::Template(Box::new(t))),
-            (None, Some(path)) => cx.path(path).map(Body::From),
-            (None, None) => Some(Body::Empty),
         };
         if !ok {
             return None;

@@ -186,7 +186,7 @@ pub(crate) fn writable_path_at(text: &Located<String>, cx: &mut BuildContext) ->
     None
 }
 
-fn compile_file(file: &Located<String>, cx: &mut BuildContext) -> Option<Template> {
+pub(crate) fn compile_file(file: &Located<String>, cx: &mut BuildContext) -> Option<Template> {
     let resources = cx.resources;
     let (path, source) = cx.read_referenced_file("template", &resources.settings.templates_dir, file)?;
     match Template::compile(&source) {
