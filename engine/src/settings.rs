@@ -3,6 +3,7 @@
 //! file's folder.
 
 use crate::config::{Diagnostic, Position};
+use crate::databases::settings::{self as databases, DatabaseConfig, DatabaseSettings};
 use crate::journal::retention::{self, RetentionSettings};
 use schemars::JsonSchema;
 use serde::Deserialize;
@@ -45,6 +46,9 @@ pub struct SettingsFile {
     /// How long the journal keeps message bodies, errors and metadata.
     /// Env: MEDBUS_RETENTION_<KEY>.
     pub retention: RetentionSettings,
+    /// Application databases by name, for `sql` steps and destinations.
+    /// Env: MEDBUS_DATABASE_<NAME> overrides a declared one's `url`.
+    pub databases: std::collections::BTreeMap<String, DatabaseSettings>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, JsonSchema)]
@@ -78,6 +82,7 @@ impl Default for SettingsFile {
             log: "info".into(),
             values: serde_json::Map::new(),
             retention: RetentionSettings::default(),
+            databases: Default::default(),
         }
     }
 }
@@ -100,6 +105,7 @@ pub struct Settings {
     pub log: String,
     pub values: std::sync::Arc<serde_json::Map<String, serde_json::Value>>,
     pub retention: RetentionSettings,
+    pub databases: std::collections::BTreeMap<String, DatabaseConfig>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -194,6 +200,7 @@ impl Settings {
                     }
                 }
             }
+            databases::apply_env(map, env);
             if let Some(serde_json::Value::Object(values)) = map.get_mut("values") {
                 for (name, value) in values.iter_mut() {
                     if let Some(from_env) = env(&format!("MEDBUS_VALUE_{}", name.to_ascii_uppercase())) {
@@ -252,6 +259,7 @@ impl Settings {
                 "retention.check_every must be longer than zero; expected e.g. `1h`".to_string(),
             ));
         }
+        let databases = databases::resolve(file, &base, &data_dir, &s.databases, &mut errors);
         if !errors.is_empty() {
             return Err(errors);
         }
@@ -271,6 +279,7 @@ impl Settings {
             log: s.log,
             values: std::sync::Arc::new(s.values),
             retention: s.retention,
+            databases,
         })
     }
 
@@ -306,6 +315,15 @@ impl Settings {
             format!("{:?}", configured.log_format).to_lowercase(),
         );
         compare("log", running.log.clone(), configured.log.clone());
+        for (name, running_db) in &running.databases {
+            if let Some(configured_db) = configured.databases.get(name) {
+                compare(
+                    "databases",
+                    format!("{name}: {}", running_db.connection_summary()),
+                    format!("{name}: {}", configured_db.connection_summary()),
+                );
+            }
+        }
         differ
     }
 
@@ -318,6 +336,15 @@ impl Settings {
         self.admin_addr = running.admin_addr;
         self.log_format = running.log_format;
         self.log = running.log.clone();
+        // An open pool keeps what it was opened with; added databases open
+        // at the reload.
+        for (name, config) in self.databases.iter_mut() {
+            if let Some(open) = running.databases.get(name) {
+                config.location = open.location.clone();
+                config.max_connections = open.max_connections;
+                config.durability = open.durability;
+            }
+        }
         self
     }
 

@@ -1,6 +1,7 @@
 //! The shape of a route file.
 
 use super::{DurationText, Located};
+use crate::destinations::sql::SqlDestinationConfig;
 use crate::destinations::{file::FileDestinationConfig, http::HttpDestinationConfig, route::RouteDestinationConfig};
 use crate::runtime::delivery::policy::{default_concurrency, BackoffSpec, OrderedSpec};
 use crate::sources::{http::HttpSourceConfig, timer::TimerSourceConfig};
@@ -92,6 +93,8 @@ pub enum EndpointSpec {
     File(FileDestinationConfig),
     /// Hand the message to another route.
     Route(RouteDestinationConfig),
+    /// Run SQL statements on a database of the settings, in one transaction.
+    Sql(SqlDestinationConfig),
 }
 
 /// How the route answers a failed message.

@@ -5,6 +5,7 @@
 pub mod file;
 pub mod http;
 pub mod route;
+pub mod sql;
 
 use crate::config::{EndpointSpec, Position};
 use crate::outbound::Outbound;
@@ -18,6 +19,7 @@ pub enum Endpoint {
     File(file::FileEndpoint),
     /// Handled by the runtime, which runs the target route.
     Route(String),
+    Sql(sql::SqlEndpoint),
 }
 
 /// One queued payload as the endpoint sees it.
@@ -70,6 +72,7 @@ impl Endpoint {
             EndpointSpec::Http(config) => http::HttpEndpoint::build(config, cx).map(Endpoint::Http),
             EndpointSpec::File(config) => file::FileEndpoint::build(config, cx).map(Endpoint::File),
             EndpointSpec::Route(config) => Some(Endpoint::Route(config.id.clone())),
+            EndpointSpec::Sql(config) => sql::SqlEndpoint::build(config, cx).map(Endpoint::Sql),
         };
         cx.at = saved;
         built
@@ -93,6 +96,7 @@ impl Endpoint {
             Endpoint::Http(endpoint) => endpoint.uses(name),
             Endpoint::File(endpoint) => endpoint.uses(name),
             Endpoint::Route(_) => false,
+            Endpoint::Sql(endpoint) => endpoint.uses(name),
         }
     }
 
@@ -100,6 +104,7 @@ impl Endpoint {
         match self {
             Endpoint::Http(endpoint) => endpoint.deliver(outgoing, outbound).await,
             Endpoint::File(endpoint) => endpoint.deliver(outgoing, settings).await,
+            Endpoint::Sql(endpoint) => endpoint.deliver(outgoing).await,
             Endpoint::Route(_) => unreachable!("the runtime hands messages to routes itself"),
         }
     }

@@ -94,6 +94,7 @@ impl Snapshot {
     /// As `load`, checking everything anew, but keeping every route of
     /// `previous` whose inputs did not change (same `Arc<Route>`).
     pub fn load_reusing(settings: Arc<Settings>, previous: Option<&Snapshot>) -> Result<Snapshot, Vec<Diagnostic>> {
+        let databases = previous.map(|old| old.resources.databases.clone()).unwrap_or_default();
         let previous = previous.filter(|old| same_route_settings(&old.settings, &settings));
         let mut diagnostics = Diagnostics::default();
         // Inputs are read before what is built from them: a file changed in
@@ -107,6 +108,7 @@ impl Snapshot {
             settings: settings.clone(),
             mappings,
             scripting,
+            databases,
         };
         let (files, errors) = load_route_files(&settings.routes_dir);
         diagnostics.items.extend(errors);

@@ -10,6 +10,7 @@ pub mod parse;
 pub mod reply;
 pub mod script;
 pub mod set;
+pub mod sql;
 pub(crate) mod support;
 pub mod template;
 pub mod validate;
@@ -46,6 +47,8 @@ pub enum StepSpec {
     Call(call::CallConfig),
     /// Build the synchronous answer.
     Reply(reply::ReplyConfig),
+    /// Run SQL on a database of the settings and keep its rows.
+    Sql(sql::SqlConfig),
 }
 
 impl StepSpec {
@@ -61,6 +64,7 @@ impl StepSpec {
             StepSpec::Template(_) => "template",
             StepSpec::Call(_) => "call",
             StepSpec::Reply(_) => "reply",
+            StepSpec::Sql(_) => "sql",
         }
     }
 }
@@ -196,6 +200,7 @@ pub enum Step {
     Template(template::TemplateStep),
     Call(call::CallStep),
     Reply(reply::ReplyStep),
+    Sql(sql::SqlStep),
 }
 
 impl Step {
@@ -213,6 +218,7 @@ impl Step {
             StepSpec::Template(c) => Step::Template(template::TemplateStep::build(c, cx)?),
             StepSpec::Call(c) => Step::Call(call::CallStep::build(c, cx)?),
             StepSpec::Reply(c) => Step::Reply(reply::ReplyStep::build(c, cx)?),
+            StepSpec::Sql(c) => Step::Sql(sql::SqlStep::build(c, cx)?),
         })
     }
 
@@ -228,6 +234,7 @@ impl Step {
             Step::Template(s) => s.run(ex),
             Step::Call(s) => s.run(ex, env).await,
             Step::Reply(s) => s.run(ex),
+            Step::Sql(s) => s.run(ex).await,
         }
     }
 }

@@ -25,6 +25,9 @@ pub struct RouteTest {
     /// What the test shows, e.g. `a complete registration is accepted`.
     pub name: String,
     pub input: TestInput,
+    /// What the databases hold before the input: `{ databases: { hub: [SQL, ...] } }`.
+    #[serde(default)]
+    pub given: super::databases::Given,
     /// Recorded answers for `call` steps and `http` destinations, by their
     /// name. A list answers successive requests in order (the last repeats).
     #[serde(default)]
@@ -75,6 +78,10 @@ pub struct TestExpectation {
     /// Destinations that must send nothing.
     #[serde(default)]
     pub not_sent: Vec<String>,
+    /// Rows the databases must hold afterwards, by database:
+    /// `hub: [ { query: "SELECT ...", rows: [ {...} ] } ]`.
+    #[serde(default)]
+    pub databases: BTreeMap<String, Vec<super::databases::RowsExpectation>>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Deserialize, JsonSchema)]
@@ -149,9 +156,11 @@ async fn run_case(snapshot: &Snapshot, route: &Route, test: &Located<RouteTest>)
     let env = RunEnv {
         outbound: Outbound::Recorded(recorder.clone()),
     };
+    super::databases::prepare(snapshot, &test.given).await?;
     let processed = pipeline::process(route, &mut ex, &env).await;
     let expect = &test.expect;
     let mut failures = Vec::new();
+    super::databases::deliver(snapshot, route, &ex.id, &processed.deliveries, &mut failures).await;
 
     let status = status_name(processed.status);
     let wanted_status = expect.status.as_deref().or(if expect.error_code.is_some() {
@@ -225,6 +234,7 @@ async fn run_case(snapshot: &Snapshot, route: &Route, test: &Located<RouteTest>)
             ));
         }
     }
+    super::databases::check(snapshot, &expect.databases, &mut failures).await?;
     Ok(failures)
 }
 
