@@ -415,6 +415,36 @@ mod tests {
     }
 
     #[test]
+    fn an_open_database_keeps_its_connection_until_a_restart() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("medbus.yaml");
+        std::fs::write(&file, "databases:\n  hub: {}\n").unwrap();
+        let running = Settings::load(&file, &|_| None).unwrap();
+        std::fs::write(
+            &file,
+            "databases:\n  hub: { max_connections: 2 }\n  his: { url: 'mysql://root@h/his' }\n",
+        )
+        .unwrap();
+        let env = |name: &str| (name == "MEDBUS_DATABASE_HUB").then(|| "postgres://u:pw@db/hub".to_string());
+        let configured = Settings::load(&file, &env).unwrap();
+        let restart = Settings::needing_restart(&running, &configured);
+        assert_eq!(restart.len(), 1, "{restart:?}");
+        assert_eq!(restart[0].setting, "databases");
+        assert!(
+            restart[0]
+                .configured
+                .starts_with("hub: postgres://…@db/hub (2 connections"),
+            "{restart:?}"
+        );
+        let applied = configured.keeping_restart_only(&running);
+        assert_eq!(applied.databases["hub"], running.databases["hub"]);
+        assert!(
+            applied.databases.contains_key("his"),
+            "an added database applies at once"
+        );
+    }
+
+    #[test]
     fn unknown_keys_and_bad_values_are_reported_with_positions() {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("medbus.yaml");

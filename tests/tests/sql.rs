@@ -188,3 +188,82 @@ fn check_and_test_know_the_databases() {
     );
     assert!(!stderr.contains("secret"), "{stderr}");
 }
+
+#[tokio::test]
+async fn a_reload_opens_and_migrates_an_added_database() {
+    let medbus = setup().start().await;
+    let config = &medbus.config_dir;
+    let write = |relative: &str, text: &str| {
+        let path = config.join(relative);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    };
+    write("ledger/0001_ledger.sql", "CREATE TABLE ledger (entry TEXT NOT NULL);\n");
+    write(
+        "medbus.yaml",
+        "log: info\ndatabases:\n  hub: { migrations: migrations }\n  ledger: { migrations: ledger }\n",
+    );
+    write(
+        "routes/ledger.yaml",
+        r#"id: t.ledger
+source:
+  http: { path: /ledger }
+steps:
+  - sql: { database: ledger, query: "INSERT INTO ledger (entry) VALUES (:entry)", params: { entry: "{{ body }}" } }
+  - sql: { database: ledger, query: "SELECT entry FROM ledger", into: vars.entries }
+reply:
+  content_type: application/json
+  body: "{{ vars.entries | json }}"
+"#,
+    );
+    // The file watcher may reload first; either way the route serves.
+    let report = reload(&medbus).await;
+    assert_eq!(report["status"], json!("applied"), "{report}\n{}", medbus.logs());
+    let (status, answer) = post(&medbus.url("/ledger"), "text/plain", "first").await;
+    assert_eq!(
+        (status, answer),
+        (200, json!([{"entry": "first"}])),
+        "{}",
+        medbus.logs()
+    );
+    assert!(medbus.data_dir.join("ledger.db").exists());
+
+    // Moving an open database is for a restart: the running one stays.
+    write(
+        "medbus.yaml",
+        "log: info\ndatabases:\n  hub: { migrations: migrations }\n  ledger: { migrations: ledger, url: 'sqlite:moved.db' }\n",
+    );
+    reload(&medbus).await;
+    wait_until(
+        "a reload reports the moved database as needing a restart",
+        || async {
+            let history: serde_json::Value = reqwest::get(medbus.admin_url("/api/reload/history"))
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            history.as_array().unwrap().iter().any(|r| {
+                r["restart_required"]
+                    .as_array()
+                    .is_some_and(|settings| settings.iter().any(|s| s["setting"] == json!("databases")))
+            })
+        },
+        || medbus.logs(),
+    )
+    .await;
+    let (_, answer) = post(&medbus.url("/ledger"), "text/plain", "second").await;
+    assert_eq!(answer, json!([{"entry": "first"}, {"entry": "second"}]));
+    assert!(!medbus.config_dir.join("moved.db").exists());
+}
+
+async fn reload(medbus: &medbus_tests::Medbus) -> serde_json::Value {
+    reqwest::Client::new()
+        .post(medbus.admin_url("/api/reload"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}

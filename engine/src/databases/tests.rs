@@ -563,3 +563,114 @@ fn check_reports_misnamed_parameters_and_databases_at_their_position() {
     assert!(err("{ database: hub, query: 'SELECT :a', params: { a: [1] } }").contains("{ value: ... }"));
     assert!(err("{ database: hub, qeury: 'SELECT 1' }").contains("unknown field `qeury`"));
 }
+
+#[test]
+fn the_documented_examples_build() {
+    #[derive(serde::Deserialize)]
+    struct Destinations {
+        destinations: Vec<crate::config::DestinationSpec>,
+    }
+    #[derive(serde::Deserialize)]
+    struct Tests {
+        #[allow(dead_code)]
+        tests: Vec<crate::unit_test::RouteTest>,
+    }
+    let docs = include_str!("../../../docs/databases.md");
+    let blocks: Vec<&str> = docs
+        .split("```yaml\n")
+        .skip(1)
+        .map(|rest| rest.split("```").next().unwrap())
+        .collect();
+    assert!(blocks.len() >= 6, "{}", blocks.len());
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let mut fx = runtime.block_on(Fixture::new(Backend::Sqlite));
+    let mut settings = (*fx.settings).clone();
+    let mut his = settings.databases["hub"].clone();
+    his.location = DatabaseLocation::MySql("mysql://medbus@his-db/his".into());
+    settings.databases.insert("his".into(), his);
+    fx.settings = Arc::new(settings);
+    for block in blocks {
+        let built = if block.starts_with("# medbus.yaml") {
+            serde_saphyr::from_str::<crate::settings::SettingsFile>(block)
+                .map(drop)
+                .map_err(|e| e.to_string())
+        } else if block.starts_with("- sql:") {
+            fx.build(block, |specs: &Vec<crate::steps::StepSpec>, cx| {
+                specs
+                    .iter()
+                    .map(|spec| crate::steps::Step::build(spec, cx))
+                    .collect::<Option<Vec<_>>>()
+            })
+            .map(drop)
+        } else if block.starts_with("destinations:") {
+            fx.build(block, |specs: &Destinations, cx| {
+                specs
+                    .destinations
+                    .iter()
+                    .map(|d| crate::destinations::Endpoint::build(&d.to.value, d.to.at, cx))
+                    .collect::<Option<Vec<_>>>()
+            })
+            .map(drop)
+        } else if block.starts_with("tests:") {
+            serde_saphyr::from_str::<Tests>(block)
+                .map(drop)
+                .map_err(|e| e.to_string())
+        } else {
+            panic!("an example of an unknown kind:\n{block}");
+        };
+        assert!(built.is_ok(), "{block}\n{}", built.err().unwrap());
+    }
+}
+
+#[tokio::test]
+async fn route_tests_seed_run_and_check_fresh_databases() {
+    let dir = tempfile::tempdir().unwrap();
+    let write = |relative: &str, text: &str| {
+        let path = dir.path().join(relative);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    };
+    write("migrations/sqlite/0001_records.sql", SQLITE);
+    write("migrations/postgres/0001_records.sql", POSTGRES);
+    write(
+        "medbus.yaml",
+        "databases:\n  hub: { url: 'postgres://nowhere/hub', migrations: migrations }\n",
+    );
+    write(
+        "routes/store.yaml",
+        r#"id: t.store
+source: { http: { path: /store } }
+steps:
+  - parse: { format: json }
+  - sql: { database: hub, query: "INSERT INTO records (apply_no, event_no) VALUES (:no, 'E1')", params: { no: body.no } }
+  - sql: { database: hub, query: "SELECT COUNT(*) AS n FROM records", expect: one, into: vars.count }
+destinations:
+  - name: copy
+    to: { sql: { database: hub, query: "UPDATE records SET note = :note WHERE apply_no = :no", params: { no: body.no, note: "copied {{ msg.route }}" } } }
+tests:
+  - name: seeded rows are there, and only for this test
+    given: { databases: { hub: ["INSERT INTO records (apply_no, event_no) VALUES ('S1', 'seed')"] } }
+    input: { body: { no: A1 } }
+    expect:
+      values: { vars.count: { n: 2 } }
+      databases:
+        hub: [ { query: "SELECT apply_no, note FROM records ORDER BY apply_no", rows: [ { apply_no: A1, note: copied t.store }, { apply_no: S1, note: null } ] } ]
+  - name: a fresh database for every test
+    input: { body: { no: A1 } }
+    expect:
+      values: { vars.count: { n: 1 } }
+      databases:
+        hub: [ { query: "SELECT apply_no FROM records", rows: [ { apply_no: A2 } ] } ]
+"#,
+    );
+    let settings = Settings::load(&dir.path().join("medbus.yaml"), &|_| None).unwrap();
+    let snapshot = crate::runtime::snapshot::Snapshot::load(Arc::new(settings)).unwrap();
+    let results = crate::unit_test::run(&snapshot, None).await;
+    assert_eq!(results.len(), 2);
+    assert!(results[0].failures.is_empty(), "{:?}", results[0].failures);
+    let failures = results[1].failures.join("\n");
+    assert!(
+        failures.contains("databases.hub rows of `SELECT apply_no FROM records`") && failures.contains("\"A2\""),
+        "{failures}"
+    );
+}

@@ -74,9 +74,13 @@ fn default_timeout() -> DurationText {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Expect {
+    /// Every row, as a list of objects (empty when none came back).
     All,
+    /// Exactly one row, as an object; none is answered with `not_found`.
     One,
+    /// One row as an object, or null when none came back.
     Optional,
+    /// A write: `into` gets the number of rows it changed.
     None,
 }
 
