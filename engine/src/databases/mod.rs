@@ -214,9 +214,11 @@ impl Database {
                 let pool = if read_only { reader } else { writer };
                 // IMMEDIATE takes the write lock at once: a transaction that
                 // read first could not take it later without failing.
-                let begin = (together && !read_only)
-                    .then_some("BEGIN IMMEDIATE")
-                    .or(together.then_some("BEGIN"));
+                let begin = match (together, read_only) {
+                    (false, _) => None,
+                    (true, true) => Some("BEGIN"),
+                    (true, false) => Some("BEGIN IMMEDIATE"),
+                };
                 run::run(pool, begin, statements, fetch).await
             }
             Pools::Postgres(pool) => run::run(pool, together.then_some("BEGIN"), statements, fetch).await,

@@ -51,15 +51,15 @@ pub fn sqlite(row: &SqliteRow) -> Result<Map<String, Value>, String> {
         if raw.is_null() {
             return Ok(Value::Null);
         }
-        let declared = row.column(i).type_info().name().to_ascii_uppercase();
+        // The value's storage class (INTEGER, REAL, TEXT, BLOB); a column
+        // declared BOOLEAN stores its values as integers.
+        let declared_bool = row.column(i).type_info().name() == "BOOLEAN";
         let stored = raw.type_info().name().to_string();
         Ok(match stored.as_str() {
-            "INTEGER" | "BOOLEAN" | "INT8" if declared == "BOOLEAN" => {
+            "INTEGER" if declared_bool => {
                 Value::Bool(row.try_get_unchecked::<i64, _>(i).map_err(|e| e.to_string())? != 0)
             }
-            "INTEGER" | "BOOLEAN" | "INT8" => {
-                Value::from(row.try_get_unchecked::<i64, _>(i).map_err(|e| e.to_string())?)
-            }
+            "INTEGER" => Value::from(row.try_get_unchecked::<i64, _>(i).map_err(|e| e.to_string())?),
             "REAL" => float(row.try_get_unchecked::<f64, _>(i).map_err(|e| e.to_string())?),
             "BLOB" => base64(&row.try_get_unchecked::<Vec<u8>, _>(i).map_err(|e| e.to_string())?),
             _ => Value::String(row.try_get_unchecked::<String, _>(i).map_err(|e| e.to_string())?),
