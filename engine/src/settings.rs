@@ -46,9 +46,10 @@ pub struct SettingsFile {
     /// How long the journal keeps message bodies, errors and metadata.
     /// Env: MEDBUS_RETENTION_<KEY>.
     pub retention: RetentionSettings,
-    /// Application databases by name, for `sql` steps and destinations.
+    /// Application databases by name, for `sql` steps and destinations;
+    /// `hub:` alone is a SQLite database with every default.
     /// Env: MEDBUS_DATABASE_<NAME> overrides a declared one's `url`.
-    pub databases: std::collections::BTreeMap<String, DatabaseSettings>,
+    pub databases: std::collections::BTreeMap<String, Option<DatabaseSettings>>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, JsonSchema)]
@@ -418,7 +419,7 @@ mod tests {
     fn an_open_database_keeps_its_connection_until_a_restart() {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("medbus.yaml");
-        std::fs::write(&file, "databases:\n  hub: {}\n").unwrap();
+        std::fs::write(&file, "databases:\n  hub:\n").unwrap();
         let running = Settings::load(&file, &|_| None).unwrap();
         std::fs::write(
             &file,

@@ -144,11 +144,12 @@ pub fn resolve(
     file: &Path,
     base: &Path,
     data_dir: &Path,
-    databases: &BTreeMap<String, DatabaseSettings>,
+    databases: &BTreeMap<String, Option<DatabaseSettings>>,
     errors: &mut Vec<Diagnostic>,
 ) -> BTreeMap<String, DatabaseConfig> {
     let mut resolved = BTreeMap::new();
     for (name, settings) in databases {
+        let settings = settings.clone().unwrap_or_default();
         let mut error =
             |message: String| errors.push(Diagnostic::in_file(file, format!("databases.{name}: {message}")));
         if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') {
@@ -213,7 +214,7 @@ mod tests {
     fn resolve_one(yaml: &str) -> Result<DatabaseConfig, String> {
         let settings: DatabaseSettings = serde_saphyr::from_str(yaml).map_err(|e| e.to_string())?;
         let mut errors = Vec::new();
-        let databases = BTreeMap::from([("hub".to_string(), settings)]);
+        let databases = BTreeMap::from([("hub".to_string(), Some(settings))]);
         let base = Path::new("/etc/medbus");
         let resolved = resolve(
             &base.join("medbus.yaml"),
