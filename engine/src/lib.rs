@@ -4,6 +4,7 @@
 pub mod admin;
 pub mod cli;
 pub mod config;
+pub mod databases;
 pub mod destinations;
 pub mod exchange;
 pub mod journal;

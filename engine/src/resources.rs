@@ -1,6 +1,8 @@
 //! What a configuration snapshot shares between its routes: the settings,
-//! the mapping tables and the script engine. Built once per load.
+//! the mapping tables, the script engine and the application databases.
+//! Built once per load; the databases stay open across loads.
 
+use crate::databases::Databases;
 use crate::mappings::Mappings;
 use crate::scripting::Scripting;
 use crate::settings::Settings;
@@ -10,4 +12,6 @@ pub struct Resources {
     pub settings: Arc<Settings>,
     pub mappings: Arc<Mappings>,
     pub scripting: Arc<Scripting>,
+    /// The open application databases, shared by every snapshot.
+    pub databases: Arc<Databases>,
 }

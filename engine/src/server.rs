@@ -30,6 +30,11 @@ pub async fn run(settings: Settings) -> Result<(), StartError> {
     std::fs::create_dir_all(&settings.data_dir)
         .map_err(|e| anyhow::anyhow!("cannot create the data dir {}: {e}", settings.data_dir.display()))?;
     let journal = Journal::open(&settings.journal, settings.journal_durability).await?;
+    let databases = snapshot.resources.databases.clone();
+    databases
+        .open(&settings.databases)
+        .await
+        .map_err(|e| anyhow::anyhow!(e))?;
     tracing::info!(summary = %crate::cli::summary(&snapshot), "configuration loaded");
     settings.secrets.log_warnings();
     let engine = Engine::new(snapshot, journal.clone());
@@ -61,6 +66,7 @@ pub async fn run(settings: Settings) -> Result<(), StartError> {
     tracing::info!("stopping: finishing requests and deliveries in flight");
     engine.stop(STOP_GRACE).await;
     journal.shutdown().await;
+    databases.close().await;
     tracing::info!("stopped");
     Ok(())
 }

@@ -3,6 +3,7 @@
 //! file's folder.
 
 use crate::config::{Diagnostic, Position};
+use crate::databases::settings::{self as databases, DatabaseConfig, DatabaseSettings};
 use crate::journal::retention::{self, RetentionSettings};
 use schemars::JsonSchema;
 use serde::Deserialize;
@@ -55,6 +56,10 @@ pub struct SettingsFile {
     /// port here, without editing its routes. Env: MEDBUS_LISTENER_<NAME>
     /// (upper case, `-` as `_`) overrides one named here.
     pub listeners: std::collections::BTreeMap<String, SocketAddr>,
+    /// Application databases by name, for `sql` steps and destinations;
+    /// `hub:` alone is a SQLite database with every default.
+    /// Env: MEDBUS_DATABASE_<NAME> overrides a declared one's `url`.
+    pub databases: std::collections::BTreeMap<String, Option<DatabaseSettings>>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, JsonSchema)]
@@ -90,6 +95,7 @@ impl Default for SettingsFile {
             retention: RetentionSettings::default(),
             secrets_file: "secrets.yaml".into(),
             listeners: Default::default(),
+            databases: Default::default(),
         }
     }
 }
@@ -116,6 +122,7 @@ pub struct Settings {
     /// Read again at every reload, so a rotated secret applies without a restart.
     pub secrets: std::sync::Arc<crate::secrets::Secrets>,
     pub listeners: std::collections::BTreeMap<String, SocketAddr>,
+    pub databases: std::collections::BTreeMap<String, DatabaseConfig>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -223,6 +230,7 @@ impl Settings {
                     }
                 }
             }
+            databases::apply_env(map, env);
             if let Some(serde_json::Value::Object(values)) = map.get_mut("values") {
                 for (name, value) in values.iter_mut() {
                     if let Some(from_env) = env(&format!("MEDBUS_VALUE_{}", name.to_ascii_uppercase())) {
@@ -303,6 +311,7 @@ impl Settings {
                 Default::default()
             }
         };
+        let databases = databases::resolve(file, &base, &data_dir, &s.databases, &mut errors);
         if !errors.is_empty() {
             return Err(errors);
         }
@@ -325,6 +334,7 @@ impl Settings {
             secrets_file,
             secrets: std::sync::Arc::new(secrets),
             listeners: s.listeners,
+            databases,
         })
     }
 
@@ -360,6 +370,15 @@ impl Settings {
             format!("{:?}", configured.log_format).to_lowercase(),
         );
         compare("log", running.log.clone(), configured.log.clone());
+        for (name, running_db) in &running.databases {
+            if let Some(configured_db) = configured.databases.get(name) {
+                compare(
+                    "databases",
+                    format!("{name}: {}", running_db.connection_summary()),
+                    format!("{name}: {}", configured_db.connection_summary()),
+                );
+            }
+        }
         differ
     }
 
@@ -372,6 +391,15 @@ impl Settings {
         self.admin_addr = running.admin_addr;
         self.log_format = running.log_format;
         self.log = running.log.clone();
+        // An open pool keeps what it was opened with; added databases open
+        // at the reload.
+        for (name, config) in self.databases.iter_mut() {
+            if let Some(open) = running.databases.get(name) {
+                config.location = open.location.clone();
+                config.max_connections = open.max_connections;
+                config.durability = open.durability;
+            }
+        }
         self
     }
 
@@ -482,6 +510,36 @@ mod tests {
             "{errors:?}"
         );
         assert!(errors.iter().any(|e| e.contains("`a b` is not usable")), "{errors:?}");
+    }
+
+    #[test]
+    fn an_open_database_keeps_its_connection_until_a_restart() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("medbus.yaml");
+        std::fs::write(&file, "databases:\n  hub:\n").unwrap();
+        let running = Settings::load(&file, &|_| None).unwrap();
+        std::fs::write(
+            &file,
+            "databases:\n  hub: { max_connections: 2 }\n  his: { url: 'mysql://root@h/his' }\n",
+        )
+        .unwrap();
+        let env = |name: &str| (name == "MEDBUS_DATABASE_HUB").then(|| "postgres://u:pw@db/hub".to_string());
+        let configured = Settings::load(&file, &env).unwrap();
+        let restart = Settings::needing_restart(&running, &configured);
+        assert_eq!(restart.len(), 1, "{restart:?}");
+        assert_eq!(restart[0].setting, "databases");
+        assert!(
+            restart[0]
+                .configured
+                .starts_with("hub: postgres://…@db/hub (2 connections"),
+            "{restart:?}"
+        );
+        let applied = configured.keeping_restart_only(&running);
+        assert_eq!(applied.databases["hub"], running.databases["hub"]);
+        assert!(
+            applied.databases.contains_key("his"),
+            "an added database applies at once"
+        );
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! The shape of a route file.
 
 use super::{DurationText, Located};
+use crate::destinations::sql::SqlDestinationConfig;
 use crate::destinations::{file::FileDestinationConfig, http::HttpDestinationConfig, route::RouteDestinationConfig};
 use crate::runtime::delivery::policy::{default_concurrency, BackoffSpec, OrderedSpec};
 use crate::sources::{http::HttpSourceConfig, soap::SoapSourceConfig, timer::TimerSourceConfig};
@@ -98,6 +99,8 @@ pub enum EndpointSpec {
     Route(RouteDestinationConfig),
     /// Call an operation of a SOAP WebService (see docs/soap.md).
     Soap(crate::destinations::soap::SoapDestinationConfig),
+    /// Run SQL statements on a database of the settings, in one transaction.
+    Sql(SqlDestinationConfig),
 }
 
 /// How the route answers a failed message.

@@ -6,6 +6,7 @@ pub mod file;
 pub mod http;
 pub mod route;
 pub mod soap;
+pub mod sql;
 
 use crate::config::{EndpointSpec, Position};
 use crate::outbound::Outbound;
@@ -20,6 +21,7 @@ pub enum Endpoint {
     Soap(soap::SoapEndpoint),
     /// Handled by the runtime, which runs the target route.
     Route(String),
+    Sql(sql::SqlEndpoint),
 }
 
 /// One queued payload as the endpoint sees it.
@@ -104,6 +106,7 @@ impl Endpoint {
             EndpointSpec::File(config) => file::FileEndpoint::build(config, cx).map(Endpoint::File),
             EndpointSpec::Soap(config) => soap::SoapEndpoint::build(config, cx).map(Endpoint::Soap),
             EndpointSpec::Route(config) => Some(Endpoint::Route(config.id.clone())),
+            EndpointSpec::Sql(config) => sql::SqlEndpoint::build(config, cx).map(Endpoint::Sql),
         };
         cx.at = saved;
         built
@@ -128,6 +131,7 @@ impl Endpoint {
             Endpoint::File(endpoint) => endpoint.uses(name),
             Endpoint::Soap(endpoint) => endpoint.uses(name),
             Endpoint::Route(_) => false,
+            Endpoint::Sql(endpoint) => endpoint.uses(name),
         }
     }
 
@@ -136,6 +140,7 @@ impl Endpoint {
             Endpoint::Http(endpoint) => endpoint.deliver(outgoing, outbound, &settings.secrets).await,
             Endpoint::File(endpoint) => endpoint.deliver(outgoing, settings).await,
             Endpoint::Soap(endpoint) => endpoint.deliver(outgoing, outbound, &settings.secrets).await,
+            Endpoint::Sql(endpoint) => endpoint.deliver(outgoing).await,
             Endpoint::Route(_) => unreachable!("the runtime hands messages to routes itself"),
         }
     }

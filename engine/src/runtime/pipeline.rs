@@ -74,7 +74,7 @@ impl Outputs {
         let (body, vars, out, reply) = match kind {
             "parse" | "script" | "set" | "map" | "extract" => (true, true, false, false),
             "template" => (true, true, true, false),
-            "call" | "soap" => (false, true, false, false),
+            "call" | "soap" | "sql" => (false, true, false, false),
             "authenticate" => (true, false, false, false),
             "reply" => (false, false, false, true),
             _ => return None,

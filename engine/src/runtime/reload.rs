@@ -190,6 +190,15 @@ async fn swap(engine: &Arc<Engine>) -> Result<(RouteChanges, Vec<RestartRequired
             )]
         })??;
 
+    // Added databases open and every database's new migrations apply before
+    // the routes that need them serve.
+    loaded
+        .resources
+        .databases
+        .open(&loaded.settings.databases)
+        .await
+        .map_err(|e| vec![Diagnostic::in_file(&loaded.settings.file, e)])?;
+
     let open = engine.listeners.addrs();
     let wanted = loaded.http_addrs();
     let to_open: Vec<_> = wanted.iter().copied().filter(|a| !open.contains(a)).collect();

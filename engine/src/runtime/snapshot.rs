@@ -102,6 +102,7 @@ impl Snapshot {
     /// As `load`, checking everything anew, but keeping every route of
     /// `previous` whose inputs did not change (same `Arc<Route>`).
     pub fn load_reusing(settings: Arc<Settings>, previous: Option<&Snapshot>) -> Result<Snapshot, Vec<Diagnostic>> {
+        let databases = previous.map(|old| old.resources.databases.clone()).unwrap_or_default();
         let previous = previous.filter(|old| same_route_settings(&old.settings, &settings));
         let mut diagnostics = Diagnostics::default();
         // Inputs are read before what is built from them: a file changed in
@@ -115,6 +116,7 @@ impl Snapshot {
             settings: settings.clone(),
             mappings,
             scripting,
+            databases,
         };
         let (files, errors) = load_route_files(&settings.routes_dir);
         diagnostics.items.extend(errors);
@@ -297,7 +299,11 @@ impl RouteInputs {
         let mut referenced = Vec::new();
         let mut uses_tables = false;
         let replies = [spec.reply.as_ref(), spec.on_error.reply.as_ref()];
-        for file in replies.into_iter().flatten().filter_map(|reply| reply.body_file.as_ref()) {
+        for file in replies
+            .into_iter()
+            .flatten()
+            .filter_map(|reply| reply.body_file.as_ref())
+        {
             let path = settings.templates_dir.join(&file.value);
             let text = std::fs::read_to_string(&path).ok();
             referenced.push((path, text));

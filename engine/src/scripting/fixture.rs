@@ -55,6 +55,7 @@ impl Fixture {
                 settings: Arc::new(settings),
                 mappings,
                 scripting,
+                databases: Default::default(),
             },
         }
     }

@@ -239,6 +239,7 @@ mod tests {
                 mappings.clone(),
             )),
             mappings,
+            databases: Default::default(),
         };
         let mut diagnostics = Diagnostics::default();
         let mut cx = BuildContext {

@@ -12,6 +12,7 @@ pub mod reply;
 pub mod script;
 pub mod set;
 pub mod soap;
+pub mod sql;
 pub(crate) mod support;
 pub mod template;
 pub mod validate;
@@ -52,6 +53,8 @@ pub enum StepSpec {
     Reply(reply::ReplyConfig),
     /// Identify the caller by its secret; reject a missing or wrong one.
     Authenticate(authenticate::AuthenticateConfig),
+    /// Run SQL on a database of the settings and keep its rows.
+    Sql(sql::SqlConfig),
 }
 
 impl StepSpec {
@@ -69,6 +72,7 @@ impl StepSpec {
             StepSpec::Soap(_) => "soap",
             StepSpec::Reply(_) => "reply",
             StepSpec::Authenticate(_) => "authenticate",
+            StepSpec::Sql(_) => "sql",
         }
     }
 }
@@ -206,6 +210,7 @@ pub enum Step {
     Soap(soap::SoapStep),
     Reply(reply::ReplyStep),
     Authenticate(authenticate::AuthenticateStep),
+    Sql(sql::SqlStep),
 }
 
 impl Step {
@@ -225,6 +230,7 @@ impl Step {
             StepSpec::Soap(c) => Step::Soap(soap::SoapStep::build(c, cx)?),
             StepSpec::Reply(c) => Step::Reply(reply::ReplyStep::build(c, cx)?),
             StepSpec::Authenticate(c) => Step::Authenticate(authenticate::AuthenticateStep::build(c, cx)?),
+            StepSpec::Sql(c) => Step::Sql(sql::SqlStep::build(c, cx)?),
         })
     }
 
@@ -242,6 +248,7 @@ impl Step {
             Step::Soap(s) => s.run(ex, env).await,
             Step::Reply(s) => s.run(ex),
             Step::Authenticate(s) => s.run(ex),
+            Step::Sql(s) => s.run(ex).await,
         }
     }
 }

@@ -251,6 +251,7 @@ where
             mappings.clone(),
         )),
         mappings,
+        databases: Default::default(),
     };
     let mut diagnostics = Diagnostics::default();
     let mut cx = BuildContext {

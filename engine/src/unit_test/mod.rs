@@ -4,6 +4,7 @@
 //! every outbound call is answered from the test's recorded responses and
 //! nothing is journaled or delivered.
 
+mod databases;
 mod expect;
 mod route_tests;
 mod script_tests;

@@ -27,6 +27,9 @@ pub struct RouteTest {
     /// What the test shows, e.g. `a complete registration is accepted`.
     pub name: String,
     pub input: TestInput,
+    /// What the databases hold before the input: `{ databases: { hub: [SQL, ...] } }`.
+    #[serde(default)]
+    pub given: super::databases::Given,
     /// Recorded answers for `call` and `soap` steps and `http` and `soap`
     /// destinations, by their name. A list answers successive requests in
     /// order (the last repeats).
@@ -88,6 +91,10 @@ pub struct TestExpectation {
     /// under that name (`body`, `json` and `contains` check its body).
     #[serde(default)]
     pub calls: BTreeMap<String, PayloadExpectation>,
+    /// Rows the databases must hold afterwards, by database:
+    /// `hub: [ { query: "SELECT ...", rows: [ {...} ] } ]`.
+    #[serde(default)]
+    pub databases: BTreeMap<String, Vec<super::databases::RowsExpectation>>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Deserialize, JsonSchema)]
@@ -163,12 +170,14 @@ async fn run_case(snapshot: &Snapshot, route: &Route, test: &Located<RouteTest>)
     let env = RunEnv {
         outbound: Outbound::Recorded(recorder.clone()),
     };
+    super::databases::prepare(snapshot, &test.given).await?;
     let processed = match input_error {
         Some(error) => pipeline::finish(route, &mut ex, MessageStatus::Rejected, Some(error)),
         None => pipeline::process(route, &mut ex, &env).await,
     };
     let expect = &test.expect;
     let mut failures = Vec::new();
+    super::databases::deliver(snapshot, route, &ex.id, &processed.deliveries, &mut failures).await;
 
     let status = status_name(processed.status);
     let wanted_status = expect.status.as_deref().or(if expect.error_code.is_some() {
@@ -267,6 +276,7 @@ async fn run_case(snapshot: &Snapshot, route: &Route, test: &Located<RouteTest>)
             ));
         }
     }
+    super::databases::check(snapshot, &expect.databases, &mut failures).await?;
     Ok(failures)
 }
 
