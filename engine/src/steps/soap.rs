@@ -665,6 +665,47 @@ mod tests {
         assert_eq!(urls, vec!["http://h/H1", "http://h/H2", "http://h/H3"]);
     }
 
+    #[tokio::test]
+    async fn each_item_renders_its_own_secret_and_keeps_it_nowhere() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("secrets.yaml");
+        std::fs::write(&file, "hospital-h1: secret-of-h1\nhospital-h2: secret-of-h2\n").unwrap();
+        let recorder = Arc::new(Recorder::new(HashMap::from([(
+            "beds".to_string(),
+            vec![RecordedResponse {
+                status: 200,
+                headers: vec![],
+                body: String::new(),
+                return_text: None,
+                fault: Some(RecordedFault {
+                    code: RecordedFaultCode::Client,
+                    string: "bad secret secret-of-h1".into(),
+                }),
+            }],
+        )])));
+        let env = RunEnv {
+            outbound: Outbound::Recorded(recorder.clone()),
+        };
+        let step = step(
+            "{ name: beds, url: 'http://h/ws', namespace: 'urn:h', operation: getBedMes, each: body.hospitals, \
+             params: { hospital: '{{ item.code }}', secret: '{{ secrets[item.secret] }}' } }",
+        );
+        let mut ex = exchange(json!({"hospitals": [
+            {"code": "H1", "secret": "hospital-h1"},
+            {"code": "H2", "secret": "hospital-h2"},
+        ]}));
+        ex.secrets = Arc::new(crate::secrets::Secrets::load(&file, Vec::new()).unwrap());
+        step.run(&mut ex, &env).await.unwrap();
+        let bodies: Vec<String> = recorder.seen.lock().unwrap().iter().map(|r| r.body.clone()).collect();
+        assert!(bodies[0].contains("<secret>secret-of-h1</secret>"), "{}", bodies[0]);
+        assert!(bodies[1].contains("<secret>secret-of-h2</secret>"), "{}", bodies[1]);
+        assert_eq!(
+            ex.vars["beds"][0]["error"]["message"],
+            json!("Client: bad secret ******")
+        );
+        assert!(!ex.vars["beds"][0]["error"].to_string().contains("secret-of"));
+    }
+
     #[test]
     fn the_documented_examples_build() {
         let docs = include_str!("../../../docs/soap.md");

@@ -86,7 +86,8 @@ pub struct TestExpectation {
     #[serde(default)]
     pub not_sent: Vec<String>,
     /// What `call` and `soap` steps sent, by their name: the last request
-    /// under that name (`body`, `json` and `contains` check its body).
+    /// under that name, or with `name[n]` the n-th from 0 (a fan-out's item
+    /// n: `beds[2]`). `body`, `json` and `contains` check its body.
     #[serde(default)]
     pub calls: BTreeMap<String, PayloadExpectation>,
 }
@@ -247,7 +248,15 @@ async fn run_case(snapshot: &Snapshot, route: &Route, test: &Located<RouteTest>)
     let seen = recorder.seen.lock().unwrap().clone();
     for (name, expected) in &expect.calls {
         let what = format!("call `{name}`");
-        let Some(request) = seen.iter().rev().find(|r| &r.name == name) else {
+        let nth = name
+            .strip_suffix(']')
+            .and_then(|rest| rest.rsplit_once('['))
+            .and_then(|(base, n)| Some((base, n.parse::<usize>().ok()?)));
+        let request = match nth {
+            Some((base, n)) => seen.iter().filter(|r| r.name == base).nth(n),
+            None => seen.iter().rev().find(|r| &r.name == name),
+        };
+        let Some(request) = request else {
             failures.push(format!("{what}: expected a request, none was sent"));
             continue;
         };
@@ -587,7 +596,11 @@ tests:
         vars.beds[2].error: { code: SOAP_ERROR_ANSWER, message: "error:10003:unknown hospital" }
         vars.beds[3].value.beds: "4"
         vars.beds[3].item_index: 4
-      calls: { beds: { params: { hospital: H4, at: "3" }, url: http://H4.local/ws } }
+      calls:
+        beds: { params: { hospital: H4, at: "3" }, url: http://H4.local/ws }
+        beds[0]: { params: { hospital: H1, at: "0" } }
+        beds[2]: { params: { hospital: H3 } }
+        beds[4]: {}
   - name: no hospital, no call
     input: { body: { hospitals: [] } }
     expect: { values: { vars.beds: [] } }
@@ -608,8 +621,11 @@ tests:
         let failures: Vec<&Vec<String>> = results.iter().map(|r| &r.failures).collect();
         assert_eq!(
             failures[0],
-            &vec!["value at `vars.beds[3].item_index`:\n  expected: 4\n  actual:   3".to_string()],
-            "only the deliberately wrong expectation fails"
+            &vec![
+                "value at `vars.beds[3].item_index`:\n  expected: 4\n  actual:   3".to_string(),
+                "call `beds[4]`: expected a request, none was sent".to_string(),
+            ],
+            "only the deliberately wrong expectations fail"
         );
         assert!(failures[1].is_empty(), "{:?}", failures[1]);
     }
