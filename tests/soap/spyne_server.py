@@ -8,6 +8,8 @@ Serves the same operations in SOAP 1.1 at /soap11 and SOAP 1.2 at /soap12
 - patient(id) -> an XML document as a string
 - store(record) -> "ok", or "error:10001:..." for a record holding "refuse";
   each stored record is appended as a JSON line to the file in argv[2]
+- beds(hospital) -> an XML document naming the hospital, or a Server fault
+  for the hospital "down"
 - reject(why) -> a Client fault
 - crash() -> a Server fault
 
@@ -47,6 +49,12 @@ class TestService(ServiceBase):
         with open(STORE_FILE, "a", encoding="utf-8") as out:
             out.write(json.dumps({"record": record}, ensure_ascii=False) + "\n")
         return "ok"
+
+    @rpc(Unicode, _returns=Unicode)
+    def beds(ctx, hospital):
+        if hospital == "down":
+            raise Fault(faultcode="Server", faultstring="the bed service of %s is down" % hospital)
+        return "<beds><hospital>%s</hospital><free>%d</free></beds>" % (hospital, len(hospital))
 
     @rpc(Unicode, _returns=Unicode)
     def reject(ctx, why):

@@ -201,6 +201,68 @@ async fn the_soap_step_calls_spyne_in_both_versions_and_reads_returns_faults_and
     assert!(spyne.stored().is_empty(), "the refused record was not stored");
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_soap_fan_out_asks_every_item_and_keeps_a_fault_beside_the_answers() {
+    let setup = Setup::empty();
+    let spyne = Spyne::start(free_port(), setup.path()).await;
+    let port = spyne.port;
+    let route = |name: &str, version: &str, more: &str| {
+        format!(
+            "id: t.{name}\nsource:\n  http: {{ path: /{name} }}\nsteps:\n  - parse: {{ format: json }}\n{}\
+             reply:\n  content_type: application/json\n  body: '{{{{ vars.beds | json }}}}'\n{ERROR_REPLY}",
+            soap_step(
+                "beds",
+                port,
+                version,
+                "beds",
+                "{ hospital: '{{ item.code }}' }",
+                &format!("      each: body.hospitals\n      concurrency: 2\n{more}")
+            )
+            .replace(&Spyne::url(port, version), "'{{ item.url }}'")
+        )
+    };
+    setup.write("routes/beds.yaml", &route("beds", "1.2", ""));
+    setup.write("routes/strict.yaml", &route("strict", "1.1", "      fail_on: any\n"));
+    let medbus = setup.start().await;
+    let hospitals = |version: &str| {
+        let url = Spyne::url(port, version);
+        json!({"hospitals": [
+            {"code": "H01", "url": url},
+            {"code": "down", "url": url},
+            {"code": "H003", "url": url},
+        ]})
+        .to_string()
+    };
+
+    let (status, reply) = post(&medbus.url("/beds"), "application/json", hospitals("1.2")).await;
+    assert_eq!(status, 200, "{reply}\n{}", medbus.logs());
+    let beds = reply.as_array().unwrap();
+    assert_eq!(beds.len(), 3, "{reply}");
+    assert_eq!(beds[0]["value"], json!({"beds": {"hospital": "H01", "free": "3"}}));
+    assert_eq!((&beds[0]["item_index"], &beds[0]["error"]), (&json!(0), &json!(null)));
+    assert_eq!(
+        (&beds[1]["error"], &beds[1]["fault"]["code"], &beds[1]["item_index"]),
+        (
+            &json!({"code": "SOAP_FAULT", "message": "Receiver: the bed service of down is down"}),
+            &json!("Receiver"),
+            &json!(1)
+        ),
+        "{reply}"
+    );
+    assert_eq!(beds[2]["value"]["beds"]["hospital"], json!("H003"));
+
+    let (status, reply) = post(&medbus.url("/strict"), "application/json", hospitals("1.1")).await;
+    assert_eq!(
+        (status, reply),
+        (
+            500,
+            json!({"code": "SOAP_FAULT", "message": "item 1 of 3: Server: the bed service of down is down"})
+        ),
+        "{}",
+        medbus.logs()
+    );
+}
+
 /// Deliveries of one message as the journal holds them: (destination, status, attempts, last error).
 async fn deliveries(medbus: &Medbus, message: &str) -> Vec<(String, String, i64, Option<String>)> {
     let url = format!("sqlite://{}?mode=ro", medbus.journal_file().display());

@@ -19,7 +19,12 @@
 //! message (`CALL_FAILED`, `CALL_TIMEOUT`), and the route's error policy
 //! answers it. Under `medbus test`, calls are answered from the test's
 //! recorded responses by `name`.
+//!
+//! With `each`, the step calls once per item of a list (templates see
+//! `item` and `index`), several at once, and `to` receives a list of
+//! answers in item order (see [`super::fan_out`]).
 
+use super::fan_out::{FailOn, FanOut, ItemOutcome, Sent};
 use super::parse::{parse_text, Format};
 use super::support;
 use super::{BuildContext, Flow, RunEnv, StepError};
@@ -90,6 +95,24 @@ pub struct CallConfig {
     /// failed statuses too, for error replies to use.
     #[serde(default)]
     pub to: Option<String>,
+    /// Call once per item of the list at this path, e.g. `body.patients`:
+    /// the url, query, headers and body templates also see `item` (the
+    /// element) and `index` (from 0), and `to` receives a list, one
+    /// `{status, headers, body, item_index, error}` per item in item order,
+    /// `error` being the item's `{code, message}` or null. An empty list
+    /// calls nothing and keeps `[]`; at most 1000 items.
+    #[serde(default)]
+    pub each: Option<String>,
+    /// With `each`: how many requests may be in flight at once, 1 to 64.
+    /// Default: 8.
+    #[serde(default)]
+    #[schemars(range(min = 1, max = 64))]
+    pub concurrency: Option<u32>,
+    /// With `each`: when the step fails. `none` keeps every item's error in
+    /// its entry, `any` fails with the first failed item's error (in item
+    /// order), `all` only when every item failed. Default: `none`.
+    #[serde(default)]
+    pub fail_on: Option<FailOn>,
 }
 
 fn default_timeout() -> DurationText {
@@ -146,6 +169,7 @@ pub struct CallStep {
     success_text: String,
     response: Option<Format>,
     to: Path,
+    fan_out: Option<FanOut>,
 }
 
 impl CallStep {
@@ -197,6 +221,7 @@ impl CallStep {
         }
         let to = config.to.clone().unwrap_or_else(|| format!("vars.{name}"));
         let to = support::target_path(cx, &format!("{what} `to`"), &to);
+        let fan_out = FanOut::build(cx, &what, config.each.as_deref(), config.concurrency, config.fail_on);
         if !ok {
             return None;
         }
@@ -213,6 +238,7 @@ impl CallStep {
             success_text: config.success.join(", "),
             response: config.response,
             to: to?,
+            fan_out: fan_out.ok()?,
         })
     }
 
@@ -228,52 +254,98 @@ impl CallStep {
     }
 
     async fn call(&self, ex: &mut Exchange, env: &RunEnv) -> Result<Flow, StepError> {
-        let request = self.request(ex)?;
-        let shown = support::shown_url(&request.url);
-        let response = env.outbound.send(request).await.map_err(|error| match error {
-            OutboundError::Timeout(after) => StepError::failed(
-                "CALL_TIMEOUT",
-                format!(
-                    "call `{}` to {shown} timed out after {}",
-                    self.name,
-                    humantime::format_duration(after)
-                ),
-            ),
-            other => StepError::failed(
-                "CALL_FAILED",
-                format!("call `{}` to {shown} failed: {other}", self.name),
-            ),
-        })?;
+        let context = ex.context_value();
+        if let Some(fan_out) = &self.fan_out {
+            return self.call_each(fan_out, ex, env, context).await;
+        }
+        let request = self.request(ex, &context)?;
+        let shown_url = support::shown_url(&request.url);
+        let answer = env.outbound.send(request).await;
+        let outcome = self.outcome(Sent { shown_url, answer });
+        if let Some(kept) = outcome.kept {
+            self.keep(ex, kept)?;
+        }
+        outcome.error.map_or(Ok(Flow::Continue), Err)
+    }
+
+    /// One call per item at `each`, their answers kept as a list.
+    async fn call_each(
+        &self,
+        fan_out: &FanOut,
+        ex: &mut Exchange,
+        env: &RunEnv,
+        context: Value,
+    ) -> Result<Flow, StepError> {
+        let items = fan_out.items(ex, &format!("call `{}`", self.name))?;
+        let sent = fan_out
+            .send(env, context, items, |context| self.request(ex, context))
+            .await;
+        let outcomes = sent
+            .into_iter()
+            .map(|sent| match sent {
+                Ok(sent) => self.outcome(sent),
+                Err(error) => ItemOutcome {
+                    kept: None,
+                    error: Some(error),
+                },
+            })
+            .collect();
+        let empty = serde_json::json!({ "status": null, "headers": {}, "body": null });
+        let (kept, error) = fan_out.gather(ex, outcomes, &empty);
+        self.keep(ex, kept)?;
+        error.map_or(Ok(Flow::Continue), Err)
+    }
+
+    fn keep(&self, ex: &mut Exchange, answer: Value) -> Result<(), StepError> {
+        ex.assign(&self.to, answer)
+            .map_err(|e| StepError::failed("CALL_FAILED", format!("call `{}`: {e}", self.name)))
+    }
+
+    /// What an answer comes to: the value `to` keeps (none when no answer
+    /// came) and the step's error.
+    fn outcome(&self, sent: Sent) -> ItemOutcome {
+        let failed = |kept: Option<Value>, code: &str, message: String| ItemOutcome {
+            kept,
+            error: Some(StepError::failed(code, message)),
+        };
+        let (name, shown) = (&self.name, &sent.shown_url);
+        let response = match sent.answer {
+            Ok(response) => response,
+            Err(OutboundError::Timeout(after)) => {
+                let after = humantime::format_duration(after);
+                return failed(
+                    None,
+                    "CALL_TIMEOUT",
+                    format!("call `{name}` to {shown} timed out after {after}"),
+                );
+            }
+            Err(other) => return failed(None, "CALL_FAILED", format!("call `{name}` to {shown} failed: {other}")),
+        };
         let succeeded = self.success.iter().any(|m| m.matches(response.status));
         let status = response.status;
         let (answer, bad_body) = self.answer(response, succeeded);
-        ex.assign(&self.to, answer)
-            .map_err(|e| StepError::failed("CALL_FAILED", format!("call `{}`: {e}", self.name)))?;
         if !succeeded {
-            return Err(StepError::failed(
-                "CALL_FAILED",
-                format!(
-                    "call `{}` to {shown} answered {status}; expected {}",
-                    self.name, self.success_text
-                ),
-            ));
+            let message = format!(
+                "call `{name}` to {shown} answered {status}; expected {}",
+                self.success_text
+            );
+            return failed(Some(answer), "CALL_FAILED", message);
         }
         if let Some(detail) = bad_body {
-            return Err(StepError::failed(
-                "CALL_BAD_RESPONSE",
-                format!(
-                    "call `{}` to {shown} answered a body that is not valid {detail}",
-                    self.name
-                ),
-            ));
+            let message = format!("call `{name}` to {shown} answered a body that is not valid {detail}");
+            return failed(Some(answer), "CALL_BAD_RESPONSE", message);
         }
-        Ok(Flow::Continue)
+        ItemOutcome {
+            kept: Some(answer),
+            error: None,
+        }
     }
 
-    fn request(&self, ex: &Exchange) -> Result<OutboundRequest, StepError> {
-        let context = ex.context_value();
+    /// Renders the request against `context`, the exchange's scopes (and
+    /// with `each`, `item` and `index`).
+    fn request(&self, ex: &Exchange, context: &Value) -> Result<OutboundRequest, StepError> {
         let render = |part: &str, template: &Template| {
-            ex.secrets.render_outbound(template, &context).map_err(|e| {
+            ex.secrets.render_outbound(template, context).map_err(|e| {
                 StepError::failed(
                     "CALL_FAILED",
                     format!("call `{}`: cannot render {part}: {e}", self.name),
@@ -708,6 +780,70 @@ body: '{{"id": "{{{{ body.id }}}}"}}'
     }
 
     #[tokio::test]
+    async fn each_calls_once_per_item_and_keeps_every_answer_in_item_order() {
+        let addr = serve().await;
+        let step = step(&format!(
+            r#"{{ name: patients, url: "http://{addr}/{{{{ item.path }}}}", query: {{ at: "{{{{ index }}}}" }},
+                 each: vars.wanted, concurrency: 2, to: vars.found }}"#
+        ));
+        let mut ex = exchange(json!({}));
+        ex.vars.insert(
+            "wanted".into(),
+            json!([{"path": "patients/P1"}, {"path": "down"}, {"path": "patients/P3"}, {"path": "xml"}]),
+        );
+        assert_eq!(step.run(&mut ex, &live()).await, Ok(Flow::Continue));
+        let found = ex.vars["found"].as_array().unwrap();
+        assert_eq!(found[0]["body"], json!({"id": "P1", "name": "张三"}));
+        assert_eq!((&found[0]["item_index"], &found[0]["error"]), (&json!(0), &json!(null)));
+        assert_eq!(found[1]["status"], json!(503), "a failed status keeps its answer");
+        assert_eq!(
+            found[1]["error"],
+            json!({"code": "CALL_FAILED", "message": format!("call `patients` to http://{addr}/down answered 503; expected 2xx")})
+        );
+        assert_eq!(found[2]["body"]["id"], json!("P3"));
+        assert_eq!(found[3]["body"], json!({"root": {"a": "1"}}));
+        assert_eq!(found.len(), 4);
+    }
+
+    #[tokio::test]
+    async fn each_fails_the_step_as_fail_on_says() {
+        let addr = serve().await;
+        let yaml = |fail_on: &str| {
+            format!("{{ name: p, url: 'http://{addr}/{{{{ item }}}}', each: body.paths, fail_on: {fail_on}, timeout: 300ms }}")
+        };
+        let mut ex = exchange(json!({"paths": ["patients/P1", "down", "slow"]}));
+        assert_eq!(step(&yaml("none")).run(&mut ex, &live()).await, Ok(Flow::Continue));
+        assert_eq!(ex.vars["p"][2]["error"]["code"], json!("CALL_TIMEOUT"));
+        let err = step(&yaml("any")).run(&mut ex, &live()).await.unwrap_err();
+        assert_eq!(
+            (err.code.as_str(), err.message),
+            (
+                "CALL_FAILED",
+                format!("item 1 of 3: call `p` to http://{addr}/down answered 503; expected 2xx")
+            )
+        );
+        assert_eq!(step(&yaml("all")).run(&mut ex, &live()).await, Ok(Flow::Continue));
+        let mut ex = exchange(json!({"paths": ["down", "slow"]}));
+        let err = step(&yaml("all")).run(&mut ex, &live()).await.unwrap_err();
+        assert!(
+            err.message.starts_with("all 2 items failed; item 0: call `p`"),
+            "{}",
+            err.message
+        );
+        let err = step(&yaml("none"))
+            .run(&mut exchange(json!({"paths": {"a": 1}})), &live())
+            .await
+            .unwrap_err();
+        assert_eq!(
+            (err.code.as_str(), err.message.as_str()),
+            (
+                "EACH_NOT_A_LIST",
+                "call `p` `each` `body.paths` is an object; expected a list"
+            )
+        );
+    }
+
+    #[tokio::test]
     async fn a_call_without_a_recorded_response_fails_under_test() {
         let env = RunEnv {
             outbound: Outbound::Recorded(Arc::new(Recorder::default())),
@@ -830,5 +966,8 @@ body: '{{"id": "{{{{ body.id }}}}"}}'
         assert!(build_error("{ name: his, url: 'http://h/', headers: { 'a b': x } }")
             .contains("not a valid HTTP header name"));
         assert!(build_error("{ name: his, uri: 'http://h/' }").contains("unknown field `uri`"));
+        assert!(build_error("{ name: his, url: 'http://h/', concurrency: 2 }")
+            .contains("sets `concurrency` without `each`"));
+        assert!(build_error("{ name: his, url: 'http://h/', each: vars.x, fail_on: most }").contains("most"));
     }
 }

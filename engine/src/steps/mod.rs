@@ -5,6 +5,7 @@
 pub mod authenticate;
 pub mod call;
 pub mod extract;
+pub mod fan_out;
 pub mod filter;
 pub mod map;
 pub mod parse;

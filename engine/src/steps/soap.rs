@@ -16,7 +16,12 @@
 //! string, `value` that string decoded (XML into the value tree, else the
 //! text), `fault` a SOAP Fault's `{code, string, detail}`. The request is
 //! built by [`SoapCall`], shared with the `soap` destination.
+//!
+//! With `each`, the step calls once per item of a list (templates see
+//! `item` and `index`), several at once, and `into` receives a list of
+//! those objects in item order (see [`super::fan_out`]).
 
+use super::fan_out::{FailOn, FanOut, ItemOutcome, Sent};
 use super::{support, BuildContext, Flow, RunEnv, StepError};
 use crate::config::DurationText;
 use crate::destinations::soap::{
@@ -81,6 +86,24 @@ pub struct SoapStepConfig {
     /// steps after decide what the return means.
     #[serde(default)]
     pub error_when: Option<String>,
+    /// Call once per item of the list at this path, e.g. `vars.hospitals`:
+    /// the templates also see `item` (the element) and `index` (from 0),
+    /// and `into` receives a list, one `{status, text, value, fault,
+    /// item_index, error}` per item in item order, `error` being the item's
+    /// `{code, message}` or null. An empty list calls nothing and keeps
+    /// `[]`; at most 1000 items.
+    #[serde(default)]
+    pub each: Option<String>,
+    /// With `each`: how many requests may be in flight at once, 1 to 64.
+    /// Default: 8.
+    #[serde(default)]
+    #[schemars(range(min = 1, max = 64))]
+    pub concurrency: Option<u32>,
+    /// With `each`: when the step fails. `none` keeps every item's error in
+    /// its entry, `any` fails with the first failed item's error (in item
+    /// order), `all` only when every item failed. Default: `none`.
+    #[serde(default)]
+    pub fail_on: Option<FailOn>,
 }
 
 /// How a return string becomes a value.
@@ -118,6 +141,7 @@ pub struct SoapStep {
     call: SoapCall,
     into: Path,
     parse: ReturnFormat,
+    fan_out: Option<FanOut>,
 }
 
 impl SoapStep {
@@ -147,6 +171,7 @@ impl SoapStep {
             }
             None => None,
         };
+        let fan_out = FanOut::build(cx, &what, config.each.as_deref(), config.concurrency, config.fail_on);
         if !ok {
             return None;
         }
@@ -155,6 +180,7 @@ impl SoapStep {
             call: call?,
             into: into?,
             parse: config.parse,
+            fan_out: fan_out.ok()?,
         })
     }
 
@@ -170,59 +196,105 @@ impl SoapStep {
     }
 
     async fn call(&self, ex: &mut Exchange, env: &RunEnv) -> Result<Flow, StepError> {
-        let failed = |message: String| StepError::failed("SOAP_FAILED", message);
         let context = ex.context_for(|name| self.call.uses(name));
-        let request = self
-            .call
-            .request(&self.name, &context, &ex.secrets)
-            .map_err(|e| failed(format!("soap `{}`: {e}", self.name)))?;
-        let shown = support::shown_url(&request.url);
-        let response = env.outbound.send(request).await.map_err(|error| match error {
-            OutboundError::Timeout(after) => StepError::failed(
-                "SOAP_TIMEOUT",
-                format!(
-                    "soap `{}` to {shown} timed out after {}",
-                    self.name,
-                    humantime::format_duration(after)
-                ),
-            ),
-            other => failed(format!("soap `{}` to {shown} failed: {other}", self.name)),
-        })?;
+        if let Some(fan_out) = &self.fan_out {
+            return self.call_each(fan_out, ex, env, context).await;
+        }
+        let request = self.request(&context, ex)?;
+        let shown_url = support::shown_url(&request.url);
+        let answer = env.outbound.send(request).await;
+        let outcome = self.outcome(Sent { shown_url, answer });
+        if let Some(kept) = outcome.kept {
+            self.keep(ex, kept)?;
+        }
+        outcome.error.map_or(Ok(Flow::Continue), Err)
+    }
+
+    /// One call per item at `each`, their answers kept as a list.
+    async fn call_each(
+        &self,
+        fan_out: &FanOut,
+        ex: &mut Exchange,
+        env: &RunEnv,
+        context: Value,
+    ) -> Result<Flow, StepError> {
+        let items = fan_out.items(ex, &format!("soap `{}`", self.name))?;
+        let sent = fan_out
+            .send(env, context, items, |context| self.request(context, ex))
+            .await;
+        let outcomes = sent
+            .into_iter()
+            .map(|sent| match sent {
+                Ok(sent) => self.outcome(sent),
+                Err(error) => ItemOutcome {
+                    kept: None,
+                    error: Some(error),
+                },
+            })
+            .collect();
+        let empty = json!({ "status": null, "text": null, "value": null, "fault": null });
+        let (kept, error) = fan_out.gather(ex, outcomes, &empty);
+        self.keep(ex, kept)?;
+        error.map_or(Ok(Flow::Continue), Err)
+    }
+
+    fn request(&self, context: &Value, ex: &Exchange) -> Result<crate::outbound::OutboundRequest, StepError> {
+        self.call
+            .request(&self.name, context, &ex.secrets)
+            .map_err(|e| StepError::failed("SOAP_FAILED", format!("soap `{}`: {e}", self.name)))
+    }
+
+    /// What an answer comes to: the value `into` keeps (none when the
+    /// answer is not SOAP or never came) and the step's error.
+    fn outcome(&self, sent: Sent) -> ItemOutcome {
+        let failed = |kept: Option<Value>, code: &str, message: String| ItemOutcome {
+            kept,
+            error: Some(StepError::failed(code, message)),
+        };
+        let (name, shown) = (&self.name, &sent.shown_url);
+        let response = match sent.answer {
+            Ok(response) => response,
+            Err(OutboundError::Timeout(after)) => {
+                let after = humantime::format_duration(after);
+                return failed(
+                    None,
+                    "SOAP_TIMEOUT",
+                    format!("soap `{name}` to {shown} timed out after {after}"),
+                );
+            }
+            Err(other) => return failed(None, "SOAP_FAILED", format!("soap `{name}` to {shown} failed: {other}")),
+        };
         let status = response.status;
         let answer = match read_answer(&response) {
             SoapAnswer::Returned(text) => text,
             SoapAnswer::Fault(fault) => {
                 let detail = json!({ "code": fault.code, "string": fault.string, "detail": fault.detail });
-                self.keep(
-                    ex,
-                    json!({ "status": status, "text": null, "value": null, "fault": detail }),
-                )?;
-                return Err(StepError::failed("SOAP_FAULT", fault_line(&fault)));
+                let kept = json!({ "status": status, "text": null, "value": null, "fault": detail });
+                return failed(Some(kept), "SOAP_FAULT", fault_line(&fault));
             }
             SoapAnswer::NotSoap { status, reason } => {
-                return Err(StepError::failed(
+                return failed(
+                    None,
                     "SOAP_BAD_ANSWER",
-                    format!(
-                        "soap `{}` to {shown} answered HTTP {status}, not a SOAP answer: {reason}",
-                        self.name
-                    ),
-                ))
+                    format!("soap `{name}` to {shown} answered HTTP {status}, not a SOAP answer: {reason}"),
+                )
             }
         };
-        let value = self.decode(answer.as_deref()).map_err(|detail| {
-            StepError::failed(
-                "SOAP_BAD_ANSWER",
-                format!("soap `{}` to {shown} returned {detail}", self.name),
-            )
-        })?;
+        let value = match self.decode(answer.as_deref()) {
+            Ok(value) => value,
+            Err(detail) => {
+                return failed(
+                    None,
+                    "SOAP_BAD_ANSWER",
+                    format!("soap `{name}` to {shown} returned {detail}"),
+                )
+            }
+        };
         let text = answer.clone().map_or(Value::Null, Value::String);
-        self.keep(
-            ex,
-            json!({ "status": status, "text": text, "value": value, "fault": null }),
-        )?;
+        let kept = Some(json!({ "status": status, "text": text, "value": value, "fault": null }));
         match answer {
-            Some(text) if self.call.refuses(&text) => Err(StepError::failed("SOAP_ERROR_ANSWER", text)),
-            _ => Ok(Flow::Continue),
+            Some(text) if self.call.refuses(&text) => failed(kept, "SOAP_ERROR_ANSWER", text),
+            _ => ItemOutcome { kept, error: None },
         }
     }
 
@@ -465,6 +537,175 @@ mod tests {
         assert!(seen[0].body.contains("<eventNo>E1</eventNo>"), "{}", seen[0].body);
     }
 
+    #[tokio::test]
+    async fn each_calls_once_per_item_and_keeps_every_answer_in_item_order() {
+        let (addr, seen) = test_service::start().await;
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let gone = listener.local_addr().unwrap();
+        drop(listener);
+        let mut ex = exchange(json!({"targets": [
+            {"url": format!("http://{addr}/ws"), "code": "H1"},
+            {"url": format!("http://{gone}/ws"), "code": "H2"},
+            {"url": format!("http://{addr}/ws"), "code": "error"},
+            {"url": format!("http://{addr}/html"), "code": "H4"},
+            {"url": format!("http://{addr}/ws"), "code": "H5"},
+        ]}));
+        let yaml = "{ name: beds, url: '{{ item.url }}', namespace: 'urn:h', operation: echo, \
+                    params: { code: '{{ item.code }}', at: '{{ index }}' }, each: body.targets, \
+                    concurrency: 2, into: vars.beds, error_when: '=error' }";
+        assert_eq!(step(yaml).run(&mut ex, &live()).await, Ok(Flow::Continue));
+        let beds = ex.vars["beds"].as_array().unwrap();
+        assert_eq!(beds.len(), 5);
+        assert_eq!(
+            beds[0],
+            json!({"status": 200, "text": "code=H1|at=0", "value": "code=H1|at=0", "fault": null,
+                   "item_index": 0, "error": null})
+        );
+        assert_eq!(
+            (&beds[1]["status"], &beds[1]["error"]["code"]),
+            (&json!(null), &json!("SOAP_FAILED"))
+        );
+        let message = beds[1]["error"]["message"].as_str().unwrap();
+        assert!(
+            message.starts_with(&format!("soap `beds` to http://{gone}/ws failed: connection failed")),
+            "{message}"
+        );
+        assert_eq!(
+            (&beds[2]["text"], &beds[2]["error"]),
+            (
+                &json!("code=error|at=2"),
+                &json!({"code": "SOAP_ERROR_ANSWER", "message": "code=error|at=2"})
+            ),
+            "error_when applies per item, the return kept"
+        );
+        assert_eq!(beds[3]["error"]["code"], json!("SOAP_BAD_ANSWER"));
+        assert_eq!(
+            (&beds[4]["text"], &beds[4]["item_index"]),
+            (&json!("code=H5|at=4"), &json!(4))
+        );
+        assert_eq!(seen.lock().unwrap().len(), 3, "three items reached the service");
+
+        let err = step(&yaml.replace("concurrency: 2", "fail_on: any"))
+            .run(&mut ex, &live())
+            .await
+            .unwrap_err();
+        assert_eq!(err.code, "SOAP_FAILED");
+        assert!(
+            err.message.starts_with("item 1 of 5: soap `beds` to http://"),
+            "{}",
+            err.message
+        );
+        assert_eq!(ex.vars["beds"].as_array().unwrap().len(), 5, "kept before failing");
+
+        let crash = format!(
+            "{{ url: 'http://{addr}/ws', namespace: 'urn:h', operation: crash, each: body.targets, fail_on: all }}"
+        );
+        let err = step(&crash).run(&mut ex, &live()).await.unwrap_err();
+        assert_eq!(
+            (err.code.as_str(), err.message.as_str()),
+            ("SOAP_FAULT", "all 5 items failed; item 0: Server: database down")
+        );
+        assert_eq!(
+            ex.vars["crash"][4]["fault"],
+            json!({"code": "Server", "string": "database down", "detail": null})
+        );
+    }
+
+    #[tokio::test]
+    async fn each_over_an_empty_list_calls_nothing_and_a_non_list_fails() {
+        let recorder = Arc::new(Recorder::default());
+        let env = RunEnv {
+            outbound: Outbound::Recorded(recorder.clone()),
+        };
+        let step = step("{ url: 'http://h/ws', namespace: 'urn:h', operation: q, each: body.list, into: vars.q }");
+        let mut ex = exchange(json!({"list": []}));
+        assert_eq!(step.run(&mut ex, &env).await, Ok(Flow::Continue));
+        assert_eq!(ex.vars["q"], json!([]));
+        assert!(recorder.seen.lock().unwrap().is_empty());
+        let err = step.run(&mut exchange(json!({"list": "H1"})), &env).await.unwrap_err();
+        assert_eq!(
+            (err.code.as_str(), err.message.as_str()),
+            (
+                "EACH_NOT_A_LIST",
+                "soap `q` `each` `body.list` is a string; expected a list"
+            )
+        );
+    }
+
+    #[tokio::test]
+    async fn each_item_takes_the_next_recorded_answer_in_item_order() {
+        let answer = |text: &str| RecordedResponse {
+            status: 200,
+            headers: vec![],
+            body: String::new(),
+            return_text: Some(text.into()),
+            fault: None,
+        };
+        let recorder = Arc::new(Recorder::new(HashMap::from([(
+            "beds".to_string(),
+            vec![answer("<b>1</b>"), answer("<b>2</b>"), answer("<b>3</b>")],
+        )])));
+        let env = RunEnv {
+            outbound: Outbound::Recorded(recorder.clone()),
+        };
+        let step = step(
+            "{ name: beds, url: 'http://h/{{ item }}', namespace: 'urn:h', operation: getBedMes, \
+             params: { hospital: '{{ item }}' }, each: body.codes, concurrency: 3 }",
+        );
+        let mut ex = exchange(json!({"codes": ["H1", "H2", "H3"]}));
+        step.run(&mut ex, &env).await.unwrap();
+        let values: Vec<&Value> = ex.vars["beds"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|b| &b["value"])
+            .collect();
+        assert_eq!(values, vec![&json!({"b": "1"}), &json!({"b": "2"}), &json!({"b": "3"})]);
+        let urls: Vec<String> = recorder.seen.lock().unwrap().iter().map(|r| r.url.clone()).collect();
+        assert_eq!(urls, vec!["http://h/H1", "http://h/H2", "http://h/H3"]);
+    }
+
+    #[tokio::test]
+    async fn each_item_renders_its_own_secret_and_keeps_it_nowhere() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("secrets.yaml");
+        std::fs::write(&file, "hospital-h1: secret-of-h1\nhospital-h2: secret-of-h2\n").unwrap();
+        let recorder = Arc::new(Recorder::new(HashMap::from([(
+            "beds".to_string(),
+            vec![RecordedResponse {
+                status: 200,
+                headers: vec![],
+                body: String::new(),
+                return_text: None,
+                fault: Some(RecordedFault {
+                    code: RecordedFaultCode::Client,
+                    string: "bad secret secret-of-h1".into(),
+                }),
+            }],
+        )])));
+        let env = RunEnv {
+            outbound: Outbound::Recorded(recorder.clone()),
+        };
+        let step = step(
+            "{ name: beds, url: 'http://h/ws', namespace: 'urn:h', operation: getBedMes, each: body.hospitals, \
+             params: { hospital: '{{ item.code }}', secret: '{{ secrets[item.secret] }}' } }",
+        );
+        let mut ex = exchange(json!({"hospitals": [
+            {"code": "H1", "secret": "hospital-h1"},
+            {"code": "H2", "secret": "hospital-h2"},
+        ]}));
+        ex.secrets = Arc::new(crate::secrets::Secrets::load(&file, Vec::new()).unwrap());
+        step.run(&mut ex, &env).await.unwrap();
+        let bodies: Vec<String> = recorder.seen.lock().unwrap().iter().map(|r| r.body.clone()).collect();
+        assert!(bodies[0].contains("<secret>secret-of-h1</secret>"), "{}", bodies[0]);
+        assert!(bodies[1].contains("<secret>secret-of-h2</secret>"), "{}", bodies[1]);
+        assert_eq!(
+            ex.vars["beds"][0]["error"]["message"],
+            json!("Client: bad secret ******")
+        );
+        assert!(!ex.vars["beds"][0]["error"].to_string().contains("secret-of"));
+    }
+
     #[test]
     fn the_documented_examples_build() {
         let docs = include_str!("../../../docs/soap.md");
@@ -474,7 +715,7 @@ mod tests {
             .skip(1)
             .map(|rest| rest.split("```").next().unwrap())
             .collect();
-        assert_eq!(blocks.len(), 3);
+        assert_eq!(blocks.len(), 4);
         for block in blocks {
             let built = if block.starts_with("- ") {
                 build_for_test(block, |specs: &Vec<crate::steps::StepSpec>, cx| {
@@ -516,6 +757,8 @@ mod tests {
         assert!(error(&format!("{{ {base}, name: 'a b' }}")).contains("soap `name` `a b` must be letters"));
         assert!(error(&format!("{{ {base}, parse: json }}")).contains("json"));
         assert!(error(&format!("{{ {base}, to: vars.x }}")).contains("unknown field `to`"));
+        assert!(error(&format!("{{ {base}, fail_on: any }}")).contains("soap `q` sets `fail_on` without `each`"));
+        assert!(error(&format!("{{ {base}, each: vars.x, concurrency: 100 }}")).contains("`concurrency` is 100"));
         assert!(error("{ url: 'http://h/{{ x', namespace: 'urn:h', operation: q }")
             .contains("soap `q` `url` is not a valid template"));
     }

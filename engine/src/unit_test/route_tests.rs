@@ -32,7 +32,8 @@ pub struct RouteTest {
     pub given: super::databases::Given,
     /// Recorded answers for `call` and `soap` steps and `http` and `soap`
     /// destinations, by their name. A list answers successive requests in
-    /// order (the last repeats).
+    /// order (the last repeats); a step's `each` sends its items' requests
+    /// in item order.
     #[serde(default)]
     pub responses: BTreeMap<String, OneOrMany<RecordedResponse>>,
     pub expect: TestExpectation,
@@ -88,7 +89,8 @@ pub struct TestExpectation {
     #[serde(default)]
     pub not_sent: Vec<String>,
     /// What `call` and `soap` steps sent, by their name: the last request
-    /// under that name (`body`, `json` and `contains` check its body).
+    /// under that name, or with `name[n]` the n-th from 0 (a fan-out's item
+    /// n: `beds[2]`). `body`, `json` and `contains` check its body.
     #[serde(default)]
     pub calls: BTreeMap<String, PayloadExpectation>,
     /// Rows the databases must hold afterwards, by database:
@@ -255,7 +257,15 @@ async fn run_case(snapshot: &Snapshot, route: &Route, test: &Located<RouteTest>)
     let seen = recorder.seen.lock().unwrap().clone();
     for (name, expected) in &expect.calls {
         let what = format!("call `{name}`");
-        let Some(request) = seen.iter().rev().find(|r| &r.name == name) else {
+        let nth = name
+            .strip_suffix(']')
+            .and_then(|rest| rest.rsplit_once('['))
+            .and_then(|(base, n)| Some((base, n.parse::<usize>().ok()?)));
+        let request = match nth {
+            Some((base, n)) => seen.iter().filter(|r| r.name == base).nth(n),
+            None => seen.iter().rev().find(|r| &r.name == name),
+        };
+        let Some(request) = request else {
             failures.push(format!("{what}: expected a request, none was sent"));
             continue;
         };
@@ -560,5 +570,73 @@ tests:
             "{:?}",
             failures[4]
         );
+    }
+
+    /// A fan-out (`each`) under test: recorded answers go to the items in
+    /// item order, the last repeating, whatever `concurrency` says.
+    const FAN_OUT: &str = r#"
+id: t.beds
+source: { http: { path: /beds } }
+steps:
+  - parse: { format: json }
+  - soap:
+      name: beds
+      each: body.hospitals
+      concurrency: 4
+      url: "http://{{ item }}.local/ws"
+      namespace: urn:h
+      operation: getBedMes
+      params: { hospital: "{{ item }}", at: "{{ index }}" }
+      into: vars.beds
+      error_when: '^error'
+tests:
+  - name: every hospital answers in order
+    input: { body: { hospitals: [H1, H2, H3, H4] } }
+    responses:
+      beds:
+        - { return: "<beds>1</beds>" }
+        - { status: 500, fault: { code: Server, string: down } }
+        - { return: "error:10003:unknown hospital" }
+        - { return: "<beds>4</beds>" }
+    expect:
+      values:
+        vars.beds[0].value.beds: "1"
+        vars.beds[0].error: null
+        vars.beds[1].error.code: SOAP_FAULT
+        vars.beds[2].error: { code: SOAP_ERROR_ANSWER, message: "error:10003:unknown hospital" }
+        vars.beds[3].value.beds: "4"
+        vars.beds[3].item_index: 4
+      calls:
+        beds: { params: { hospital: H4, at: "3" }, url: http://H4.local/ws }
+        beds[0]: { params: { hospital: H1, at: "0" } }
+        beds[2]: { params: { hospital: H3 } }
+        beds[4]: {}
+  - name: no hospital, no call
+    input: { body: { hospitals: [] } }
+    expect: { values: { vars.beds: [] } }
+"#;
+
+    #[tokio::test]
+    async fn fan_outs_take_recorded_answers_in_item_order() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("routes")).unwrap();
+        std::fs::write(dir.path().join("routes/t.yaml"), FAN_OUT).unwrap();
+        let snapshot = Snapshot::load(Arc::new(Settings::for_dir(dir.path()))).unwrap_or_else(|errors| {
+            panic!(
+                "{}",
+                errors.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("\n")
+            )
+        });
+        let results = super::super::run(&snapshot, None).await;
+        let failures: Vec<&Vec<String>> = results.iter().map(|r| &r.failures).collect();
+        assert_eq!(
+            failures[0],
+            &vec![
+                "value at `vars.beds[3].item_index`:\n  expected: 4\n  actual:   3".to_string(),
+                "call `beds[4]`: expected a request, none was sent".to_string(),
+            ],
+            "only the deliberately wrong expectations fail"
+        );
+        assert!(failures[1].is_empty(), "{:?}", failures[1]);
     }
 }
