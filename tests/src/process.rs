@@ -44,6 +44,8 @@ pub struct Setup {
     /// The route listener and admin addresses the process will get.
     pub http: SocketAddr,
     pub admin: SocketAddr,
+    /// Named listeners (settings `listeners`) moved to free ports, by name.
+    pub listeners: HashMap<String, SocketAddr>,
 }
 
 impl Setup {
@@ -60,6 +62,7 @@ impl Setup {
             env: HashMap::new(),
             http: format!("127.0.0.1:{}", crate::free_port()).parse().unwrap(),
             admin: format!("127.0.0.1:{}", crate::free_port()).parse().unwrap(),
+            listeners: HashMap::new(),
         }
     }
 
@@ -71,8 +74,33 @@ impl Setup {
         for sub in ["routes", "scripts", "templates", "mappings"] {
             copy_tree(&root.join(sub), &setup.dir.path().join(sub));
         }
-        std::fs::copy(root.join("medbus.yaml"), setup.dir.path().join("medbus.yaml")).unwrap();
+        for file in ["medbus.yaml", "secrets.example.yaml"] {
+            std::fs::copy(root.join(file), setup.dir.path().join(file)).unwrap();
+        }
+        // The Xiamen 120 pack serves on named listeners: free ports for them,
+        // and the pack's addresses of its demo stand-ins (the 120 platform,
+        // every hospital's endpoint) moved to the demo's port.
+        let mut setup = setup.listener("er-hub").listener("er-demo");
+        let demo = setup.listeners["er-demo"].to_string();
+        let hospitals = setup.dir.path().join("mappings/xiamen-120/hospitals.csv");
+        let table = std::fs::read_to_string(&hospitals)
+            .unwrap()
+            .replace("127.0.0.1:18090", &demo);
+        std::fs::write(hospitals, table).unwrap();
+        setup.env.insert(
+            "MEDBUS_VALUE_XIAMEN_120_PLATFORM_URL".into(),
+            format!("http://{demo}/demo/120/er/webservice/ylkCallInterface"),
+        );
         setup
+    }
+
+    /// Moves the settings' listener `name` to a free port.
+    pub fn listener(mut self, name: &str) -> Self {
+        let addr: SocketAddr = format!("127.0.0.1:{}", crate::free_port()).parse().unwrap();
+        let variable = format!("MEDBUS_LISTENER_{}", name.to_ascii_uppercase().replace('-', "_"));
+        self.env.insert(variable, addr.to_string());
+        self.listeners.insert(name.to_string(), addr);
+        self
     }
 
     pub fn path(&self) -> &Path {
@@ -155,6 +183,11 @@ impl Medbus {
 
     pub fn url(&self, path: &str) -> String {
         format!("http://{}{}", self.http, path)
+    }
+
+    /// A URL on the named listener `name` (moved to a free port by the setup).
+    pub fn listener_url(&self, name: &str, path: &str) -> String {
+        format!("http://{}{}", self._setup.listeners[name], path)
     }
 
     pub fn admin_url(&self, path: &str) -> String {

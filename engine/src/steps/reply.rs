@@ -367,7 +367,8 @@ body: "error:{{ error.code }}:{{ error.message }}"
             build_error("{ content_type: text/xml, headers: { content-type: text/xml } }")
                 .contains("keep `content_type`")
         );
-        assert!(build_error("{ body: a, body_from: vars.a }").contains("more than one of `body`, `body_file` and `body_from`"));
+        assert!(build_error("{ body: a, body_from: vars.a }")
+            .contains("more than one of `body`, `body_file` and `body_from`"));
         assert!(build_error("{ body_from: nowhere }").contains("not a scope"));
         assert!(build_error("{ status: 99 }").contains("expected an HTTP status from 100 to 599"));
         assert!(build_error("{ status: 1000 }").contains("expected an HTTP status from 100 to 599"));

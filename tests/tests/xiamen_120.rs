@@ -1,0 +1,165 @@
+//! The shipped Xiamen 120 hub (routes/xiamen-120) on the real binary, called
+//! by zeep, a SOAP client nobody here wrote, built from the hub's own WSDLs:
+//! the 120 platform pushes a record, the hospitals confirm and correct it.
+//! The pack's demo stand-ins (routes/xiamen-120-demo) play the 120 platform
+//! and the hospitals.
+
+use medbus_tests::{Medbus, Setup};
+use serde_json::Value;
+use sqlx::{Connection, Row};
+use std::time::{Duration, Instant};
+
+const HUB: &str = "/hub/webservice/emergencyHub";
+const YLK: &str = "/er/webservice/ylkCallInterface";
+
+/// Calls `operations` (name, params JSON) through zeep on the WSDL at `url`.
+async fn zeep(url: String, binding: &str, operations: &[(&str, Value)]) -> Vec<Value> {
+    let script = medbus_tests::repo_root().join("tests/soap/zeep_call.py");
+    let mut command = std::process::Command::new("python3");
+    command.arg(script).arg(url).arg(binding);
+    for (operation, params) in operations {
+        command.arg(operation).arg(params.to_string());
+    }
+    let output = tokio::task::spawn_blocking(move || command.output().unwrap())
+        .await
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "zeep failed (install it with `python3 -m pip install -r tests/soap/requirements.txt`; .ci/run does): {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_slice(&output.stdout).unwrap()
+}
+
+fn returned(results: &[Value], index: usize) -> &str {
+    results[index]["return"]
+        .as_str()
+        .unwrap_or_else(|| panic!("call {index} returned no string: {results:?}"))
+}
+
+fn record(apply_no: &str, secret: &str) -> String {
+    format!(
+        "<?xml version=\"1.0\" encoding=\"utf-8\"?><root><applyNo>{apply_no}</applyNo>\
+         <applyTime>2026-11-21 08:30:00</applyTime><receiveHospital>中山医院</receiveHospital>\
+         <patientName>张三</patientName><identityNo>350203198001010011</identityNo><sex>0</sex>\
+         <patientAge>46</patientAge><eventNo>E-{apply_no}</eventNo><conditionDes><![CDATA[胸痛 <2h>]]></conditionDes>\
+         <cardiogramUrls><url>http://ecg.demo/{apply_no}.png</url></cardiogramUrls><status>0</status>\
+         <patientLevelCode>03</patientLevelCode><secret>{secret}</secret></root>"
+    )
+}
+
+async fn hub_db(medbus: &Medbus) -> sqlx::SqliteConnection {
+    let url = format!("sqlite://{}", medbus.data_dir.join("xiamen-120-hub.db").display());
+    sqlx::SqliteConnection::connect(&url).await.unwrap()
+}
+
+/// Waits until `query` gives a row, and returns it.
+async fn row_of(medbus: &Medbus, query: &str) -> sqlx::sqlite::SqliteRow {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let mut db = hub_db(medbus).await;
+        if let Some(row) = sqlx::query(query).fetch_optional(&mut db).await.unwrap() {
+            return row;
+        }
+        assert!(Instant::now() < deadline, "no row for `{query}` in time");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test]
+async fn the_120_platform_pushes_and_the_hospitals_answer_through_the_hub() {
+    let medbus = Setup::shipped().start().await;
+
+    // The 120 platform pushes a record (SOAP 1.1), and some it should not.
+    let pushed = zeep(
+        medbus.listener_url("er-hub", &format!("{HUB}?wsdl")),
+        "1.1",
+        &[
+            ("pushApplyRecord", serde_json::json!({ "applyData": record("A1", "demo-only-secret-of-vendor-120") })),
+            ("pushApplyRecord", serde_json::json!({ "applyData": record("A2", "not-the-secret") })),
+            ("pushApplyRecord", serde_json::json!({ "applyData": record("A3", "demo-only-secret-of-vendor-120").replace("<sex>0</sex>", "<sex>男</sex>") })),
+            ("pushApplyRecord", serde_json::json!({ "applyData": "<root><applyNo>A4</root>" })),
+        ],
+    )
+    .await;
+    assert_eq!(returned(&pushed, 0), "ok");
+    assert!(returned(&pushed, 1).starts_with("error:20001:"), "{pushed:?}");
+    assert!(returned(&pushed, 2).starts_with("error:10002:sex is 男"), "{pushed:?}");
+    assert!(returned(&pushed, 3).starts_with("error:10003:"), "{pushed:?}");
+
+    // Kept in the hub database, and forwarded to the receiving hospital
+    // (the demo hospital checks the hub's secret for 中山医院, H03).
+    let row = row_of(
+        &medbus,
+        "SELECT receive_hospital, condition_des, cardiogram_urls FROM apply_record WHERE apply_no = 'A1'",
+    )
+    .await;
+    assert_eq!(row.get::<String, _>(0), "H03");
+    assert_eq!(row.get::<String, _>(1), "胸痛 <2h>");
+    assert_eq!(row.get::<String, _>(2), r#"["http://ecg.demo/A1.png"]"#);
+    let inbox = medbus.data_dir.join("xiamen-120-demo/hospital/H03-A1.json");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !inbox.exists() {
+        assert!(Instant::now() < deadline, "the hospital never got the record");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let forwarded: Value = serde_json::from_str(&std::fs::read_to_string(&inbox).unwrap()).unwrap();
+    assert_eq!(forwarded["patientName"], "张三");
+    assert!(
+        forwarded.get("secret").is_none(),
+        "the hospital's inbox keeps no secret: {forwarded}"
+    );
+    let mut db = hub_db(&medbus).await;
+    let others: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM apply_record WHERE apply_no <> 'A1'")
+        .fetch_one(&mut db)
+        .await
+        .unwrap();
+    assert_eq!(others, 0, "refused pushes change nothing");
+
+    // A hospital confirms and corrects through the hub's ylkCallInterface
+    // (SOAP 1.2), which relays to the (demo) 120 platform.
+    let answered = zeep(
+        medbus.listener_url("er-hub", &format!("{YLK}?wsdl")),
+        "1.2",
+        &[
+            ("stateUpdata", serde_json::json!({ "state": "<root><applyNo>A1</applyNo><state>1</state><secret>demo-only-secret-of-hospital-h03</secret></root>" })),
+            ("updateApplyRecord", serde_json::json!({ "param": "<root><applyNo>A1</applyNo><patientName>张三丰</patientName><sex>女</sex><secret>demo-only-secret-of-hospital-h03</secret></root>" })),
+            ("stateUpdata", serde_json::json!({ "state": "<root><applyNo>A1</applyNo><state>1</state></root>" })),
+        ],
+    )
+    .await;
+    assert_eq!(returned(&answered, 0), "1");
+    assert_eq!(returned(&answered, 1), "更新成功");
+    assert!(returned(&answered, 2).starts_with("error:20001:"), "{answered:?}");
+    let row = row_of(
+        &medbus,
+        "SELECT hospital_state, patient_name, sex FROM apply_record WHERE apply_no = 'A1' AND hospital_state IS NOT NULL AND patient_name = '张三丰'",
+    )
+    .await;
+    assert_eq!(row.get::<String, _>(0), "1");
+    assert_eq!(row.get::<String, _>(2), "1", "女 is kept as the push writes it");
+
+    // Who called is journaled with each message.
+    let journal = format!("sqlite://{}", medbus.data_dir.join("journal.db").display());
+    let mut journal = sqlx::SqliteConnection::connect(&journal).await.unwrap();
+    let callers: Vec<(String, Option<String>)> = sqlx::query_as(
+        "SELECT route, caller FROM messages WHERE route LIKE 'xiamen-120.%' AND status = 'processed' ORDER BY received_at_us",
+    )
+    .fetch_all(&mut journal)
+    .await
+    .unwrap();
+    assert_eq!(
+        callers,
+        [
+            (
+                "xiamen-120.push-apply-record".to_string(),
+                Some("vendor-120".to_string())
+            ),
+            ("xiamen-120.state-updata".to_string(), Some("hospital-h03".to_string())),
+            (
+                "xiamen-120.update-apply-record".to_string(),
+                Some("hospital-h03".to_string())
+            ),
+        ]
+    );
+}
