@@ -43,7 +43,8 @@ pub struct SoapDestinationConfig {
     /// `"{{ vars.hospital.endpoint }}"` or `http://his.local/ws/emergency`.
     pub url: String,
     /// The service's target namespace, which qualifies the operation
-    /// element, e.g. `http://service.emergency.example.cn/`.
+    /// element, e.g. `http://service.emergency.example.cn/`; a template when
+    /// services differ, e.g. `"{{ vars.hospital.namespace }}"`.
     pub namespace: String,
     /// The operation to call, e.g. `pushApplyRecord`.
     pub operation: String,
@@ -81,26 +82,39 @@ pub(crate) fn default_timeout() -> DurationText {
     DurationText::secs(30)
 }
 
-/// The SOAP version as written in a route file: `1.1` or `1.2`, quoted or not.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct SoapVersionText(pub SoapVersion);
+/// The SOAP version as written in a route file: `1.1` or `1.2`, quoted or
+/// not, or a template rendering one when services differ
+/// (`"{{ vars.hospital.soap_version }}"`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SoapVersionText {
+    Fixed(SoapVersion),
+    Template(String),
+}
 
 impl Default for SoapVersionText {
     fn default() -> Self {
-        SoapVersionText(SoapVersion::V11)
+        SoapVersionText::Fixed(SoapVersion::V11)
+    }
+}
+
+/// `1.1` or `1.2`, as written or rendered.
+fn parse_version(text: &str) -> Result<SoapVersion, String> {
+    match text.trim() {
+        "1.1" => Ok(SoapVersion::V11),
+        "1.2" => Ok(SoapVersion::V12),
+        other => Err(format!("`{other}` is not a SOAP version; expected `1.1` or `1.2`")),
     }
 }
 
 impl<'de> Deserialize<'de> for SoapVersionText {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let text = String::deserialize(deserializer)?;
-        match text.trim() {
-            "1.1" => Ok(SoapVersionText(SoapVersion::V11)),
-            "1.2" => Ok(SoapVersionText(SoapVersion::V12)),
-            other => Err(serde::de::Error::custom(format!(
-                "`{other}` is not a SOAP version; expected `1.1` or `1.2`"
-            ))),
+        if text.contains("{{") {
+            return Ok(SoapVersionText::Template(text));
         }
+        parse_version(&text)
+            .map(SoapVersionText::Fixed)
+            .map_err(serde::de::Error::custom)
     }
 }
 
@@ -110,24 +124,39 @@ impl JsonSchema for SoapVersionText {
     }
     fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
         schemars::json_schema!({
-            "description": "A SOAP version: `1.1` or `1.2`.",
-            "enum": ["1.1", "1.2", 1.1, 1.2]
+            "description": "A SOAP version: `1.1` or `1.2`, or a template rendering one.",
+            "anyOf": [{ "enum": ["1.1", "1.2", 1.1, 1.2] }, { "type": "string", "pattern": "\\{\\{" }]
         })
     }
+}
+
+/// A part of the request fixed when the route is built, or rendered per request.
+enum Rendered<T> {
+    Fixed(T),
+    Template(Box<Template>),
 }
 
 /// A SOAP request compiled once per load, and the reading of its answer:
 /// shared by the `soap` step and the `soap` destination.
 pub struct SoapCall {
     url: Box<Template>,
-    namespace: String,
+    namespace: Rendered<String>,
     operation: String,
     params: Vec<(String, Template)>,
-    version: SoapVersion,
+    version: Rendered<SoapVersion>,
     action: Option<String>,
     timeout: Duration,
     headers: Vec<(String, Template)>,
     error_when: Option<Regex>,
+}
+
+impl<T> Rendered<T> {
+    fn template(&self) -> Option<&Template> {
+        match self {
+            Rendered::Fixed(_) => None,
+            Rendered::Template(template) => Some(template),
+        }
+    }
 }
 
 /// What a SOAP service answered.
@@ -150,6 +179,18 @@ impl SoapCall {
         if !config.url.contains("{{") && !config.url.contains("{%") {
             ok &= support::check_url(cx, what, &config.url, "http://his.local/ws/service");
         }
+        let namespace = if config.namespace.contains("{{") || config.namespace.contains("{%") {
+            support::template(cx, &format!("{what} `namespace`"), &config.namespace)
+                .map(|t| Rendered::Template(Box::new(t)))
+        } else {
+            Some(Rendered::Fixed(config.namespace.trim().to_string()))
+        };
+        let version = match &config.version {
+            SoapVersionText::Fixed(version) => Some(Rendered::Fixed(*version)),
+            SoapVersionText::Template(source) => {
+                support::template(cx, &format!("{what} `version`"), source).map(|t| Rendered::Template(Box::new(t)))
+            }
+        };
         if config.namespace.trim().is_empty() {
             cx.error(format!(
                 "{what} `namespace` is empty; expected the service's target namespace, e.g. `http://service.example.cn/`"
@@ -205,10 +246,10 @@ impl SoapCall {
         }
         Some(SoapCall {
             url: Box::new(url?),
-            namespace: config.namespace.trim().to_string(),
+            namespace: namespace?,
             operation: config.operation.clone(),
             params,
-            version: config.version.0,
+            version: version?,
             action: config.action.clone(),
             timeout: config.timeout.0,
             headers: headers?,
@@ -218,7 +259,10 @@ impl SoapCall {
 
     /// Whether any of its templates reads `name` from the context.
     pub fn uses(&self, name: &str) -> bool {
+        let rendered = |template: Option<&Template>| template.is_some_and(|t| t.uses(name));
         self.url.uses(name)
+            || rendered(self.namespace.template())
+            || rendered(self.version.template())
             || self.params.iter().any(|(_, t)| t.uses(name))
             || self.headers.iter().any(|(_, t)| t.uses(name))
     }
@@ -238,8 +282,27 @@ impl SoapCall {
         }
         let params: Vec<(&str, &str)> = params.iter().map(|(k, v)| (*k, v.as_str())).collect();
         let action = self.action.as_deref().filter(|a| !a.is_empty());
+        let namespace = match &self.namespace {
+            Rendered::Fixed(namespace) => namespace.clone(),
+            Rendered::Template(template) => {
+                let namespace = template
+                    .render(context)
+                    .map_err(|e| format!("cannot render the namespace: {e}"))?;
+                match namespace.trim() {
+                    "" => return Err("the namespace renders empty; expected the service's target namespace".into()),
+                    namespace => namespace.to_string(),
+                }
+            }
+        };
+        let version = match &self.version {
+            Rendered::Fixed(version) => *version,
+            Rendered::Template(template) => template
+                .render(context)
+                .map_err(|e| format!("cannot render the version: {e}"))
+                .and_then(|text| parse_version(&text).map_err(|e| format!("the version renders {e}")))?,
+        };
         let (content_type, soap_action, body) =
-            soap::request_envelope(self.version, &self.namespace, &self.operation, &params, action);
+            soap::request_envelope(version, &namespace, &self.operation, &params, action);
         let mut headers = vec![("Content-Type".to_string(), content_type)];
         if let Some(soap_action) = soap_action {
             headers.push(("SOAPAction".to_string(), soap_action));
@@ -665,7 +728,7 @@ mod tests {
             ("1.2", SoapVersion::V12),
         ] {
             let parsed: SoapVersionText = serde_saphyr::from_str(text).unwrap();
-            assert_eq!(parsed.0, version);
+            assert_eq!(parsed, SoapVersionText::Fixed(version));
         }
         let error = serde_saphyr::from_str::<SoapVersionText>("2.0")
             .unwrap_err()
@@ -674,6 +737,40 @@ mod tests {
             error.contains("`2.0` is not a SOAP version; expected `1.1` or `1.2`"),
             "{error}"
         );
+    }
+
+    #[test]
+    fn namespace_and_version_may_differ_per_request() {
+        let yaml = "{ url: 'http://h/ws', namespace: '{{ vars.h.ns }}', version: '{{ vars.h.v }}', operation: q }";
+        let endpoint = build_for_test(yaml, SoapEndpoint::build).unwrap();
+        let request = |h: serde_json::Value| {
+            let context = json!({ "vars": { "h": h } });
+            let outgoing = Outgoing {
+                message_id: "m1",
+                destination: "d",
+                payload: "",
+                content_type: "text/plain",
+                context: &context,
+            };
+            endpoint.request(&outgoing, &Secrets::default())
+        };
+        let sent = request(json!({ "ns": "urn:a", "v": "1.2" })).unwrap();
+        assert!(sent.body.contains(r#"<ns:q xmlns:ns="urn:a">"#), "{}", sent.body);
+        assert!(sent
+            .headers
+            .iter()
+            .any(|(k, v)| k == "Content-Type" && v.starts_with("application/soap+xml")));
+        let sent = request(json!({ "ns": "urn:b", "v": "1.1" })).unwrap();
+        assert!(
+            sent.body.contains(r#"xmlns:ns="urn:b""#) && sent.headers.iter().any(|(_, v)| v.starts_with("text/xml"))
+        );
+        let error = request(json!({ "ns": "urn:b", "v": "2" })).unwrap_err();
+        assert!(
+            error.contains("the version renders `2` is not a SOAP version"),
+            "{error}"
+        );
+        let error = request(json!({ "ns": " ", "v": "1.1" })).unwrap_err();
+        assert!(error.contains("the namespace renders empty"), "{error}");
     }
 
     #[test]

@@ -127,7 +127,7 @@ impl SoapStepConfig {
             namespace: self.namespace.clone(),
             operation: self.operation.clone(),
             params: self.params.clone(),
-            version: self.version,
+            version: self.version.clone(),
             action: self.action.clone(),
             timeout: self.timeout,
             headers: self.headers.clone(),
