@@ -79,6 +79,15 @@ fn register_codecs(engine: &mut Engine) {
             .map_err(|e| fail(format!("base64_decode: not base64 text ({e})")))?;
         String::from_utf8(bytes).map_err(|_| fail("base64_decode: the decoded bytes are not UTF-8 text"))
     });
+    engine.register_fn("from_json", |text: &str| -> Result<Dynamic> {
+        let value: serde_json::Value =
+            serde_json::from_str(text).map_err(|e| fail(format!("from_json: not JSON text ({e})")))?;
+        rhai::serde::to_dynamic(value).map_err(|e| fail(format!("from_json: {e}")))
+    });
+    engine.register_fn("to_json", |value: Dynamic| -> Result<String> {
+        let value: serde_json::Value = rhai::serde::from_dynamic(&value).map_err(|e| fail(format!("to_json: {e}")))?;
+        Ok(value.to_string())
+    });
 }
 
 /// Rhai's `trim` and `replace` change the string in place and return `()`,

@@ -186,6 +186,17 @@ fn hashes_and_encodings() {
     assert!(failure(r#"base64_decode("not base64!")"#)
         .message
         .starts_with("base64_decode: not base64"));
+    assert_eq!(
+        run(r#"from_json("{\"urls\":[\"a\",\"b\"],\"n\":1}").urls"#).unwrap(),
+        json!(["a", "b"])
+    );
+    assert_eq!(
+        run(r#"to_json(#{a: [1, "张三"]})"#).unwrap(),
+        json!(r#"{"a":[1,"张三"]}"#)
+    );
+    assert!(failure(r#"from_json("{")"#)
+        .message
+        .starts_with("from_json: not JSON text"));
     let id = run("uuid()").unwrap();
     assert!(uuid::Uuid::parse_str(id.as_str().unwrap()).is_ok(), "{id}");
 }
