@@ -163,3 +163,73 @@ async fn the_120_platform_pushes_and_the_hospitals_answer_through_the_hub() {
         ]
     );
 }
+
+#[tokio::test]
+async fn the_hub_answers_queries_from_its_database_or_from_the_hospitals_and_the_120_platform() {
+    let medbus = Setup::shipped().start().await;
+    let hub_wsdl = medbus.listener_url("er-hub", &format!("{HUB}?wsdl"));
+    let pushed = zeep(
+        hub_wsdl.clone(),
+        "1.1",
+        &[(
+            "pushApplyRecord",
+            serde_json::json!({ "applyData": record("B1", "demo-only-secret-of-vendor-120") }),
+        )],
+    )
+    .await;
+    assert_eq!(returned(&pushed, 0), "ok");
+    row_of(&medbus, "SELECT apply_no FROM apply_record WHERE apply_no = 'B1'").await;
+
+    // Beds of all sixteen hospitals at once (all played by the demo hospital),
+    // and allergies asked of the patient's hospital, then kept by the hub.
+    let allergy = r#"<root><serviceName>getAllergyMes</serviceName><identity>350203198001010011</identity><secret>demo-only-secret-of-vendor-120</secret></root>"#;
+    let answered = zeep(
+        hub_wsdl,
+        "1.2",
+        &[
+            ("getBedMes", serde_json::json!({ "message": "<root><serviceName>getBedMes</serviceName><secret>demo-only-secret-of-vendor-120</secret></root>" })),
+            ("getAllergyMes", serde_json::json!({ "message": allergy })),
+        ],
+    )
+    .await;
+    let beds = returned(&answered, 0);
+    for n in 1..=16 {
+        assert!(
+            beds.contains(&format!("<hospitalCode>H{n:02}</hospitalCode>")),
+            "{beds}"
+        );
+    }
+    assert!(!beds.contains("<unanswered>"), "{beds}");
+    assert_eq!(beds.matches("<ward_name>儿科二病区</ward_name>").count(), 16);
+    assert!(
+        returned(&answered, 1).contains("<Allergy>青霉素过敏</Allergy>"),
+        "{answered:?}"
+    );
+    let row = row_of(
+        &medbus,
+        "SELECT hospital_code, past_history FROM allergy WHERE identity = '350203198001010011'",
+    )
+    .await;
+    assert_eq!(row.get::<String, _>(0), "H03");
+    assert_eq!(row.get::<String, _>(1), "高血压 10 年");
+
+    // A hospital asks for apply records: one the hub holds, one only the
+    // 120 platform knows, one nobody knows.
+    let ylk = zeep(
+        medbus.listener_url("er-hub", &format!("{YLK}?wsdl")),
+        "1.1",
+        &[
+            ("getApplyRecord", serde_json::json!({ "applyData": "<root><eventNo>E-B1</eventNo><secret>demo-only-secret-of-hospital-h03</secret></root>" })),
+            ("getApplyRecord", serde_json::json!({ "applyData": "<root><eventNo>E777</eventNo><secret>demo-only-secret-of-hospital-h03</secret></root>" })),
+            ("getApplyRecord", serde_json::json!({ "applyData": "<root><eventNo>NONE7</eventNo><secret>demo-only-secret-of-hospital-h03</secret></root>" })),
+        ],
+    )
+    .await;
+    assert!(returned(&ylk, 0).contains("<applyNo>B1</applyNo>"), "{ylk:?}");
+    assert!(
+        returned(&ylk, 0).contains("<conditionDes>胸痛 &lt;2h&gt;</conditionDes>"),
+        "{ylk:?}"
+    );
+    assert!(returned(&ylk, 1).contains("<applyNo>P120-E777</applyNo>"), "{ylk:?}");
+    assert!(returned(&ylk, 2).starts_with("error:30001:"), "{ylk:?}");
+}
