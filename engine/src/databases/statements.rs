@@ -169,6 +169,40 @@ pub fn prepare_all(
 
 /// The database a step or destination names, checked against the
 /// settings; its backend decides how queries are read.
+/// The statements once per element of the list at `each` in `context`,
+/// for one transaction: their templates also see `item` (the element) and
+/// `index` (from 0). A missing list or null is no element.
+pub fn prepare_each(
+    statements: &[Statement],
+    backend: Backend,
+    context: &Value,
+    each: &Path,
+) -> Result<(Vec<Prepared>, bool), String> {
+    let list = context.get(each.scope.name()).and_then(|root| each.lookup(root));
+    let items = match list {
+        None | Some(Value::Null) => return Ok((Vec::new(), true)),
+        Some(Value::Array(items)) => items,
+        Some(other) => {
+            return Err(format!(
+                "`each` {each} is {}; expected a list",
+                crate::value::path::kind(other)
+            ))
+        }
+    };
+    let mut prepared = Vec::with_capacity(items.len() * statements.len());
+    let mut scopes = context.clone();
+    for (index, item) in items.iter().enumerate() {
+        if let Value::Object(map) = &mut scopes {
+            map.insert("item".into(), item.clone());
+            map.insert("index".into(), Value::from(index));
+        }
+        let (batch, _) =
+            prepare_all(statements, backend, &Scopes::Context(&scopes)).map_err(|e| format!("item {index}: {e}"))?;
+        prepared.extend(batch);
+    }
+    Ok((prepared, statements.iter().all(|s| s.read_only)))
+}
+
 pub fn database_backend(cx: &mut BuildContext, what: &str, database: &str) -> Option<Backend> {
     match cx.resources.settings.databases.get(database) {
         Some(config) => Some(config.location.backend()),

@@ -434,6 +434,55 @@ async fn mariadb_statements_roll_back_together() {
     statements_roll_back_together(Backend::MySql).await;
 }
 
+/// `each`: one write per element of a list, all in one transaction.
+#[tokio::test]
+async fn sqlite_destination_writes_each_element_of_a_list() {
+    let fx = Fixture::new(Backend::Sqlite).await;
+    let endpoint = fx
+        .build::<SqlDestinationConfig, _>(
+            r#"{ database: hub, each: vars.rows, query: "INSERT INTO records (apply_no, event_no) VALUES (:no, :event)", params: { no: "{{ item.no }}", event: "{{ index }}-{{ body.e }}" } }"#,
+            SqlEndpoint::build,
+        )
+        .unwrap();
+    assert!(endpoint.uses("vars") && endpoint.uses("body"));
+    let deliver = |context: Value| {
+        let endpoint = &endpoint;
+        async move {
+            let outgoing = Outgoing {
+                message_id: "m1",
+                destination: "hub",
+                payload: "",
+                content_type: "text/plain",
+                context: &context,
+            };
+            endpoint.deliver(&outgoing).await
+        }
+    };
+    let delivered = deliver(json!({"body": {"e": "E"}, "vars": {"rows": [{"no": "A1"}, {"no": "A2"}]}})).await;
+    assert!(matches!(delivered, Attempt::Delivered { .. }), "{delivered:?}");
+    assert!(matches!(
+        deliver(json!({"vars": {"rows": []}})).await,
+        Attempt::Delivered { .. }
+    ));
+    // A2 exists: the second element fails, and the first is not written either.
+    match deliver(json!({"body": {"e": "F"}, "vars": {"rows": [{"no": "A3"}, {"no": "A2"}]}})).await {
+        Attempt::Failed { failure, .. } => assert_eq!(failure, Failure::Invalid),
+        other => panic!("{other:?}"),
+    }
+    match deliver(json!({"vars": {"rows": "A9"}})).await {
+        Attempt::Failed { failure, error, .. } => {
+            assert_eq!(failure, Failure::Invalid);
+            assert!(error.contains("`each` vars.rows is string; expected a list"), "{error}");
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(
+        fx.rows("SELECT apply_no, event_no FROM records ORDER BY apply_no")
+            .await,
+        json!([{"apply_no": "A1", "event_no": "0-E"}, {"apply_no": "A2", "event_no": "1-E"}])
+    );
+}
+
 #[tokio::test]
 async fn sqlite_destination_delivers_and_refuses() {
     destination_delivers_and_refuses(Backend::Sqlite).await;

@@ -14,6 +14,7 @@ use crate::databases::run::{FailureKind, Fetch, Outcome};
 use crate::databases::statements::{self, ParamSource, Scopes, Statement, StatementConfig};
 use crate::databases::{self as databases, Databases};
 use crate::steps::BuildContext;
+use crate::value::Path;
 use indexmap::IndexMap;
 use schemars::JsonSchema;
 use serde::Deserialize;
@@ -39,6 +40,12 @@ pub struct SqlDestinationConfig {
     /// Give up on one attempt after this long. Default: `30s`.
     #[serde(default = "default_timeout")]
     pub timeout: DurationText,
+    /// A path to a list (e.g. `vars.rows`): the statements run once per
+    /// element, all in the delivery's one transaction; their templates see
+    /// `item` (the element) and `index` (from 0), e.g. `"{{ item.icd10 }}"`.
+    /// An empty or missing list writes nothing.
+    #[serde(default)]
+    pub each: Option<String>,
 }
 
 fn default_timeout() -> DurationText {
@@ -48,6 +55,7 @@ fn default_timeout() -> DurationText {
 pub struct SqlEndpoint {
     database: String,
     statements: Vec<Statement>,
+    each: Option<Path>,
     timeout: std::time::Duration,
     databases: Arc<Databases>,
 }
@@ -68,16 +76,22 @@ impl SqlEndpoint {
             cx.error(format!("{what} `timeout` is 0; expected e.g. `30s`"));
             return None;
         }
+        let each = match &config.each {
+            Some(text) => Some(cx.path(text)?),
+            None => None,
+        };
         Some(SqlEndpoint {
             database: config.database.clone(),
             statements: built,
+            each,
             timeout: config.timeout.0,
             databases: cx.resources.databases.clone(),
         })
     }
 
     pub fn uses(&self, scope: &str) -> bool {
-        self.statements.iter().any(|s| s.uses(scope))
+        self.each.as_ref().is_some_and(|each| each.scope.name() == scope)
+            || self.statements.iter().any(|s| s.uses(scope))
     }
 
     pub async fn deliver(&self, outgoing: &Outgoing<'_>) -> Attempt {
@@ -90,11 +104,19 @@ impl SqlEndpoint {
         let Some(database) = self.databases.get(name) else {
             return failed(format!("database `{name}` is not open"), Failure::Connect);
         };
-        let scopes = Scopes::Context(outgoing.context);
-        let (prepared, read_only) = match statements::prepare_all(&self.statements, database.backend(), &scopes) {
+        let prepared = match &self.each {
+            None => statements::prepare_all(&self.statements, database.backend(), &Scopes::Context(outgoing.context)),
+            Some(each) => statements::prepare_each(&self.statements, database.backend(), outgoing.context, each),
+        };
+        let (prepared, read_only) = match prepared {
             Ok(prepared) => prepared,
             Err(e) => return failed(e, Failure::Invalid),
         };
+        if prepared.is_empty() {
+            return Attempt::Delivered {
+                response: Some(serde_json::json!({ "rows_affected": 0 })),
+            };
+        }
         match tokio::time::timeout(self.timeout, database.run(prepared, read_only, Fetch::Affected)).await {
             Ok(Ok(outcome)) => {
                 let changed = match outcome {
