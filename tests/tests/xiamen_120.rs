@@ -180,16 +180,43 @@ async fn the_hub_answers_queries_from_its_database_or_from_the_hospitals_and_the
     assert_eq!(returned(&pushed, 0), "ok");
     row_of(&medbus, "SELECT apply_no FROM apply_record WHERE apply_no = 'B1'").await;
 
-    // Beds of all sixteen hospitals at once (all played by the demo hospital),
-    // and allergies asked of the patient's hospital, then kept by the hub.
+    // Beds of all sixteen hospitals at once (all played by the demo hospital);
+    // allergies, diagnoses and discharge summaries asked of the patient's
+    // hospital, then kept by the hub.
     let allergy = r#"<root><serviceName>getAllergyMes</serviceName><identity>350203198001010011</identity><secret>demo-only-secret-of-vendor-120</secret></root>"#;
+    let patients = |operation: &str| {
+        format!(
+            "<root><serviceName>{operation}</serviceName><patients><Patient><identity>350203198001010011</identity>\
+             <healthCardNo></healthCardNo><applyNo>B1</applyNo></Patient></patients><secret>demo-only-secret-of-vendor-120</secret></root>"
+        )
+    };
     let answered = zeep(
         hub_wsdl,
         "1.2",
         &[
             ("getBedMes", serde_json::json!({ "message": "<root><serviceName>getBedMes</serviceName><secret>demo-only-secret-of-vendor-120</secret></root>" })),
             ("getAllergyMes", serde_json::json!({ "message": allergy })),
+            ("getPatientDiagnosis", serde_json::json!({ "message": patients("getPatientDiagnosis") })),
+            ("getDischargeSummary", serde_json::json!({ "message": patients("getDischargeSummary") })),
         ],
+    )
+    .await;
+    assert!(
+        returned(&answered, 2).contains("<icd10>I20.0</icd10><Diagnosis>不稳定型心绞痛</Diagnosis>"),
+        "{answered:?}"
+    );
+    assert!(
+        returned(&answered, 3).contains("<dischargeSummary>冠心病，好转出院</dischargeSummary>"),
+        "{answered:?}"
+    );
+    row_of(
+        &medbus,
+        "SELECT hospital_code FROM patient_diagnosis WHERE identity = '350203198001010011' AND hospital_code = 'H03'",
+    )
+    .await;
+    row_of(
+        &medbus,
+        "SELECT hospital_code FROM discharge_summary WHERE identity = '350203198001010011' AND hospital_code = 'H03'",
     )
     .await;
     let beds = returned(&answered, 0);
