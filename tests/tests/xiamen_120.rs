@@ -260,3 +260,101 @@ async fn the_hub_answers_queries_from_its_database_or_from_the_hospitals_and_the
     assert!(returned(&ylk, 1).contains("<applyNo>P120-E777</applyNo>"), "{ylk:?}");
     assert!(returned(&ylk, 2).starts_with("error:30001:"), "{ylk:?}");
 }
+
+/// The same hub with its database on PostgreSQL: every query of the pack is
+/// written in SQL both backends run.
+#[tokio::test]
+async fn the_hub_database_may_be_postgresql() {
+    let database = medbus_tests::create_postgres_database().await;
+    let medbus = Setup::shipped()
+        .env("MEDBUS_DATABASE_XIAMEN_120_HUB", &medbus_tests::postgres_url(&database))
+        .start()
+        .await;
+    let hub_wsdl = medbus.listener_url("er-hub", &format!("{HUB}?wsdl"));
+    let patients = |operation: &str| {
+        format!(
+            "<root><serviceName>{operation}</serviceName><patients><Patient><identity>350203198001010011</identity>\
+             <healthCardNo></healthCardNo><applyNo>C1</applyNo></Patient></patients><secret>demo-only-secret-of-vendor-120</secret></root>"
+        )
+    };
+    let pushed = zeep(
+        hub_wsdl.clone(),
+        "1.1",
+        &[(
+            "pushApplyRecord",
+            serde_json::json!({ "applyData": record("C1", "demo-only-secret-of-vendor-120") }),
+        )],
+    )
+    .await;
+    assert_eq!(returned(&pushed, 0), "ok");
+    let mut pg = sqlx::PgConnection::connect(&medbus_tests::postgres_url(&database))
+        .await
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while sqlx::query("SELECT 1 FROM apply_record WHERE apply_no = 'C1'")
+        .fetch_optional(&mut pg)
+        .await
+        .unwrap()
+        .is_none()
+    {
+        assert!(Instant::now() < deadline, "the record never reached PostgreSQL");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let ylk = zeep(
+        medbus.listener_url("er-hub", &format!("{YLK}?wsdl")),
+        "1.1",
+        &[
+            ("stateUpdata", serde_json::json!({ "state": "<root><applyNo>C1</applyNo><state>1</state><secret>demo-only-secret-of-hospital-h03</secret></root>" })),
+            ("updateApplyRecord", serde_json::json!({ "param": "<root><applyNo>C1</applyNo><patientAge>47</patientAge><sex>女</sex><secret>demo-only-secret-of-hospital-h03</secret></root>" })),
+            ("getApplyRecord", serde_json::json!({ "applyData": "<root><eventNo>E-C1</eventNo><secret>demo-only-secret-of-hospital-h03</secret></root>" })),
+        ],
+    )
+    .await;
+    assert_eq!(returned(&ylk, 0), "1");
+    assert!(
+        returned(&ylk, 2).contains("<applyNo>C1</applyNo>"),
+        "from the hub database: {ylk:?}"
+    );
+    let answered = zeep(
+        hub_wsdl,
+        "1.1",
+        &[
+            ("getAllergyMes", serde_json::json!({ "message": "<root><identity>350203198001010011</identity><secret>demo-only-secret-of-vendor-120</secret></root>" })),
+            ("getPatientDiagnosis", serde_json::json!({ "message": patients("getPatientDiagnosis") })),
+            ("getDischargeSummary", serde_json::json!({ "message": patients("getDischargeSummary") })),
+        ],
+    )
+    .await;
+    assert!(
+        returned(&answered, 0).contains("<Allergy>青霉素过敏</Allergy>"),
+        "{answered:?}"
+    );
+    assert!(returned(&answered, 1).contains("<icd10>I20.0</icd10>"), "{answered:?}");
+    assert!(
+        returned(&answered, 2).contains("<dischargeSummary>冠心病，好转出院</dischargeSummary>"),
+        "{answered:?}"
+    );
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let row: Option<(String, String, String, i64, i64)> = sqlx::query_as(
+            "SELECT a.hospital_state, a.sex, a.patient_age, \
+             (SELECT COUNT(*) FROM patient_diagnosis), (SELECT COUNT(*) FROM discharge_summary) \
+             FROM apply_record a WHERE a.apply_no = 'C1' AND a.hospital_state IS NOT NULL AND a.patient_age = '47'",
+        )
+        .fetch_optional(&mut pg)
+        .await
+        .unwrap();
+        if let Some(row) = row.as_ref().filter(|r| r.3 == 1 && r.4 == 1) {
+            assert_eq!((row.0.as_str(), row.1.as_str()), ("1", "1"));
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the hub's writes never all reached PostgreSQL: {row:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    drop(pg);
+    drop(medbus);
+    medbus_tests::drop_database(&database).await;
+}
