@@ -52,6 +52,7 @@ case "$check" in *"<return>ok</return>"*) ;; *) echo "the hub did not answer ok:
 read -r hub_rps hub_p99 hub_errors < <(measure http://127.0.0.1:19088/hub/webservice/emergencyHub)
 metrics=$(curl -s http://127.0.0.1:19081/metrics)
 delivered() { echo "$metrics" | awk -v d="destination=\"$1\"" '/^medbus_deliveries_total/ && /route="xiamen-120.push-apply-record"/ && index($0, d) && /outcome="delivered"/ {s+=$2} END {print s+0}'; }
+busy=$(echo "$metrics" | awk -v s="$seconds" '/^medbus_journal_commit_seconds_sum/ {printf "%.0f", 100*$2/s}')
 batch=$(echo "$metrics" | awk '/^medbus_journal_commit_batch_size_sum/ {s=$2} /^medbus_journal_commit_batch_size_count/ {c=$2} END {if (c>0) printf "%.1f", s/c; else print "n/a"}')
 
 echo "connections: $connections, $seconds s each, journal: SQLite, durability ${DURABILITY:-full}"
@@ -59,5 +60,5 @@ printf "%-34s %12s %10s\n" "" "calls/s" "p99"
 printf "%-34s %12s %10s\n" "bare axum, fixed SOAP answer" "$bare_rps" "$bare_p99"
 printf "%-34s %12s %10s\n" "medbus hub, pushApplyRecord" "$hub_rps" "$hub_p99"
 echo "non-2xx answers from medbus: $hub_errors"
-echo "mean journal commit batch: $batch messages; delivered by the end: hospital $(delivered hospital), hub-db $(delivered hub-db)"
+echo "journal writer busy: ${busy}% of the run; mean journal commit batch: $batch messages; delivered by the end: hospital $(delivered hospital), hub-db $(delivered hub-db)"
 awk -v m="$hub_rps" -v b="$bare_rps" 'BEGIN { printf "ratio medbus/bare: %.2f\n", m/b }'
