@@ -24,7 +24,7 @@
 //! `item` and `index`), several at once, and `to` receives a list of
 //! answers in item order (see [`super::fan_out`]).
 
-use super::fan_out::{FailOn, FanOut, ItemOutcome, Sent};
+use super::fan_out::{self, FailOn, FanOut, ItemOutcome, Sent};
 use super::parse::{parse_text, Format};
 use super::support;
 use super::{BuildContext, Flow, RunEnv, StepError};
@@ -243,57 +243,8 @@ impl CallStep {
     }
 
     pub async fn run(&self, ex: &mut Exchange, env: &RunEnv) -> Result<Flow, StepError> {
-        // Errors are answered to the sender: a secret rendered into the URL
-        // must not go back with them.
-        self.call(ex, env).await.map_err(|mut error| {
-            if let std::borrow::Cow::Owned(masked) = ex.secrets.redactor().text(&error.message) {
-                error.message = masked;
-            }
-            error
-        })
-    }
-
-    async fn call(&self, ex: &mut Exchange, env: &RunEnv) -> Result<Flow, StepError> {
         let context = ex.context_value();
-        if let Some(fan_out) = &self.fan_out {
-            return self.call_each(fan_out, ex, env, context).await;
-        }
-        let request = self.request(ex, &context)?;
-        let shown_url = support::shown_url(&request.url);
-        let answer = env.outbound.send(request).await;
-        let outcome = self.outcome(Sent { shown_url, answer });
-        if let Some(kept) = outcome.kept {
-            self.keep(ex, kept)?;
-        }
-        outcome.error.map_or(Ok(Flow::Continue), Err)
-    }
-
-    /// One call per item at `each`, their answers kept as a list.
-    async fn call_each(
-        &self,
-        fan_out: &FanOut,
-        ex: &mut Exchange,
-        env: &RunEnv,
-        context: Value,
-    ) -> Result<Flow, StepError> {
-        let items = fan_out.items(ex, &format!("call `{}`", self.name))?;
-        let sent = fan_out
-            .send(env, context, items, |context| self.request(ex, context))
-            .await;
-        let outcomes = sent
-            .into_iter()
-            .map(|sent| match sent {
-                Ok(sent) => self.outcome(sent),
-                Err(error) => ItemOutcome {
-                    kept: None,
-                    error: Some(error),
-                },
-            })
-            .collect();
-        let empty = serde_json::json!({ "status": null, "headers": {}, "body": null });
-        let (kept, error) = fan_out.gather(ex, outcomes, &empty);
-        self.keep(ex, kept)?;
-        error.map_or(Ok(Flow::Continue), Err)
+        fan_out::run(self, self.fan_out.as_ref(), ex, env, context).await
     }
 
     fn keep(&self, ex: &mut Exchange, answer: Value) -> Result<(), StepError> {
@@ -501,6 +452,28 @@ fn build_success(cx: &mut BuildContext, what: &str, entries: &[String]) -> Optio
         }
     }
     ok.then_some(success)
+}
+
+impl fan_out::OutboundStep for CallStep {
+    fn label(&self) -> String {
+        format!("call `{}`", self.name)
+    }
+
+    fn request(&self, context: &Value, ex: &Exchange) -> Result<OutboundRequest, StepError> {
+        CallStep::request(self, ex, context)
+    }
+
+    fn outcome(&self, sent: Sent) -> ItemOutcome {
+        CallStep::outcome(self, sent)
+    }
+
+    fn keep(&self, ex: &mut Exchange, kept: Value) -> Result<(), StepError> {
+        CallStep::keep(self, ex, kept)
+    }
+
+    fn unanswered(&self) -> Value {
+        serde_json::json!({ "status": null, "headers": {}, "body": null })
+    }
 }
 
 #[cfg(test)]

@@ -30,6 +30,82 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::json;
 
+/// An outbound step (`call`, `soap`) as the shared run sees it: how it
+/// renders a request, reads what came back, and keeps it.
+pub(crate) trait OutboundStep {
+    /// `soap `name``, for messages.
+    fn label(&self) -> String;
+    fn request(&self, context: &Value, ex: &Exchange) -> Result<OutboundRequest, StepError>;
+    fn outcome(&self, sent: Sent) -> ItemOutcome;
+    fn keep(&self, ex: &mut Exchange, kept: Value) -> Result<(), StepError>;
+    /// A fan-out item's entry when no answer came: the shape of a kept answer, nulls.
+    fn unanswered(&self) -> Value;
+}
+
+/// Runs an outbound step once, or once per item with `each`. Its error's
+/// message is answered to the sender, so the secret values in it (a URL, a
+/// fault echoing a parameter) are masked.
+pub(crate) async fn run<S: OutboundStep>(
+    step: &S,
+    fan_out: Option<&FanOut>,
+    ex: &mut Exchange,
+    env: &RunEnv,
+    context: Value,
+) -> Result<super::Flow, StepError> {
+    let result = match fan_out {
+        None => run_once(step, ex, env, context).await,
+        Some(fan_out) => run_each(step, fan_out, ex, env, context).await,
+    };
+    result.map_err(|mut error| {
+        if let std::borrow::Cow::Owned(masked) = ex.secrets.redactor().text(&error.message) {
+            error.message = masked;
+        }
+        error
+    })
+}
+
+async fn run_once<S: OutboundStep>(
+    step: &S,
+    ex: &mut Exchange,
+    env: &RunEnv,
+    context: Value,
+) -> Result<super::Flow, StepError> {
+    let request = step.request(&context, ex)?;
+    let shown_url = support::shown_url(&request.url);
+    let answer = env.outbound.send(request).await;
+    let outcome = step.outcome(Sent { shown_url, answer });
+    if let Some(kept) = outcome.kept {
+        step.keep(ex, kept)?;
+    }
+    outcome.error.map_or(Ok(super::Flow::Continue), Err)
+}
+
+async fn run_each<S: OutboundStep>(
+    step: &S,
+    fan_out: &FanOut,
+    ex: &mut Exchange,
+    env: &RunEnv,
+    context: Value,
+) -> Result<super::Flow, StepError> {
+    let items = fan_out.items(ex, &step.label())?;
+    let sent = fan_out
+        .send(env, context, items, |context| step.request(context, ex))
+        .await;
+    let outcomes = sent
+        .into_iter()
+        .map(|sent| match sent {
+            Ok(sent) => step.outcome(sent),
+            Err(error) => ItemOutcome {
+                kept: None,
+                error: Some(error),
+            },
+        })
+        .collect();
+    let (kept, error) = fan_out.gather(ex, outcomes, &step.unanswered());
+    step.keep(ex, kept)?;
+    error.map_or(Ok(super::Flow::Continue), Err)
+}
+
 /// The most items one step fans out to: a list longer than this is an
 /// error (`EACH_TOO_LONG`), not thousands of requests.
 pub const MAX_ITEMS: usize = 1000;

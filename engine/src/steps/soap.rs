@@ -21,14 +21,15 @@
 //! `item` and `index`), several at once, and `into` receives a list of
 //! those objects in item order (see [`super::fan_out`]).
 
-use super::fan_out::{FailOn, FanOut, ItemOutcome, Sent};
-use super::{support, BuildContext, Flow, RunEnv, StepError};
+use super::fan_out::{self, FailOn, FanOut, ItemOutcome, Sent};
+use super::{BuildContext, Flow, RunEnv, StepError};
 use crate::config::DurationText;
 use crate::destinations::soap::{
     default_timeout, fault_line, read_answer, SoapAnswer, SoapCall, SoapDestinationConfig, SoapVersionText,
 };
 use crate::exchange::Exchange;
 use crate::outbound::OutboundError;
+use crate::outbound::OutboundRequest;
 use crate::value::{Path, Scope, Value};
 use indexmap::IndexMap;
 use schemars::JsonSchema;
@@ -184,61 +185,12 @@ impl SoapStep {
         })
     }
 
-    /// Calls the operation; an error's message is answered to the sender,
-    /// so secret values in it (a fault echoing a parameter) are masked.
     pub async fn run(&self, ex: &mut Exchange, env: &RunEnv) -> Result<Flow, StepError> {
-        self.call(ex, env).await.map_err(|mut error| {
-            if let std::borrow::Cow::Owned(masked) = ex.secrets.redactor().text(&error.message) {
-                error.message = masked;
-            }
-            error
-        })
-    }
-
-    async fn call(&self, ex: &mut Exchange, env: &RunEnv) -> Result<Flow, StepError> {
         let context = ex.context_for(|name| self.call.uses(name));
-        if let Some(fan_out) = &self.fan_out {
-            return self.call_each(fan_out, ex, env, context).await;
-        }
-        let request = self.request(&context, ex)?;
-        let shown_url = support::shown_url(&request.url);
-        let answer = env.outbound.send(request).await;
-        let outcome = self.outcome(Sent { shown_url, answer });
-        if let Some(kept) = outcome.kept {
-            self.keep(ex, kept)?;
-        }
-        outcome.error.map_or(Ok(Flow::Continue), Err)
+        fan_out::run(self, self.fan_out.as_ref(), ex, env, context).await
     }
 
-    /// One call per item at `each`, their answers kept as a list.
-    async fn call_each(
-        &self,
-        fan_out: &FanOut,
-        ex: &mut Exchange,
-        env: &RunEnv,
-        context: Value,
-    ) -> Result<Flow, StepError> {
-        let items = fan_out.items(ex, &format!("soap `{}`", self.name))?;
-        let sent = fan_out
-            .send(env, context, items, |context| self.request(context, ex))
-            .await;
-        let outcomes = sent
-            .into_iter()
-            .map(|sent| match sent {
-                Ok(sent) => self.outcome(sent),
-                Err(error) => ItemOutcome {
-                    kept: None,
-                    error: Some(error),
-                },
-            })
-            .collect();
-        let empty = json!({ "status": null, "text": null, "value": null, "fault": null });
-        let (kept, error) = fan_out.gather(ex, outcomes, &empty);
-        self.keep(ex, kept)?;
-        error.map_or(Ok(Flow::Continue), Err)
-    }
-
-    fn request(&self, context: &Value, ex: &Exchange) -> Result<crate::outbound::OutboundRequest, StepError> {
+    fn request(&self, context: &Value, ex: &Exchange) -> Result<OutboundRequest, StepError> {
         self.call
             .request(&self.name, context, &ex.secrets)
             .map_err(|e| StepError::failed("SOAP_FAILED", format!("soap `{}`: {e}", self.name)))
@@ -320,6 +272,28 @@ impl SoapStep {
             ReturnFormat::Xml => super::parse::parse_text(super::parse::Format::Xml, text)
                 .map_err(|detail| format!("a return that is not valid XML: {detail}")),
         }
+    }
+}
+
+impl fan_out::OutboundStep for SoapStep {
+    fn label(&self) -> String {
+        format!("soap `{}`", self.name)
+    }
+
+    fn request(&self, context: &Value, ex: &Exchange) -> Result<OutboundRequest, StepError> {
+        SoapStep::request(self, context, ex)
+    }
+
+    fn outcome(&self, sent: Sent) -> ItemOutcome {
+        SoapStep::outcome(self, sent)
+    }
+
+    fn keep(&self, ex: &mut Exchange, kept: Value) -> Result<(), StepError> {
+        SoapStep::keep(self, ex, kept)
+    }
+
+    fn unanswered(&self) -> Value {
+        json!({ "status": null, "text": null, "value": null, "fault": null })
     }
 }
 
