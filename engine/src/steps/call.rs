@@ -24,13 +24,13 @@
 //! `item` and `index`), several at once, and `to` receives a list of
 //! answers in item order (see [`super::fan_out`]).
 
-use super::fan_out::{self, FailOn, FanOut, ItemOutcome, Sent};
+use super::fan_out::{self, failed_without_answer, FailOn, FanOut, ItemOutcome, Sent};
 use super::parse::{parse_text, Format};
 use super::support;
 use super::{BuildContext, Flow, RunEnv, StepError};
 use crate::config::DurationText;
 use crate::exchange::Exchange;
-use crate::outbound::{OutboundError, OutboundRequest, OutboundResponse};
+use crate::outbound::{OutboundRequest, OutboundResponse};
 use crate::templates::Template;
 use crate::value::{Map, Path, Value};
 use indexmap::IndexMap;
@@ -259,18 +259,10 @@ impl CallStep {
             kept,
             error: Some(StepError::failed(code, message)),
         };
-        let (name, shown) = (&self.name, &sent.shown_url);
-        let response = match sent.answer {
+        let (name, shown) = (&self.name, sent.shown_url.clone());
+        let response = match sent.response(&format!("call `{name}`"), "CALL") {
             Ok(response) => response,
-            Err(OutboundError::Timeout(after)) => {
-                let after = humantime::format_duration(after);
-                return failed(
-                    None,
-                    "CALL_TIMEOUT",
-                    format!("call `{name}` to {shown} timed out after {after}"),
-                );
-            }
-            Err(other) => return failed(None, "CALL_FAILED", format!("call `{name}` to {shown} failed: {other}")),
+            Err(error) => return failed_without_answer(error),
         };
         let succeeded = self.success.iter().any(|m| m.matches(response.status));
         let status = response.status;

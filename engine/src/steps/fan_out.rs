@@ -95,10 +95,7 @@ async fn run_each<S: OutboundStep>(
         .into_iter()
         .map(|sent| match sent {
             Ok(sent) => step.outcome(sent),
-            Err(error) => ItemOutcome {
-                kept: None,
-                error: Some(error),
-            },
+            Err(error) => failed_without_answer(error),
         })
         .collect();
     let (kept, error) = fan_out.gather(ex, outcomes, &step.unanswered());
@@ -149,6 +146,37 @@ pub(crate) struct ItemOutcome {
 pub(crate) struct Sent {
     pub shown_url: String,
     pub answer: Result<OutboundResponse, OutboundError>,
+}
+
+/// The outcome of an item that got no answer.
+pub(crate) fn failed_without_answer(error: StepError) -> ItemOutcome {
+    ItemOutcome {
+        kept: None,
+        error: Some(error),
+    }
+}
+
+impl Sent {
+    /// The answer, or, when none came, the error of the step `label`
+    /// (e.g. "soap `beds`"): `{prefix}_TIMEOUT` or `{prefix}_FAILED`.
+    pub(crate) fn response(self, label: &str, prefix: &str) -> Result<OutboundResponse, StepError> {
+        let shown = &self.shown_url;
+        let (code, message) = match self.answer {
+            Ok(response) => return Ok(response),
+            Err(OutboundError::Timeout(after)) => (
+                format!("{prefix}_TIMEOUT"),
+                format!(
+                    "{label} to {shown} timed out after {}",
+                    humantime::format_duration(after)
+                ),
+            ),
+            Err(other) => (
+                format!("{prefix}_FAILED"),
+                format!("{label} to {shown} failed: {other}"),
+            ),
+        };
+        Err(StepError::failed(code, message))
+    }
 }
 
 impl FanOut {

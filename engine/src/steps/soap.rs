@@ -21,14 +21,13 @@
 //! `item` and `index`), several at once, and `into` receives a list of
 //! those objects in item order (see [`super::fan_out`]).
 
-use super::fan_out::{self, FailOn, FanOut, ItemOutcome, Sent};
+use super::fan_out::{self, failed_without_answer, FailOn, FanOut, ItemOutcome, Sent};
 use super::{BuildContext, Flow, RunEnv, StepError};
 use crate::config::DurationText;
 use crate::destinations::soap::{
     default_timeout, fault_line, read_answer, SoapAnswer, SoapCall, SoapDestinationConfig, SoapVersionText,
 };
 use crate::exchange::Exchange;
-use crate::outbound::OutboundError;
 use crate::outbound::OutboundRequest;
 use crate::value::{Path, Scope, Value};
 use indexmap::IndexMap;
@@ -203,18 +202,10 @@ impl SoapStep {
             kept,
             error: Some(StepError::failed(code, message)),
         };
-        let (name, shown) = (&self.name, &sent.shown_url);
-        let response = match sent.answer {
+        let (name, shown) = (&self.name, sent.shown_url.clone());
+        let response = match sent.response(&format!("soap `{name}`"), "SOAP") {
             Ok(response) => response,
-            Err(OutboundError::Timeout(after)) => {
-                let after = humantime::format_duration(after);
-                return failed(
-                    None,
-                    "SOAP_TIMEOUT",
-                    format!("soap `{name}` to {shown} timed out after {after}"),
-                );
-            }
-            Err(other) => return failed(None, "SOAP_FAILED", format!("soap `{name}` to {shown} failed: {other}")),
+            Err(error) => return failed_without_answer(error),
         };
         let status = response.status;
         let answer = match read_answer(&response) {
