@@ -13,12 +13,15 @@ use std::sync::Arc;
 
 type Result<T> = std::result::Result<T, Box<EvalAltResult>>;
 
-/// What `reject(code, message)` raises: it ends the script (a `try` block
-/// cannot catch it) and the step answers the sender with a rejection.
+/// What `reject(code, message)` and `fail(code, message)` raise: it ends
+/// the script (a `try` block cannot catch it) and the step answers the
+/// sender with the code and message, as a rejection (the sender is at
+/// fault) or a failure (something on our side, e.g. a system we asked).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Rejection {
     pub code: String,
     pub message: String,
+    pub failed: bool,
 }
 
 pub fn register(engine: &mut Engine, zone: Tz, mappings: Arc<Mappings>) {
@@ -27,16 +30,19 @@ pub fn register(engine: &mut Engine, zone: Tz, mappings: Arc<Mappings>) {
     register_lookups(engine, mappings);
     register_strings(engine);
     engine.register_fn("uuid", || uuid::Uuid::new_v4().to_string());
-    engine.register_fn(
-        "reject",
-        |cx: NativeCallContext, code: &str, message: &str| -> Result<()> {
-            let rejection = Rejection {
-                code: code.to_string(),
-                message: message.to_string(),
-            };
-            Err(EvalAltResult::ErrorTerminated(Dynamic::from(rejection), cx.call_position()).into())
-        },
-    );
+    for (name, failed) in [("reject", false), ("fail", true)] {
+        engine.register_fn(
+            name,
+            move |cx: NativeCallContext, code: &str, message: &str| -> Result<()> {
+                let rejection = Rejection {
+                    code: code.to_string(),
+                    message: message.to_string(),
+                    failed,
+                };
+                Err(EvalAltResult::ErrorTerminated(Dynamic::from(rejection), cx.call_position()).into())
+            },
+        );
+    }
 }
 
 fn fail(message: impl Into<String>) -> Box<EvalAltResult> {

@@ -132,6 +132,8 @@ impl fmt::Display for ScriptError {
 pub enum RunError {
     /// The script called `reject(code, message)`: the sender is at fault.
     Rejected { code: String, message: String },
+    /// The script called `fail(code, message)`: something on our side.
+    FailedWith { code: String, message: String },
     /// The script failed: an error, a `throw`, or a sandbox limit.
     Failed(ScriptError),
 }
@@ -140,6 +142,7 @@ impl fmt::Display for RunError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             RunError::Rejected { code, message } => write!(f, "rejected: {code}: {message}"),
+            RunError::FailedWith { code, message } => write!(f, "failed: {code}: {message}"),
             RunError::Failed(error) => error.fmt(f),
         }
     }
@@ -283,9 +286,10 @@ impl Scripting {
         let message = match &error {
             EvalAltResult::ErrorTerminated(token, _) => {
                 if let Some(rejection) = token.read_lock::<Rejection>() {
-                    return RunError::Rejected {
-                        code: rejection.code.clone(),
-                        message: rejection.message.clone(),
+                    let (code, message) = (rejection.code.clone(), rejection.message.clone());
+                    return match rejection.failed {
+                        false => RunError::Rejected { code, message },
+                        true => RunError::FailedWith { code, message },
                     };
                 }
                 "the script was terminated".to_string()

@@ -158,6 +158,14 @@ fn reject_ends_the_script_even_inside_try_and_functions() {
             message: "身份证号为空".into()
         })
     );
+    let source = r#"try { fail("50001", "the hospital did not answer"); } catch (e) { body.caught = true; }"#;
+    assert_eq!(
+        run(source),
+        Err(RunError::FailedWith {
+            code: "50001".into(),
+            message: "the hospital did not answer".into()
+        })
+    );
 }
 
 #[test]

@@ -123,10 +123,11 @@ pub(crate) fn position(cx: &BuildContext, at: Position) -> Position {
 }
 
 /// A run's failure as the step's answer: `reject(...)` is a rejection,
-/// anything else `SCRIPT_ERROR`, naming the script and where it failed.
+/// `fail(...)` a failure with its code, anything else `SCRIPT_ERROR`, naming the script and where it failed.
 pub(crate) fn step_error(error: RunError, name: &str) -> StepError {
     match error {
         RunError::Rejected { code, message } => StepError::rejected(code, message),
+        RunError::FailedWith { code, message } => StepError::failed(code, message),
         RunError::Failed(e) => StepError::failed("SCRIPT_ERROR", e.in_script(name)),
     }
 }
