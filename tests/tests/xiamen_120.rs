@@ -4,6 +4,7 @@
 //! The pack's demo stand-ins (routes/xiamen-120-demo) play the 120 platform
 //! and the hospitals.
 
+use futures::StreamExt;
 use medbus_tests::{Medbus, Setup};
 use serde_json::Value;
 use sqlx::{Connection, Row};
@@ -357,4 +358,88 @@ async fn the_hub_database_may_be_postgresql() {
     drop(pg);
     drop(medbus);
     medbus_tests::drop_database(&database).await;
+}
+
+/// An envelope a client would post for `pushApplyRecord`.
+fn push_envelope(apply_no: &str) -> String {
+    let escaped = record(apply_no, "demo-only-secret-of-vendor-120")
+        .replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;");
+    format!(
+        "<?xml version=\"1.0\" encoding=\"utf-8\"?><soapenv:Envelope xmlns:soapenv=\"http://schemas.xmlsoap.org/soap/envelope/\" \
+         xmlns:hub=\"http://hub.xmhealth.medbus/\"><soapenv:Body><hub:pushApplyRecord><applyData>{escaped}</applyData>\
+         </hub:pushApplyRecord></soapenv:Body></soapenv:Envelope>"
+    )
+}
+
+/// Every push the hub answered `ok` reaches the hub database and the
+/// hospital, although the hub is killed (SIGKILL) right after answering.
+#[tokio::test]
+async fn acknowledged_pushes_survive_a_kill() {
+    let mut medbus = Setup::shipped().start().await;
+    let url = medbus.listener_url("er-hub", HUB);
+    let client = reqwest::Client::new();
+    let pushes = (0..160).map(|n| {
+        let (client, url) = (client.clone(), url.clone());
+        async move {
+            let apply_no = format!("K{n:03}");
+            let answer = client
+                .post(&url)
+                .header("content-type", "text/xml; charset=utf-8")
+                .header("soapaction", "\"\"")
+                .body(push_envelope(&apply_no))
+                .send()
+                .await
+                .ok()?
+                .text()
+                .await
+                .ok()?;
+            answer.contains("<return>ok</return>").then_some(apply_no)
+        }
+    });
+    let acknowledged: Vec<String> = futures::stream::iter(pushes)
+        .buffer_unordered(16)
+        .filter_map(|acked| async move { acked })
+        .collect()
+        .await;
+    medbus.kill();
+    assert_eq!(acknowledged.len(), 160, "every push was answered ok before the kill");
+    let before = acknowledged
+        .iter()
+        .filter(|no| {
+            medbus
+                .data_dir
+                .join(format!("xiamen-120-demo/hospital/H03-{no}.json"))
+                .exists()
+        })
+        .count();
+    println!("at the kill, {before} of 160 had reached the hospital");
+    medbus.restart().await;
+
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let mut db = hub_db(&medbus).await;
+        let kept: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM apply_record WHERE apply_no LIKE 'K%'")
+            .fetch_one(&mut db)
+            .await
+            .unwrap();
+        let forwarded = acknowledged
+            .iter()
+            .filter(|no| {
+                medbus
+                    .data_dir
+                    .join(format!("xiamen-120-demo/hospital/H03-{no}.json"))
+                    .exists()
+            })
+            .count();
+        if kept == 160 && forwarded == 160 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "after the restart: {kept} of 160 kept in the hub database, {forwarded} of 160 at the hospital"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 }
