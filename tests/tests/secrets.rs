@@ -221,6 +221,30 @@ async fn callers_are_authenticated_and_secrets_stay_out_of_the_journal_and_logs(
         "rendered with the secret current at sending"
     );
     assert_journal_holds_none_of(&medbus, &[VENDOR_V2, HOSPITAL_V2, FROM_ENV]).await;
+
+    // Rotation again, with no reload asked: the file watcher applies it.
+    const VENDOR_V3: &str = "vendor-secret-120-v3";
+    std::fs::write(
+        medbus.config_dir.join("secrets.yaml"),
+        secrets_file(VENDOR_V3, HOSPITAL_V2),
+    )
+    .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let mut n = 6;
+    loop {
+        let (status, _) = push(&medbus, json!({"secret": VENDOR_V3, "applyNo": format!("A{n}")})).await;
+        if status == 200 {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the watcher never applied the rotated secret"
+        );
+        n += 1;
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let (status, _) = push(&medbus, json!({"secret": VENDOR_V2, "applyNo": "A99"})).await;
+    assert_eq!(status, 401, "the rotated-out secret no longer admits");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -21,11 +21,12 @@ const DEBOUNCE: Duration = Duration::from_millis(20);
 /// watcher reports the files of one burst in several batches.
 const SETTLE: Duration = Duration::from_millis(50);
 
-/// What is watched: folders (recursively) and the settings file.
+/// What is watched: folders (recursively), and single files: the settings
+/// file and the secrets file (a rotated secret applies without a restart).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct WatchSet {
     pub dirs: Vec<PathBuf>,
-    pub settings_file: PathBuf,
+    pub files: Vec<PathBuf>,
 }
 
 impl WatchSet {
@@ -38,7 +39,7 @@ impl WatchSet {
                 settings.mappings_dir.clone(),
                 settings.templates_dir.clone(),
             ],
-            settings_file: file,
+            files: vec![file, settings.secrets_file.clone()],
         }
     }
 
@@ -48,7 +49,7 @@ impl WatchSet {
             let name = name.to_string_lossy();
             name.starts_with('.') || name.ends_with('~') || name.ends_with(".swp") || name.ends_with(".tmp")
         });
-        if path == self.settings_file {
+        if self.files.iter().any(|file| file == path) {
             return true;
         }
         !hidden_or_backup && self.dirs.iter().any(|dir| path.starts_with(dir))
@@ -138,10 +139,12 @@ fn watch(
     for dir in set.dirs.iter().filter(|d| d.is_dir()) {
         debouncer.watch(dir, RecursiveMode::Recursive)?;
     }
-    if let Some(folder) = set.settings_file.parent() {
+    let mut folders: Vec<&Path> = set.files.iter().filter_map(|file| file.parent()).collect();
+    folders.dedup();
+    for folder in folders.into_iter().filter(|folder| folder.is_dir()) {
         debouncer.watch(folder, RecursiveMode::NonRecursive)?;
     }
-    tracing::info!(dirs = ?set.dirs, settings = %set.settings_file.display(), "watching the configuration for changes");
+    tracing::info!(dirs = ?set.dirs, files = ?set.files, "watching the configuration for changes");
     Ok(debouncer)
 }
 
@@ -153,7 +156,7 @@ mod tests {
     fn set() -> WatchSet {
         WatchSet {
             dirs: vec!["/c/routes".into(), "/c/scripts".into()],
-            settings_file: "/c/medbus.yaml".into(),
+            files: vec!["/c/medbus.yaml".into(), "/etc/medbus/secrets.yaml".into()],
         }
     }
 
@@ -163,6 +166,8 @@ mod tests {
         assert!(set.concerns(Path::new("/c/routes/a/b.yaml")));
         assert!(set.concerns(Path::new("/c/scripts/x.rhai")));
         assert!(set.concerns(Path::new("/c/medbus.yaml")));
+        assert!(set.concerns(Path::new("/etc/medbus/secrets.yaml")));
+        assert!(!set.concerns(Path::new("/etc/medbus/other.yaml")));
         assert!(!set.concerns(Path::new("/c/medbus-123.log")));
         assert!(!set.concerns(Path::new("/c/data/journal.db")));
         assert!(!set.concerns(Path::new("/c/routes/.b.yaml.swp")));
@@ -190,7 +195,7 @@ mod tests {
         std::fs::create_dir_all(&routes).unwrap();
         let set = WatchSet {
             dirs: vec![routes.clone()],
-            settings_file: std::path::absolute(dir.path()).unwrap().join("medbus.yaml"),
+            files: vec![std::path::absolute(dir.path()).unwrap().join("medbus.yaml")],
         };
         let (sender, mut changed) = mpsc::unbounded_channel();
         let _debouncer = watch(&set, sender).unwrap();
