@@ -1,5 +1,6 @@
 //! The shipped Xiamen 120 hub (routes/xiamen-120) on the real binary, called
-//! by zeep, a SOAP client nobody here wrote, built from the hub's own WSDLs:
+//! by zeep and node-soap, SOAP clients nobody here wrote, built from the hub's
+//! own WSDLs:
 //! the 120 platform pushes a record, the hospitals confirm and correct it.
 //! The pack's demo stand-ins (routes/xiamen-120-demo) play the 120 platform
 //! and the hospitals.
@@ -15,9 +16,31 @@ const YLK: &str = "/er/webservice/ylkCallInterface";
 
 /// Calls `operations` (name, params JSON) through zeep on the WSDL at `url`.
 async fn zeep(url: String, binding: &str, operations: &[(&str, Value)]) -> Vec<Value> {
-    let script = medbus_tests::repo_root().join("tests/soap/zeep_call.py");
-    let mut command = std::process::Command::new("python3");
-    command.arg(script).arg(url).arg(binding);
+    let install = "install it with `python3 -m pip install -r tests/soap/requirements.txt`; .ci/run does";
+    soap_client("python3", "tests/soap/zeep_call.py", install, url, binding, operations).await
+}
+
+/// Calls `operations` through node-soap on the WSDL at `url`.
+async fn node_soap(url: String, binding: &str, operations: &[(&str, Value)]) -> Vec<Value> {
+    let install = "install it with `npm ci --prefix tests/soap/node`; .ci/run does";
+    soap_client("node", "tests/soap/node/call.js", install, url, binding, operations).await
+}
+
+/// Runs a client script: `program script URL BINDING (OPERATION PARAMS)...`,
+/// which prints a JSON list of returns and faults.
+async fn soap_client(
+    program: &str,
+    script: &str,
+    install: &str,
+    url: String,
+    binding: &str,
+    operations: &[(&str, Value)],
+) -> Vec<Value> {
+    let mut command = std::process::Command::new(program);
+    command
+        .arg(medbus_tests::repo_root().join(script))
+        .arg(url)
+        .arg(binding);
     for (operation, params) in operations {
         command.arg(operation).arg(params.to_string());
     }
@@ -26,7 +49,7 @@ async fn zeep(url: String, binding: &str, operations: &[(&str, Value)]) -> Vec<V
         .unwrap();
     assert!(
         output.status.success(),
-        "zeep failed (install it with `python3 -m pip install -r tests/soap/requirements.txt`; .ci/run does): {}",
+        "{script} failed ({install}): {}",
         String::from_utf8_lossy(&output.stderr)
     );
     serde_json::from_slice(&output.stdout).unwrap()
@@ -441,5 +464,48 @@ async fn acknowledged_pushes_survive_a_kill() {
             "after the restart: {kept} of 160 kept in the hub database, {forwarded} of 160 at the hospital"
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// node-soap builds its clients from both WSDLs, over either binding, and
+/// calls every operation without hand edits.
+#[tokio::test]
+async fn node_soap_calls_every_operation_over_both_bindings() {
+    let medbus = Setup::shipped().start().await;
+    for binding in ["1.1", "1.2"] {
+        let apply_no = format!("N{}", binding.replace('.', ""));
+        let pushed = node_soap(
+            medbus.listener_url("er-hub", &format!("{HUB}?wsdl")),
+            binding,
+            &[
+                ("pushApplyRecord", serde_json::json!({ "applyData": record(&apply_no, "demo-only-secret-of-vendor-120") })),
+                ("getBedMes", serde_json::json!({ "message": "<root><hospitalCode>H03</hospitalCode><secret>demo-only-secret-of-vendor-120</secret></root>" })),
+                ("getAllergyMes", serde_json::json!({ "message": "<root><identity>350203198001010011</identity><secret>demo-only-secret-of-vendor-120</secret></root>" })),
+                ("getPatientDiagnosis", serde_json::json!({ "message": "<root><patients><Patient><identity>350203198001010011</identity></Patient></patients><secret>demo-only-secret-of-vendor-120</secret></root>" })),
+                ("getDischargeSummary", serde_json::json!({ "message": "<root><patients><Patient><identity>350203198001010011</identity></Patient></patients><secret>demo-only-secret-of-vendor-120</secret></root>" })),
+            ],
+        )
+        .await;
+        assert_eq!(returned(&pushed, 0), "ok", "{binding}: {pushed:?}");
+        assert!(
+            returned(&pushed, 1).contains("<hospitalCode>H03</hospitalCode>"),
+            "{binding}: {pushed:?}"
+        );
+        for index in 2..5 {
+            assert!(returned(&pushed, index).starts_with("<?xml"), "{binding}: {pushed:?}");
+        }
+        let ylk = node_soap(
+            medbus.listener_url("er-hub", &format!("{YLK}?wsdl")),
+            binding,
+            &[
+                ("stateUpdata", serde_json::json!({ "state": format!("<root><applyNo>{apply_no}</applyNo><state>0</state><secret>demo-only-secret-of-hospital-h03</secret></root>") })),
+                ("getApplyRecord", serde_json::json!({ "applyData": "<root><eventNo>NONE2</eventNo><secret>demo-only-secret-of-hospital-h03</secret></root>" })),
+                ("updateApplyRecord", serde_json::json!({ "param": format!("<root><applyNo>{apply_no}</applyNo><sex>男</sex><secret>demo-only-secret-of-hospital-h03</secret></root>") })),
+            ],
+        )
+        .await;
+        assert_eq!(returned(&ylk, 0), "0", "{binding}: {ylk:?}");
+        assert!(returned(&ylk, 1).starts_with("error:30001:"), "{binding}: {ylk:?}");
+        assert_eq!(returned(&ylk, 2), "更新成功", "{binding}: {ylk:?}");
     }
 }
