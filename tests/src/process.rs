@@ -69,38 +69,35 @@ impl Setup {
     /// The shipped configuration: the repository's medbus.yaml and folders,
     /// copied so that a test may change them.
     pub fn shipped() -> Setup {
-        let setup = Setup::empty();
+        let mut setup = Setup::empty();
         let root = crate::repo_root();
+        let mut files = Vec::new();
         for sub in ["routes", "scripts", "templates", "mappings"] {
-            copy_tree(&root.join(sub), &setup.dir.path().join(sub));
+            copy_tree(&root.join(sub), &setup.dir.path().join(sub), &mut files);
         }
         for file in ["medbus.yaml", "secrets.example.yaml"] {
             std::fs::copy(root.join(file), setup.dir.path().join(file)).unwrap();
         }
-        // The Xiamen 120 pack serves on named listeners: free ports for them,
-        // and the pack's addresses of its demo stand-ins (the 120 platform,
-        // every hospital's endpoint) moved to the demo's port.
-        let mut setup = setup.listener("er-hub").listener("er-demo");
-        let demo = setup.listeners["er-demo"].to_string();
-        let hospitals = setup.dir.path().join("mappings/xiamen-120/hospitals.csv");
-        let table = std::fs::read_to_string(&hospitals)
-            .unwrap()
-            .replace("127.0.0.1:18090", &demo);
-        std::fs::write(hospitals, table).unwrap();
-        setup.env.insert(
-            "MEDBUS_VALUE_XIAMEN_120_PLATFORM_URL".into(),
-            format!("http://{demo}/demo/120/er/webservice/ylkCallInterface"),
-        );
+        // Named listeners (a pack's ports) move to free ports: their address
+        // is replaced wherever the configuration names it: the settings
+        // (`listeners`, `values` URLs), the mapping tables (endpoints of demo
+        // stand-ins), the route tests' expectations.
+        let settings_file = setup.dir.path().join("medbus.yaml");
+        let named = medbus::settings::Settings::load(&settings_file, &|_| None)
+            .unwrap_or_else(|errors| panic!("the shipped settings: {errors:?}"))
+            .listeners;
+        files.push(settings_file);
+        for (name, shipped) in named {
+            let moved: SocketAddr = format!("127.0.0.1:{}", crate::free_port()).parse().unwrap();
+            for file in &files {
+                let text = std::fs::read_to_string(file).unwrap();
+                if text.contains(&shipped.to_string()) {
+                    std::fs::write(file, text.replace(&shipped.to_string(), &moved.to_string())).unwrap();
+                }
+            }
+            setup.listeners.insert(name, moved);
+        }
         setup
-    }
-
-    /// Moves the settings' listener `name` to a free port.
-    pub fn listener(mut self, name: &str) -> Self {
-        let addr: SocketAddr = format!("127.0.0.1:{}", crate::free_port()).parse().unwrap();
-        let variable = format!("MEDBUS_LISTENER_{}", name.to_ascii_uppercase().replace('-', "_"));
-        self.env.insert(variable, addr.to_string());
-        self.listeners.insert(name.to_string(), addr);
-        self
     }
 
     pub fn path(&self) -> &Path {
@@ -131,15 +128,17 @@ impl Setup {
     }
 }
 
-fn copy_tree(from: &Path, to: &Path) {
+/// Copies a folder recursively; adds every file written to `copied`.
+fn copy_tree(from: &Path, to: &Path, copied: &mut Vec<PathBuf>) {
     std::fs::create_dir_all(to).unwrap();
     let Ok(entries) = std::fs::read_dir(from) else { return };
     for entry in entries.flatten() {
         let target = to.join(entry.file_name());
         if entry.path().is_dir() {
-            copy_tree(&entry.path(), &target);
+            copy_tree(&entry.path(), &target, copied);
         } else {
-            std::fs::copy(entry.path(), target).unwrap();
+            std::fs::copy(entry.path(), &target).unwrap();
+            copied.push(target);
         }
     }
 }

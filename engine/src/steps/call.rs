@@ -247,117 +247,6 @@ impl CallStep {
         fan_out::run(self, self.fan_out.as_ref(), ex, env, context).await
     }
 
-    fn keep(&self, ex: &mut Exchange, answer: Value) -> Result<(), StepError> {
-        ex.assign(&self.to, answer)
-            .map_err(|e| StepError::failed("CALL_FAILED", format!("call `{}`: {e}", self.name)))
-    }
-
-    /// What an answer comes to: the value `to` keeps (none when no answer
-    /// came) and the step's error.
-    fn outcome(&self, sent: Sent) -> ItemOutcome {
-        let failed = |kept: Option<Value>, code: &str, message: String| ItemOutcome {
-            kept,
-            error: Some(StepError::failed(code, message)),
-        };
-        let (name, shown) = (&self.name, sent.shown_url.clone());
-        let response = match sent.response(&format!("call `{name}`"), "CALL") {
-            Ok(response) => response,
-            Err(error) => return failed_without_answer(error),
-        };
-        let succeeded = self.success.iter().any(|m| m.matches(response.status));
-        let status = response.status;
-        let (answer, bad_body) = self.answer(response, succeeded);
-        if !succeeded {
-            let message = format!(
-                "call `{name}` to {shown} answered {status}; expected {}",
-                self.success_text
-            );
-            return failed(Some(answer), "CALL_FAILED", message);
-        }
-        if let Some(detail) = bad_body {
-            let message = format!("call `{name}` to {shown} answered a body that is not valid {detail}");
-            return failed(Some(answer), "CALL_BAD_RESPONSE", message);
-        }
-        ItemOutcome {
-            kept: Some(answer),
-            error: None,
-        }
-    }
-
-    /// Renders the request against `context`, the exchange's scopes (and
-    /// with `each`, `item` and `index`).
-    fn request(&self, ex: &Exchange, context: &Value) -> Result<OutboundRequest, StepError> {
-        let render = |part: &str, template: &Template| {
-            ex.secrets.render_outbound(template, context).map_err(|e| {
-                StepError::failed(
-                    "CALL_FAILED",
-                    format!("call `{}`: cannot render {part}: {e}", self.name),
-                )
-            })
-        };
-        let url = render("the URL", &self.url)?;
-        let mut url = Url::parse(url.trim()).map_err(|e| {
-            StepError::failed(
-                "CALL_FAILED",
-                format!(
-                    "call `{}`: the URL `{}` is not valid: {e}",
-                    self.name,
-                    support::shown_url(&url)
-                ),
-            )
-        })?;
-        if !self.query.is_empty() {
-            let mut pairs = url.query_pairs_mut();
-            for (key, template) in &self.query {
-                pairs.append_pair(key, &render(&format!("query `{key}`"), template)?);
-            }
-        }
-        let mut headers = Vec::with_capacity(self.headers.len() + 1);
-        for (name, template) in &self.headers {
-            headers.push((name.clone(), render(&format!("header `{name}`"), template)?));
-        }
-        let (body, guessed_type) = match &self.body {
-            Body::None => (String::new(), None),
-            Body::Template(template) => {
-                let body = render("the body", template)?;
-                let guessed = support::guess_content_type(&body).to_string();
-                (body, Some(guessed))
-            }
-            Body::From(path) => {
-                let body = match ex.lookup(path) {
-                    None | Some(Value::Null) => {
-                        return Err(StepError::failed(
-                            "CALL_FAILED",
-                            format!("call `{}`: `{path}` is missing; expected the value to send", self.name),
-                        ))
-                    }
-                    Some(Value::String(text)) => text,
-                    Some(other) => other.to_string(),
-                };
-                let guessed = support::guess_content_type(&body).to_string();
-                (body, Some(guessed))
-            }
-            Body::Outgoing => {
-                let payload = ex
-                    .outgoing()
-                    .map_err(|e| StepError::failed("CALL_FAILED", format!("call `{}`: {e}", self.name)))?;
-                (payload.body, Some(payload.content_type))
-            }
-        };
-        let has_content_type = headers.iter().any(|(k, _)| k.eq_ignore_ascii_case("content-type"));
-        if let (false, Some(content_type)) = (has_content_type, self.content_type.clone().or(guessed_type)) {
-            headers.push(("Content-Type".to_string(), content_type));
-        }
-        Ok(OutboundRequest {
-            name: self.name.clone(),
-            method: self.method.clone(),
-            url: url.to_string(),
-            headers,
-            body,
-            timeout: self.timeout.0,
-        })
-    }
-
     /// The answer as a value, and what is wrong with its body when a
     /// successful answer does not parse as the configured format.
     fn answer(&self, response: OutboundResponse, succeeded: bool) -> (Value, Option<String>) {
@@ -451,16 +340,115 @@ impl fan_out::OutboundStep for CallStep {
         format!("call `{}`", self.name)
     }
 
+    /// Renders the request against `context`, the exchange's scopes (and
+    /// with `each`, `item` and `index`).
     fn request(&self, context: &Value, ex: &Exchange) -> Result<OutboundRequest, StepError> {
-        CallStep::request(self, ex, context)
+        let render = |part: &str, template: &Template| {
+            ex.secrets.render_outbound(template, context).map_err(|e| {
+                StepError::failed(
+                    "CALL_FAILED",
+                    format!("call `{}`: cannot render {part}: {e}", self.name),
+                )
+            })
+        };
+        let url = render("the URL", &self.url)?;
+        let mut url = Url::parse(url.trim()).map_err(|e| {
+            StepError::failed(
+                "CALL_FAILED",
+                format!(
+                    "call `{}`: the URL `{}` is not valid: {e}",
+                    self.name,
+                    support::shown_url(&url)
+                ),
+            )
+        })?;
+        if !self.query.is_empty() {
+            let mut pairs = url.query_pairs_mut();
+            for (key, template) in &self.query {
+                pairs.append_pair(key, &render(&format!("query `{key}`"), template)?);
+            }
+        }
+        let mut headers = Vec::with_capacity(self.headers.len() + 1);
+        for (name, template) in &self.headers {
+            headers.push((name.clone(), render(&format!("header `{name}`"), template)?));
+        }
+        let (body, guessed_type) = match &self.body {
+            Body::None => (String::new(), None),
+            Body::Template(template) => {
+                let body = render("the body", template)?;
+                let guessed = support::guess_content_type(&body).to_string();
+                (body, Some(guessed))
+            }
+            Body::From(path) => {
+                let body = match ex.lookup(path) {
+                    None | Some(Value::Null) => {
+                        return Err(StepError::failed(
+                            "CALL_FAILED",
+                            format!("call `{}`: `{path}` is missing; expected the value to send", self.name),
+                        ))
+                    }
+                    Some(Value::String(text)) => text,
+                    Some(other) => other.to_string(),
+                };
+                let guessed = support::guess_content_type(&body).to_string();
+                (body, Some(guessed))
+            }
+            Body::Outgoing => {
+                let payload = ex
+                    .outgoing()
+                    .map_err(|e| StepError::failed("CALL_FAILED", format!("call `{}`: {e}", self.name)))?;
+                (payload.body, Some(payload.content_type))
+            }
+        };
+        let has_content_type = headers.iter().any(|(k, _)| k.eq_ignore_ascii_case("content-type"));
+        if let (false, Some(content_type)) = (has_content_type, self.content_type.clone().or(guessed_type)) {
+            headers.push(("Content-Type".to_string(), content_type));
+        }
+        Ok(OutboundRequest {
+            name: self.name.clone(),
+            method: self.method.clone(),
+            url: url.to_string(),
+            headers,
+            body,
+            timeout: self.timeout.0,
+        })
     }
 
+    /// What an answer comes to: the value `to` keeps (none when no answer
+    /// came) and the step's error.
     fn outcome(&self, sent: Sent) -> ItemOutcome {
-        CallStep::outcome(self, sent)
+        let failed = |kept: Option<Value>, code: &str, message: String| ItemOutcome {
+            kept,
+            error: Some(StepError::failed(code, message)),
+        };
+        let (name, shown) = (&self.name, sent.shown_url.clone());
+        let response = match sent.response(&format!("call `{name}`"), "CALL") {
+            Ok(response) => response,
+            Err(error) => return failed_without_answer(error),
+        };
+        let succeeded = self.success.iter().any(|m| m.matches(response.status));
+        let status = response.status;
+        let (answer, bad_body) = self.answer(response, succeeded);
+        if !succeeded {
+            let message = format!(
+                "call `{name}` to {shown} answered {status}; expected {}",
+                self.success_text
+            );
+            return failed(Some(answer), "CALL_FAILED", message);
+        }
+        if let Some(detail) = bad_body {
+            let message = format!("call `{name}` to {shown} answered a body that is not valid {detail}");
+            return failed(Some(answer), "CALL_BAD_RESPONSE", message);
+        }
+        ItemOutcome {
+            kept: Some(answer),
+            error: None,
+        }
     }
 
-    fn keep(&self, ex: &mut Exchange, kept: Value) -> Result<(), StepError> {
-        CallStep::keep(self, ex, kept)
+    fn keep(&self, ex: &mut Exchange, answer: Value) -> Result<(), StepError> {
+        ex.assign(&self.to, answer)
+            .map_err(|e| StepError::failed("CALL_FAILED", format!("call `{}`: {e}", self.name)))
     }
 
     fn unanswered(&self) -> Value {

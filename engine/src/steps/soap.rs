@@ -189,6 +189,31 @@ impl SoapStep {
         fan_out::run(self, self.fan_out.as_ref(), ex, env, context).await
     }
 
+    /// The return as a value, or what is wrong with it when `parse: xml`.
+    fn decode(&self, text: Option<&str>) -> Result<Value, String> {
+        let Some(text) = text else {
+            return match self.parse {
+                ReturnFormat::Xml => Err("no return; expected XML".into()),
+                _ => Ok(Value::Null),
+            };
+        };
+        let looks_like_xml = text.trim_start().starts_with('<');
+        match self.parse {
+            ReturnFormat::Text => Ok(Value::String(text.to_string())),
+            ReturnFormat::Auto if !looks_like_xml => Ok(Value::String(text.to_string())),
+            ReturnFormat::Auto => Ok(super::parse::parse_text(super::parse::Format::Xml, text)
+                .unwrap_or_else(|_| Value::String(text.to_string()))),
+            ReturnFormat::Xml => super::parse::parse_text(super::parse::Format::Xml, text)
+                .map_err(|detail| format!("a return that is not valid XML: {detail}")),
+        }
+    }
+}
+
+impl fan_out::OutboundStep for SoapStep {
+    fn label(&self) -> String {
+        format!("soap `{}`", self.name)
+    }
+
     fn request(&self, context: &Value, ex: &Exchange) -> Result<OutboundRequest, StepError> {
         self.call
             .request(&self.name, context, &ex.secrets)
@@ -244,43 +269,6 @@ impl SoapStep {
     fn keep(&self, ex: &mut Exchange, answer: Value) -> Result<(), StepError> {
         ex.assign(&self.into, answer)
             .map_err(|e| StepError::failed("SOAP_FAILED", format!("soap `{}`: {e}", self.name)))
-    }
-
-    /// The return as a value, or what is wrong with it when `parse: xml`.
-    fn decode(&self, text: Option<&str>) -> Result<Value, String> {
-        let Some(text) = text else {
-            return match self.parse {
-                ReturnFormat::Xml => Err("no return; expected XML".into()),
-                _ => Ok(Value::Null),
-            };
-        };
-        let looks_like_xml = text.trim_start().starts_with('<');
-        match self.parse {
-            ReturnFormat::Text => Ok(Value::String(text.to_string())),
-            ReturnFormat::Auto if !looks_like_xml => Ok(Value::String(text.to_string())),
-            ReturnFormat::Auto => Ok(super::parse::parse_text(super::parse::Format::Xml, text)
-                .unwrap_or_else(|_| Value::String(text.to_string()))),
-            ReturnFormat::Xml => super::parse::parse_text(super::parse::Format::Xml, text)
-                .map_err(|detail| format!("a return that is not valid XML: {detail}")),
-        }
-    }
-}
-
-impl fan_out::OutboundStep for SoapStep {
-    fn label(&self) -> String {
-        format!("soap `{}`", self.name)
-    }
-
-    fn request(&self, context: &Value, ex: &Exchange) -> Result<OutboundRequest, StepError> {
-        SoapStep::request(self, context, ex)
-    }
-
-    fn outcome(&self, sent: Sent) -> ItemOutcome {
-        SoapStep::outcome(self, sent)
-    }
-
-    fn keep(&self, ex: &mut Exchange, kept: Value) -> Result<(), StepError> {
-        SoapStep::keep(self, ex, kept)
     }
 
     fn unanswered(&self) -> Value {

@@ -536,18 +536,23 @@ tests:
     expect: { status: processed }
 "#;
 
-    #[tokio::test]
-    async fn soap_steps_and_destinations_are_answered_and_checked() {
+    /// Runs the tests of one route file, in a configuration of its own.
+    async fn run_route_file(route: &str) -> Vec<super::CaseResult> {
         let dir = tempfile::tempdir().unwrap();
         std::fs::create_dir_all(dir.path().join("routes")).unwrap();
-        std::fs::write(dir.path().join("routes/t.yaml"), ROUTE).unwrap();
+        std::fs::write(dir.path().join("routes/t.yaml"), route).unwrap();
         let snapshot = Snapshot::load(Arc::new(Settings::for_dir(dir.path()))).unwrap_or_else(|errors| {
             panic!(
                 "{}",
                 errors.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("\n")
             )
         });
-        let results = super::super::run(&snapshot, None).await;
+        super::super::run(&snapshot, None).await
+    }
+
+    #[tokio::test]
+    async fn soap_steps_and_destinations_are_answered_and_checked() {
+        let results = run_route_file(ROUTE).await;
         let failures: Vec<&Vec<String>> = results.iter().map(|r| &r.failures).collect();
         assert!(failures[0].is_empty(), "{:?}", failures[0]);
         assert!(failures[1].is_empty(), "{:?}", failures[1]);
@@ -618,16 +623,7 @@ tests:
 
     #[tokio::test]
     async fn fan_outs_take_recorded_answers_in_item_order() {
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::create_dir_all(dir.path().join("routes")).unwrap();
-        std::fs::write(dir.path().join("routes/t.yaml"), FAN_OUT).unwrap();
-        let snapshot = Snapshot::load(Arc::new(Settings::for_dir(dir.path()))).unwrap_or_else(|errors| {
-            panic!(
-                "{}",
-                errors.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("\n")
-            )
-        });
-        let results = super::super::run(&snapshot, None).await;
+        let results = run_route_file(FAN_OUT).await;
         let failures: Vec<&Vec<String>> = results.iter().map(|r| &r.failures).collect();
         assert_eq!(
             failures[0],
