@@ -179,10 +179,16 @@ fn tera_error(error: &tera::Error) -> String {
 
 fn xml_escape(value: &tera::Value, _: &HashMap<String, tera::Value>) -> tera::Result<tera::Value> {
     let text = match value {
-        tera::Value::String(s) => s.clone(),
+        tera::Value::String(s) => escape_xml(s),
         tera::Value::Null => String::new(),
-        other => other.to_string(),
+        other => escape_xml(&other.to_string()),
     };
+    Ok(tera::Value::String(text))
+}
+
+/// What the `xml_escape` filter writes: the five XML entities escaped.
+/// Redaction looks for secrets in this form too.
+pub fn escape_xml(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         match c {
@@ -194,7 +200,7 @@ fn xml_escape(value: &tera::Value, _: &HashMap<String, tera::Value>) -> tera::Re
             c => out.push(c),
         }
     }
-    Ok(tera::Value::String(out))
+    out
 }
 
 fn json_filter(value: &tera::Value, _: &HashMap<String, tera::Value>) -> tera::Result<tera::Value> {

@@ -10,7 +10,6 @@ use crate::config::{Diagnostics, Position};
 use crate::destinations::sql::{SqlDestinationConfig, SqlEndpoint};
 use crate::destinations::{Attempt, Failure, Outgoing};
 use crate::exchange::Exchange;
-use crate::resources::Resources;
 use crate::settings::{Durability, Settings};
 use crate::steps::sql::{SqlConfig, SqlStep};
 use crate::steps::{BuildContext, ErrorKind, Flow};
@@ -110,16 +109,7 @@ impl Fixture {
         build: impl FnOnce(&C, &mut BuildContext) -> Option<S>,
     ) -> Result<S, String> {
         let config: C = serde_saphyr::from_str(yaml).map_err(|e| e.to_string())?;
-        let mappings = Arc::new(crate::mappings::Mappings::empty());
-        let resources = Resources {
-            settings: self.settings.clone(),
-            scripting: Arc::new(crate::scripting::Scripting::new(
-                chrono_tz::Asia::Shanghai,
-                mappings.clone(),
-            )),
-            mappings,
-            databases: self.databases.clone(),
-        };
+        let resources = crate::steps::support::test_resources(self.settings.clone(), self.databases.clone());
         let mut diagnostics = Diagnostics::default();
         let mut cx = BuildContext {
             file: std::path::Path::new("routes/test.yaml"),

@@ -30,7 +30,7 @@ impl Redactor {
             let forms = [
                 value.to_string(),
                 json[1..json.len() - 1].to_string(),
-                xml_escaped(value),
+                crate::templates::escape_xml(value),
                 form_urlencoded::byte_serialize(value.as_bytes()).collect(),
             ];
             for form in forms {
@@ -120,21 +120,6 @@ impl Redactor {
             Value::Null | Value::Bool(_) | Value::Number(_) => {}
         }
     }
-}
-
-fn xml_escaped(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
-            c => out.push(c),
-        }
-    }
-    out
 }
 
 #[cfg(test)]

@@ -209,7 +209,6 @@ fn remove_in_map(map: &mut crate::value::Map<String, Value>, path: &Path) -> Opt
 mod tests {
     use super::*;
     use crate::config::{Diagnostics, Position};
-    use crate::resources::Resources;
     use crate::secrets::Secrets;
     use crate::settings::Settings;
     use serde_json::json;
@@ -231,16 +230,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let mut settings = Settings::for_dir(dir.path());
         settings.secrets = secrets;
-        let mappings = Arc::new(crate::mappings::Mappings::empty());
-        let resources = Resources {
-            settings: Arc::new(settings),
-            scripting: Arc::new(crate::scripting::Scripting::new(
-                chrono_tz::Asia::Shanghai,
-                mappings.clone(),
-            )),
-            mappings,
-            databases: Default::default(),
-        };
+        let resources = crate::steps::support::test_resources(Arc::new(settings), Default::default());
         let mut diagnostics = Diagnostics::default();
         let mut cx = BuildContext {
             file: std::path::Path::new("routes/test.yaml"),

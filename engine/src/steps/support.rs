@@ -228,6 +228,25 @@ impl<'de, S: Deserialize<'de>, F: Deserialize<'de>> Visitor<'de> for ShortOrFull
     }
 }
 
+/// What building a step needs, for tests: `settings`, `databases`, no
+/// mapping tables, scripts in Asia/Shanghai.
+#[cfg(test)]
+pub(crate) fn test_resources(
+    settings: std::sync::Arc<crate::settings::Settings>,
+    databases: std::sync::Arc<crate::databases::Databases>,
+) -> crate::resources::Resources {
+    let mappings = std::sync::Arc::new(crate::mappings::Mappings::empty());
+    crate::resources::Resources {
+        settings,
+        scripting: std::sync::Arc::new(crate::scripting::Scripting::new(
+            chrono_tz::Asia::Shanghai,
+            mappings.clone(),
+        )),
+        mappings,
+        databases,
+    }
+}
+
 /// Builds a step from its YAML config as a route file would, for tests;
 /// on failure, every diagnostic's message, one a line.
 #[cfg(test)]
@@ -239,20 +258,10 @@ where
     C: serde::de::DeserializeOwned,
 {
     use crate::config::{Diagnostics, Position};
-    use crate::resources::Resources;
-    use std::sync::Arc;
 
     let config: C = serde_saphyr::from_str(yaml).map_err(|e| e.to_string())?;
-    let mappings = Arc::new(crate::mappings::Mappings::empty());
-    let resources = Resources {
-        settings: Arc::new(crate::settings::Settings::for_dir(&std::env::temp_dir())),
-        scripting: Arc::new(crate::scripting::Scripting::new(
-            chrono_tz::Asia::Shanghai,
-            mappings.clone(),
-        )),
-        mappings,
-        databases: Default::default(),
-    };
+    let settings = crate::settings::Settings::for_dir(&std::env::temp_dir());
+    let resources = test_resources(std::sync::Arc::new(settings), Default::default());
     let mut diagnostics = Diagnostics::default();
     let mut cx = BuildContext {
         file: std::path::Path::new("routes/test.yaml"),
