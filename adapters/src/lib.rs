@@ -1,2 +1,3 @@
+pub mod hl7;
 pub mod soap;
 pub mod xml;

@@ -1,0 +1,333 @@
+//! A message <-> the value tree (docs/value-model-hl7.md has the convention, with examples).
+//!
+//! `{"segments": [{"segment": "MSH", "1": "|", "2": "^~\\&", "3": "HIS", ...}, ...]}`: segments in
+//! message order; fields keyed by their number; a field with repetitions is an array; a part
+//! with components (or a component with subcomponents) is an object keyed by their numbers; text
+//! is decoded. A segment whose text the writer would not reproduce exactly (an unusual escape
+//! such as `\X41\`) also carries `"er7"`, its text as read, written back while its fields are
+//! unchanged.
+
+use super::delimiters::{Delimiters, ABSENT};
+use super::escape;
+use super::message::Message;
+use super::path::{is_segment_name, MAX_NUMBER};
+use super::read;
+use super::{Charset, Hl7Error, ParseOptions};
+use serde_json::{Map, Value};
+
+/// The key of the segment list.
+const SEGMENTS: &str = "segments";
+/// The key of a segment's name.
+const NAME: &str = "segment";
+/// The key of a segment's text as read, when the writer would not reproduce it.
+const ER7: &str = "er7";
+
+impl Message {
+    /// The message as a value tree.
+    pub fn to_value(&self) -> Value {
+        let d = self.delimiters();
+        let segments = self
+            .segments()
+            .map(|segment| {
+                let mut value = segment_value(segment, d, self.charset());
+                let mut written = String::with_capacity(segment.len());
+                let same = write_segment(&value, d, &mut written, "").is_ok() && written == segment;
+                if !same {
+                    value.insert(ER7.to_string(), Value::String(segment.to_string()));
+                }
+                Value::Object(value)
+            })
+            .collect();
+        Value::Object(Map::from_iter([(SEGMENTS.to_string(), Value::Array(segments))]))
+    }
+
+    /// Builds a message from a value tree of the [`to_value`](Self::to_value) shape. The
+    /// delimiters are the MSH segment's `"1"` and `"2"`; the character set is
+    /// `options.charset`, else the one MSH-18 names, else `options.default_charset`.
+    pub fn from_value(value: &Value, options: &ParseOptions) -> Result<Message, Hl7Error> {
+        let segments = match value {
+            Value::Object(top) if top.len() == 1 => top.get(SEGMENTS).and_then(Value::as_array),
+            _ => None,
+        }
+        .ok_or_else(|| Hl7Error::new("expected an object with one key, `segments`, holding the list of segments"))?;
+        let first = segments.first().and_then(Value::as_object);
+        let d = delimiters_of(first)?;
+        let mut text = String::new();
+        for (index, segment) in segments.iter().enumerate() {
+            let at = format!("segments[{index}]");
+            let segment = segment
+                .as_object()
+                .ok_or_else(|| Hl7Error::new(format!("`{at}` is not an object; expected a segment")))?;
+            let start = text.len();
+            write_checked(segment, &d, &mut text, &at, Charset::UTF_8)?;
+            if text.len() == start {
+                return Err(Hl7Error::new(format!("`{at}` is empty; expected a segment")));
+            }
+            text.push('\r');
+        }
+        Message::from_text(&text, options)
+    }
+}
+
+/// The delimiters declared by the first segment's `"1"` and `"2"`.
+fn delimiters_of(first: Option<&Map<String, Value>>) -> Result<Delimiters, Hl7Error> {
+    let first = first.ok_or_else(|| Hl7Error::new("`segments` is empty; expected the MSH segment first"))?;
+    let name = first.get(NAME).and_then(Value::as_str).unwrap_or_default();
+    let separator = first.get("1").and_then(Value::as_str).unwrap_or_default();
+    let encoding = first.get("2").and_then(Value::as_str).unwrap_or_default();
+    if name != "MSH" || separator.chars().count() != 1 {
+        return Err(Hl7Error::new(
+            "`segments[0]` must be the MSH segment, with its field separator as `1` (like \"|\") and \
+             its encoding characters as `2` (like \"^~\\\\&\")",
+        ));
+    }
+    Delimiters::read(format!("MSH{separator}{encoding}{separator}").as_bytes())
+}
+
+/// One segment's value: `segment`, then its fields by number.
+fn segment_value(segment: &str, d: &Delimiters, charset: Charset) -> Map<String, Value> {
+    let mut value = Map::new();
+    value.insert(NAME.to_string(), Value::String(segment[..3].to_string()));
+    for number in 1..=read::field_count(segment, d) {
+        let Some((raw, level)) = read::field(segment, d, number) else {
+            break;
+        };
+        let field = match level {
+            read::Level::Delimiters => Value::String(raw.to_string()),
+            _ => field_value(raw, d, charset),
+        };
+        value.insert(number.to_string(), field);
+    }
+    value
+}
+
+fn field_value(raw: &str, d: &Delimiters, charset: Charset) -> Value {
+    match split(raw, d.repetition) {
+        Some(repetitions) => Value::Array(
+            repetitions
+                .map(|r| parts_value(r, d, charset, Depth::Repetition))
+                .collect(),
+        ),
+        None => parts_value(raw, d, charset, Depth::Repetition),
+    }
+}
+
+/// What a part holds: a repetition holds components, a component subcomponents.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Depth {
+    Repetition,
+    Component,
+}
+
+impl Depth {
+    fn separator(self, d: &Delimiters) -> u8 {
+        match self {
+            Depth::Repetition => d.component,
+            Depth::Component => d.subcomponent,
+        }
+    }
+
+    fn parts(self) -> &'static str {
+        match self {
+            Depth::Repetition => "component",
+            Depth::Component => "subcomponent",
+        }
+    }
+}
+
+/// A repetition (split at components) or a component (split at subcomponents).
+fn parts_value(raw: &str, d: &Delimiters, charset: Charset, depth: Depth) -> Value {
+    let part_value = |part| match depth {
+        Depth::Repetition => parts_value(part, d, charset, Depth::Component),
+        Depth::Component => text_value(part, d, charset),
+    };
+    match split(raw, depth.separator(d)) {
+        Some(parts) => Value::Object(
+            parts
+                .enumerate()
+                .map(|(i, part)| ((i + 1).to_string(), part_value(part)))
+                .collect(),
+        ),
+        None => part_value(raw),
+    }
+}
+
+fn text_value(raw: &str, d: &Delimiters, charset: Charset) -> Value {
+    Value::String(escape::decode(raw, d, charset).into_owned())
+}
+
+/// The pieces of `raw` if it has the separator at all.
+fn split(raw: &str, separator: u8) -> Option<std::str::Split<'_, char>> {
+    (separator != ABSENT && raw.as_bytes().contains(&separator)).then(|| raw.split(separator as char))
+}
+
+/// Writes one segment value, preferring its `er7` when its fields are those of that text.
+fn write_checked(
+    segment: &Map<String, Value>,
+    d: &Delimiters,
+    out: &mut String,
+    at: &str,
+    charset: Charset,
+) -> Result<(), Hl7Error> {
+    if let Some(er7) = segment.get(ER7) {
+        let er7 = er7
+            .as_str()
+            .ok_or_else(|| Hl7Error::new(format!("`{at}.{ER7}` is not a string; expected the segment's text")))?;
+        let valid = er7.len() >= 3 && is_segment_name(&er7.as_bytes()[..3]) && !er7.contains(['\r', '\n']);
+        if valid {
+            let mut fields = segment.clone();
+            fields.remove(ER7);
+            if segment_value(er7, d, charset) == fields {
+                out.push_str(er7);
+                return Ok(());
+            }
+        }
+    }
+    write_segment(segment, d, out, at)
+}
+
+/// Writes one segment value from its fields.
+fn write_segment(segment: &Map<String, Value>, d: &Delimiters, out: &mut String, at: &str) -> Result<(), Hl7Error> {
+    let name = segment.get(NAME).and_then(Value::as_str).unwrap_or_default();
+    if !is_segment_name(name.as_bytes()) {
+        return Err(Hl7Error::new(format!(
+            "`{at}.{NAME}` is {name:?}; expected a segment name (three uppercase letters or digits)"
+        )));
+    }
+    let mut fields = Vec::new();
+    for (key, value) in segment {
+        if key == NAME || key == ER7 {
+            continue;
+        }
+        fields.push((number(key, &format!("{at}.{key}"))?, key, value));
+    }
+    fields.sort_by_key(|(n, _, _)| *n);
+    out.push_str(name);
+    let header = read::is_header(name);
+    let mut next = 1;
+    if header {
+        out.push(d.field as char);
+        out.push_str(&d.encoding_characters());
+        next = 3;
+    }
+    for (n, key, value) in fields {
+        let at = format!("{at}.{key}");
+        if header && n <= 2 {
+            let expected = match n {
+                1 => (d.field as char).to_string(),
+                _ => d.encoding_characters(),
+            };
+            if value.as_str() != Some(expected.as_str()) {
+                return Err(Hl7Error::new(format!(
+                    "`{at}` is {value}; {name}-{n} must be {expected:?}, the delimiters the message declares"
+                )));
+            }
+            continue;
+        }
+        for _ in next..=n {
+            out.push(d.field as char);
+        }
+        write_field(value, d, out, &at)?;
+        next = n + 1;
+    }
+    Ok(())
+}
+
+fn write_field(value: &Value, d: &Delimiters, out: &mut String, at: &str) -> Result<(), Hl7Error> {
+    let Value::Array(repetitions) = value else {
+        return write_parts(value, d, out, at, Depth::Repetition);
+    };
+    for (index, repetition) in repetitions.iter().enumerate() {
+        if index > 0 {
+            push_separator(out, d.repetition, "repetition", at)?;
+        }
+        let at = format!("{at}[{index}]");
+        if repetition.is_array() {
+            return Err(Hl7Error::new(format!(
+                "`{at}` is an array inside a field's repetitions; it has no ER7 form"
+            )));
+        }
+        write_parts(repetition, d, out, &at, Depth::Repetition)?;
+    }
+    Ok(())
+}
+
+/// Writes a repetition or a component.
+fn write_parts(value: &Value, d: &Delimiters, out: &mut String, at: &str, depth: Depth) -> Result<(), Hl7Error> {
+    let parts = match value {
+        Value::Object(parts) => parts,
+        Value::Array(_) => {
+            return Err(Hl7Error::new(format!(
+                "`{at}` is an array; only a field's repetitions are an array"
+            )))
+        }
+        _ => return write_text(value, d, out, at),
+    };
+    let mut numbered = Vec::with_capacity(parts.len());
+    for (key, part) in parts {
+        numbered.push((number(key, &format!("{at}.{key}"))?, key, part));
+    }
+    numbered.sort_by_key(|(n, _, _)| *n);
+    let mut next = 1;
+    for (n, key, part) in numbered {
+        for _ in next..n {
+            push_separator(out, depth.separator(d), depth.parts(), at)?;
+        }
+        let at = format!("{at}.{key}");
+        match depth {
+            Depth::Repetition => write_parts(part, d, out, &at, Depth::Component)?,
+            Depth::Component if part.is_object() || part.is_array() => {
+                return Err(Hl7Error::new(format!(
+                    "`{at}` is nested below a subcomponent; expected text"
+                )))
+            }
+            Depth::Component => write_text(part, d, out, &at)?,
+        }
+        next = n;
+    }
+    Ok(())
+}
+
+fn write_text(value: &Value, d: &Delimiters, out: &mut String, at: &str) -> Result<(), Hl7Error> {
+    let text = match value {
+        Value::String(text) => text.as_str(),
+        Value::Null => "",
+        Value::Bool(true) => "true",
+        Value::Bool(false) => "false",
+        Value::Number(number) => return escape_into(&number.to_string(), d, out, at),
+        Value::Array(_) | Value::Object(_) => {
+            return Err(Hl7Error::new(format!("`{at}` is nested too deep; expected text")));
+        }
+    };
+    escape_into(text, d, out, at)
+}
+
+fn escape_into(text: &str, d: &Delimiters, out: &mut String, at: &str) -> Result<(), Hl7Error> {
+    escape::encode(text, d, out).map_err(|e| {
+        Hl7Error::new(format!(
+            "`{at}` holds `{}`, which the message's delimiters cannot escape (MSH-2 declares no escape character)",
+            e.0
+        ))
+    })
+}
+
+fn push_separator(out: &mut String, separator: u8, what: &str, at: &str) -> Result<(), Hl7Error> {
+    if separator == ABSENT {
+        return Err(Hl7Error::new(format!(
+            "`{at}` has several {what}s, but MSH-2 declares no {what} separator"
+        )));
+    }
+    out.push(separator as char);
+    Ok(())
+}
+
+/// A field, component or subcomponent key: a number from 1.
+fn number(key: &str, at: &str) -> Result<usize, Hl7Error> {
+    match key.parse::<usize>() {
+        Ok(n) if (1..=MAX_NUMBER).contains(&n) && !key.starts_with(['0', '+']) => Ok(n),
+        _ => Err(Hl7Error::new(format!(
+            "`{at}`: the key {key:?} is not a number from 1 to {MAX_NUMBER}; expected a field, component \
+             or subcomponent number (or `{NAME}`, `{ER7}` in a segment)"
+        ))),
+    }
+}
