@@ -52,6 +52,10 @@ impl Message {
         .ok_or_else(|| Hl7Error::new("expected an object with one key, `segments`, holding the list of segments"))?;
         let first = segments.first().and_then(Value::as_object);
         let d = delimiters_of(first)?;
+        let charset = options
+            .charset
+            .or_else(|| first.and_then(declared_charset))
+            .unwrap_or(options.default_charset);
         let mut text = String::new();
         for (index, segment) in segments.iter().enumerate() {
             let at = format!("segments[{index}]");
@@ -59,7 +63,7 @@ impl Message {
                 .as_object()
                 .ok_or_else(|| Hl7Error::new(format!("`{at}` is not an object; expected a segment")))?;
             let start = text.len();
-            write_checked(segment, &d, &mut text, &at, Charset::UTF_8)?;
+            write_checked(segment, &d, &mut text, &at, charset)?;
             if text.len() == start {
                 return Err(Hl7Error::new(format!("`{at}` is empty; expected a segment")));
             }
@@ -67,6 +71,16 @@ impl Message {
         }
         Message::from_text(&text, options)
     }
+}
+
+/// The character set MSH-18 names in a value (its first repetition's first component), if known:
+/// escapes like `\XE4\` are read in it when `er7` texts are compared.
+fn declared_charset(msh: &Map<String, Value>) -> Option<Charset> {
+    let mut field = msh.get("18")?;
+    while let Some(first) = field.as_array().and_then(|a| a.first()).or_else(|| field.get("1")) {
+        field = first;
+    }
+    Charset::from_name(field.as_str()?.trim())
 }
 
 /// The delimiters declared by the first segment's `"1"` and `"2"`.
