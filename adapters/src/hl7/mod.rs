@@ -27,6 +27,7 @@ mod message;
 mod path;
 mod read;
 mod value;
+pub mod value_path;
 
 pub use ack::{build_ack, Ack, AckCode, AckCondition, AckError, AckMode, AckReply, ErrorCode, ErrorLocation, Severity};
 pub use batch::{Batch, BatchGroup};

@@ -82,6 +82,17 @@ impl Path {
     pub fn is_multiple(&self) -> bool {
         self.occurrence == Some(Index::All) || self.repetition == Some(Index::All)
     }
+
+    /// This path with its first `[*]` (the segment's, else the repetition's) made `[n]`.
+    pub fn nth_of_all(&self, n: usize) -> Path {
+        let mut path = self.clone();
+        if path.occurrence == Some(Index::All) {
+            path.occurrence = Some(Index::Nth(n));
+        } else if path.repetition == Some(Index::All) {
+            path.repetition = Some(Index::Nth(n));
+        }
+        path
+    }
 }
 
 impl FromStr for Path {

@@ -24,6 +24,7 @@ use crate::exchange::Exchange;
 use crate::mappings::Mappings;
 use crate::value::path::{kind, Segment};
 use crate::value::{Map, Path, Scope, Value};
+use medbus_adapters::hl7::value_path;
 use schemars::JsonSchema;
 use serde::Deserialize;
 use std::borrow::Cow;
@@ -266,7 +267,12 @@ fn names_a_field(path: &Path, text: &Located<String>, cx: &mut BuildContext) -> 
 }
 
 fn target_for(path: &Path, target: Path, text: &Located<String>, cx: &mut BuildContext) -> Option<Target> {
-    let wildcards = |p: &Path| p.segments.iter().filter(|s| **s == Segment::Wildcard).count();
+    let wildcards = |p: &Path| {
+        p.segments
+            .iter()
+            .filter(|s| matches!(s, Segment::Wildcard) || matches!(s, Segment::Hl7(h) if h.is_multiple()))
+            .count()
+    };
     match (wildcards(path), wildcards(&target)) {
         (_, 0) => Some(Target::One(target)),
         (n, m) if n == m => Some(Target::Beside(target)),
@@ -329,6 +335,19 @@ fn walk(
             walk(single, rest, segments, indices, out);
             indices.pop();
         }
+        (Segment::Hl7(path), value) => {
+            for (i, (concrete, child)) in value_path::expand(value, path).into_iter().enumerate() {
+                segments.push(Segment::Hl7(Box::new(concrete)));
+                if path.is_multiple() {
+                    indices.push(Some(i));
+                }
+                walk(child, rest, segments, indices, out);
+                if path.is_multiple() {
+                    indices.pop();
+                }
+                segments.pop();
+            }
+        }
         _ => {}
     }
 }
@@ -365,6 +384,12 @@ fn resolve(target: &Path, indices: &[Option<usize>]) -> Path {
         .iter()
         .filter_map(|segment| match segment {
             Segment::Wildcard => next.next().copied().flatten().map(Segment::Index),
+            Segment::Hl7(path) if path.is_multiple() => {
+                let index = next.next().copied().flatten();
+                Some(Segment::Hl7(Box::new(
+                    index.map_or_else(|| (**path).clone(), |i| path.nth_of_all(i + 1)),
+                )))
+            }
             other => Some(other.clone()),
         })
         .collect();
@@ -374,6 +399,9 @@ fn resolve(target: &Path, indices: &[Option<usize>]) -> Path {
 /// The concrete path a value was found at (`body.items[1].code`), for
 /// messages; a `Path`'s own text keeps the wildcards as written.
 fn describe(scope: Scope, segments: &[Segment]) -> String {
+    if let [Segment::Hl7(path)] = segments {
+        return path.to_string();
+    }
     let mut text = scope.name().to_string();
     for segment in segments {
         match segment {
@@ -384,6 +412,7 @@ fn describe(scope: Scope, segments: &[Segment]) -> String {
             }
             Segment::Index(i) => text.push_str(&format!("[{i}]")),
             Segment::Wildcard => text.push_str("[*]"),
+            Segment::Hl7(path) => text.push_str(&path.to_string()),
         }
     }
     text

@@ -23,6 +23,7 @@ use crate::templates::Template;
 use crate::value::path::Segment;
 use crate::value::{Path, Scope, Value};
 use indexmap::IndexMap;
+use medbus_adapters::hl7::value_path;
 use regex::Regex;
 use schemars::JsonSchema;
 use serde::{Deserialize, Deserializer};
@@ -567,6 +568,19 @@ fn reach<'a>(root: &'a Value, path: &Path) -> Vec<Reached<'a>> {
                 }
                 (Segment::Wildcard, None | Some(Value::Null)) => next.push(at("[*]".into(), None)),
                 (Segment::Wildcard, Some(single)) => next.push(at("[0]".into(), Some(single))),
+                (Segment::Hl7(hl7), value) => {
+                    let found = value.map(|v| value_path::expand(v, hl7)).unwrap_or_default();
+                    if found.is_empty() {
+                        next.push(Reached {
+                            path: hl7.to_string(),
+                            value: None,
+                        });
+                    }
+                    next.extend(found.into_iter().map(|(concrete, value)| Reached {
+                        path: concrete.to_string(),
+                        value: Some(value),
+                    }));
+                }
             }
         }
         current = next;

@@ -7,7 +7,11 @@
 //! `[*]` or `["quoted key"]`. Bare keys may hold any character but `.`, `[`,
 //! `]` and whitespace, so XML-derived keys such as `@id`, `#text` and
 //! `ns:Element` need no quoting.
+//!
+//! An HL7 v2 path (`PID-5.1`, `OBX[*]-5`, `MSH-9.2`) is a path into the body
+//! when it holds an HL7 message (docs/value-model-hl7.md): it needs no scope.
 
+use medbus_adapters::hl7::{self, value_path};
 use serde_json::{Map, Value};
 use std::fmt;
 use std::str::FromStr;
@@ -39,6 +43,8 @@ pub enum Segment {
     Key(String),
     Index(usize),
     Wildcard,
+    /// An HL7 v2 path, always the only segment of a `body` path.
+    Hl7(Box<hl7::Path>),
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -60,6 +66,14 @@ impl FromStr for Path {
     fn from_str(text: &str) -> Result<Self, String> {
         let expected = "expected a path like `body.patient.name`, `vars.x` or `body.items[0].code`";
         let text = text.trim();
+        if looks_like_hl7(text) {
+            let path = hl7::Path::parse(text).map_err(|e| format!("HL7 path `{text}`: {e}"))?;
+            return Ok(Path {
+                scope: Scope::Body,
+                segments: vec![Segment::Hl7(Box::new(path))],
+                text: text.to_string(),
+            });
+        }
         let scope_end = text.find(['.', '[']).unwrap_or(text.len());
         let scope = match &text[..scope_end] {
             "body" => Scope::Body,
@@ -120,11 +134,35 @@ impl FromStr for Path {
 
 impl Path {
     pub fn has_wildcard(&self) -> bool {
-        self.segments.contains(&Segment::Wildcard)
+        self.segments.iter().any(|s| match s {
+            Segment::Wildcard => true,
+            Segment::Hl7(path) => path.is_multiple(),
+            _ => false,
+        })
+    }
+
+    /// An HL7 path's own form, when this is one.
+    pub fn hl7(&self) -> Option<&hl7::Path> {
+        match self.segments.as_slice() {
+            [Segment::Hl7(path)] => Some(path),
+            _ => None,
+        }
+    }
+
+    /// A path of the same kind, for one of the places this one fans out to.
+    pub fn from_hl7(path: hl7::Path) -> Path {
+        Path {
+            scope: Scope::Body,
+            text: path.to_string(),
+            segments: vec![Segment::Hl7(Box::new(path))],
+        }
     }
 
     /// The first value the path points at, if any.
     pub fn lookup<'a>(&self, root: &'a Value) -> Option<&'a Value> {
+        if let Some(path) = self.hl7() {
+            return value_path::lookup(root, path);
+        }
         lookup_from(root, &self.segments)
     }
 
@@ -138,6 +176,9 @@ impl Path {
 
     /// Every value the path points at; wildcards fan out over arrays.
     pub fn lookup_all<'a>(&self, root: &'a Value) -> Vec<&'a Value> {
+        if let Some(path) = self.hl7() {
+            return value_path::lookup_all(root, path);
+        }
         let mut current = vec![root];
         for segment in &self.segments {
             let mut next = Vec::with_capacity(current.len());
@@ -158,6 +199,7 @@ impl Path {
                         Value::Null => {}
                         other => next.push(other),
                     },
+                    Segment::Hl7(path) => next.extend(value_path::lookup_all(value, path)),
                 }
             }
             current = next;
@@ -168,18 +210,24 @@ impl Path {
     /// Writes `new` where the path points, creating objects and growing
     /// arrays on the way. A wildcard writes every element it reaches.
     pub fn assign(&self, root: &mut Value, new: Value) -> Result<(), String> {
+        if let Some(path) = self.hl7() {
+            return value_path::assign(root, path, new);
+        }
         assign_at(root, &self.segments, new, &self.text)
     }
 
     /// Removes the value the path points at; returns it when there was one.
     pub fn remove(&self, root: &mut Value) -> Option<Value> {
+        if let Some(path) = self.hl7() {
+            return value_path::remove(root, path);
+        }
         let (last, parents) = self.segments.split_last()?;
         let mut current = root;
         for segment in parents {
             current = match segment {
                 Segment::Key(key) => current.as_object_mut()?.get_mut(key)?,
                 Segment::Index(i) => current.as_array_mut()?.get_mut(*i)?,
-                Segment::Wildcard => return None,
+                Segment::Wildcard | Segment::Hl7(_) => return None,
             };
         }
         match last {
@@ -188,9 +236,19 @@ impl Path {
                 let items = current.as_array_mut()?;
                 (*i < items.len()).then(|| items.remove(*i))
             }
-            Segment::Wildcard => None,
+            Segment::Wildcard | Segment::Hl7(_) => None,
         }
     }
+}
+
+/// Whether a path's text is an HL7 path: a segment name (`PID`, `OBX`, `ZPD`)
+/// followed by `-` or `[`, where a scope would be followed by `.` or `[`.
+fn looks_like_hl7(text: &str) -> bool {
+    let bytes = text.as_bytes();
+    bytes.len() > 4
+        && bytes[0].is_ascii_uppercase()
+        && bytes[1..3].iter().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
+        && matches!(bytes[3], b'-' | b'[')
 }
 
 fn lookup_from<'a>(root: &'a Value, segments: &[Segment]) -> Option<&'a Value> {
@@ -209,6 +267,7 @@ fn lookup_from<'a>(root: &'a Value, segments: &[Segment]) -> Option<&'a Value> {
                 Value::Array(items) => items.first()?,
                 other => other,
             },
+            Segment::Hl7(path) => value_path::lookup(current, path)?,
         };
     }
     Some(current)
@@ -262,6 +321,7 @@ fn assign_at(target: &mut Value, segments: &[Segment], new: Value, text: &str) -
             }
             other => assign_at(other, rest, new, text),
         },
+        Segment::Hl7(path) => value_path::assign(target, path, new),
     }
 }
 
@@ -283,6 +343,26 @@ mod tests {
 
     fn path(text: &str) -> Path {
         text.parse().unwrap()
+    }
+
+    #[test]
+    fn hl7_paths_need_no_scope_and_reach_into_an_hl7_body() {
+        let mut body = medbus_adapters::hl7::Message::parse(
+            b"MSH|^~\\&|A|B|C|D|1||ADT^A01|9|P|2.5\rPID|1||7^^^H~8^^^I||DOE^JOHN\r",
+        )
+        .unwrap()
+        .to_value();
+        let family = path("PID-5.1");
+        assert_eq!(family.scope, Scope::Body);
+        assert_eq!(family.lookup(&body), Some(&json!("DOE")));
+        assert!(path("PID-3[*].1").has_wildcard());
+        assert_eq!(path("PID-3[*].1").lookup_all(&body), [&json!("7"), &json!("8")]);
+        path("PID-8").assign(&mut body, json!("M")).unwrap();
+        assert_eq!(path("PID-8").lookup(&body), Some(&json!("M")));
+        assert_eq!(path("PID-8").remove(&mut body), Some(json!("M")));
+        let error = "PID-x".parse::<Path>().unwrap_err();
+        assert!(error.starts_with("HL7 path `PID-x`"), "{error}");
+        assert_eq!(path("body.PID").scope, Scope::Body);
     }
 
     #[test]
