@@ -8,7 +8,7 @@
 //!   mllp-load --addr 127.0.0.1:2575 --connections 8 --seconds 10 \
 //!     --message bench/fixtures/adt-a01.hl7 [--warmup 1]
 
-use std::io;
+use std::io::{self, Write};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -247,14 +247,14 @@ fn report(args: &Args, total: &mut Tally, elapsed: Duration) {
     let p50 = millis(percentile(&total.latencies, 0.50));
     let p99 = millis(percentile(&total.latencies, 0.99));
     let max = millis(total.latencies.last().copied().unwrap_or_default());
-    println!(
+    let figures = format!(
         "connections={} seconds={:.2} messages={messages} errors={} mismatches={} msg_per_s={rate:.1} p50_ms={p50:.3} p99_ms={p99:.3} max_ms={max:.3}",
         args.connections,
         elapsed.as_secs_f64(),
         total.errors,
         total.mismatches
     );
-    println!(
+    let summary = format!(
         "{} connection(s) to {} for {:.1} s: {rate:.0} msg/s; send to ACK p50 {p50:.3} ms, p99 {p99:.3} ms, max {max:.3} ms; {} errors, {} control-id mismatches",
         args.connections,
         args.addr,
@@ -262,6 +262,7 @@ fn report(args: &Args, total: &mut Tally, elapsed: Duration) {
         total.errors,
         total.mismatches
     );
+    let _ = std::io::stdout().write_all(format!("{figures}\n{summary}\n").as_bytes());
 }
 
 fn percentile(sorted: &[Duration], share: f64) -> Duration {
