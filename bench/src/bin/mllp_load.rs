@@ -9,7 +9,7 @@
 //!     --message bench/fixtures/adt-a01.hl7 [--warmup 1]
 
 use std::io::{self, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -56,7 +56,7 @@ struct Template {
 }
 
 impl Template {
-    fn load(path: &PathBuf) -> Result<Template, String> {
+    fn load(path: &Path) -> Result<Template, String> {
         let text = std::fs::read(path).map_err(|err| format!("{}: {err}", path.display()))?;
         let message = hl7::normalise_segments(&text);
         let id = hl7::field_range(&message, b"MSH", 10)
