@@ -49,6 +49,8 @@ pub enum BodyFormat {
     Text,
     Json,
     Xml,
+    /// HL7 v2, written back as ER7 with the message's own delimiters.
+    Hl7,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -188,7 +190,7 @@ impl Exchange {
 
     /// What destinations send: the payload a `template` step rendered, or
     /// else the body written in the format it was parsed from (XML back to
-    /// XML, JSON to JSON), a never-parsed text body as it is, and any other
+    /// XML, JSON to JSON, HL7 to ER7), a never-parsed text body as it is, and any other
     /// tree as JSON.
     pub fn outgoing(&self) -> Result<Payload, String> {
         if let Some(payload) = &self.out {
@@ -207,6 +209,12 @@ impl Exchange {
                 content_type: "application/xml; charset=utf-8".into(),
                 body: medbus_adapters::xml::write_document(body)
                     .map_err(|e| format!("the body cannot be written as XML: {e}"))?,
+            },
+            (body, BodyFormat::Hl7) => Payload {
+                content_type: "application/hl7-v2; charset=utf-8".into(),
+                body: medbus_adapters::hl7::Message::from_value(body, &Default::default())
+                    .map_err(|e| format!("the body cannot be written as HL7 v2: {e}"))?
+                    .to_er7(),
             },
             (body, _) => json(body),
         })

@@ -5,7 +5,7 @@
 use crate::config::Diagnostic;
 use crate::journal::Journal;
 use crate::runtime::snapshot::Snapshot;
-use crate::runtime::{listeners, reload, timers, watch, Engine};
+use crate::runtime::{file_pollers, listeners, mllp_listeners, reload, timers, watch, Engine};
 use crate::settings::Settings;
 use std::sync::Arc;
 
@@ -43,11 +43,16 @@ pub async fn run(settings: Settings) -> Result<(), StartError> {
         .await
         .map_err(|e| anyhow::anyhow!("cannot listen on {} (admin): {e}", settings.admin_addr))?;
     let bound = listeners::bind_all(&engine).await?;
+    let bound_mllp = mllp_listeners::bind_all(&engine).await?;
     crate::admin::serve(engine.clone(), metrics, admin);
     for (addr, listener) in bound {
         listeners::serve(&engine, addr, listener);
     }
+    for (addr, listener) in bound_mllp {
+        mllp_listeners::serve(&engine, addr, listener);
+    }
     timers::sync(&engine);
+    file_pollers::sync(&engine);
     let retention = crate::journal::retention::run(journal.clone(), settings.retention.clone(), engine.stopping());
     engine.tasks.spawn(retention);
     let resumed = engine

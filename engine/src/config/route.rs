@@ -4,7 +4,10 @@ use super::{DurationText, Located};
 use crate::destinations::sql::SqlDestinationConfig;
 use crate::destinations::{file::FileDestinationConfig, http::HttpDestinationConfig, route::RouteDestinationConfig};
 use crate::runtime::delivery::policy::{default_concurrency, BackoffSpec, OrderedSpec};
-use crate::sources::{http::HttpSourceConfig, soap::SoapSourceConfig, timer::TimerSourceConfig};
+use crate::sources::{
+    file::FileSourceConfig, http::HttpSourceConfig, mllp::MllpSourceConfig, soap::SoapSourceConfig,
+    timer::TimerSourceConfig,
+};
 use crate::steps::reply::ReplyConfig;
 use crate::steps::StepSpec;
 use schemars::JsonSchema;
@@ -51,6 +54,14 @@ pub enum SourceSpec {
     /// One operation of a SOAP WebService; routes on the same listener and path form the
     /// service. The reply's body is the `return` string: `ok` when the route has no `reply`.
     Soap(SoapSourceConfig),
+    /// HL7 v2 over MLLP: the message types (MSH-9) this route takes on a
+    /// listener shared with other MLLP routes; answered with an ACK once
+    /// journaled (see docs/mllp.md).
+    Mllp(MllpSourceConfig),
+    /// Files dropped in a folder, each cut into messages (whole, by line, or
+    /// an HL7 v2 batch); a file leaves the folder once each of its messages
+    /// is journaled.
+    File(FileSourceConfig),
 }
 
 /// A destination: a name, where to send, and how to deliver.

@@ -22,13 +22,31 @@ use std::sync::{Arc, Mutex};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
-/// The open HTTP listeners, by address.
-#[derive(Default)]
+/// The open listeners of one protocol, by address.
 pub struct Listeners {
+    /// `HTTP`, `MLLP`: for the logs.
+    protocol: &'static str,
     open: Mutex<HashMap<SocketAddr, CancellationToken>>,
 }
 
 impl Listeners {
+    pub fn new(protocol: &'static str) -> Listeners {
+        Listeners {
+            protocol,
+            open: Mutex::default(),
+        }
+    }
+
+    /// Records `addr` as open; its token closes it. A listener already
+    /// open there is closed.
+    pub fn register(&self, addr: SocketAddr) -> CancellationToken {
+        let closer = CancellationToken::new();
+        if let Some(previous) = self.open.lock().unwrap().insert(addr, closer.clone()) {
+            previous.cancel();
+        }
+        closer
+    }
+
     pub fn addrs(&self) -> Vec<SocketAddr> {
         let mut addrs: Vec<_> = self.open.lock().unwrap().keys().copied().collect();
         addrs.sort();
@@ -39,7 +57,7 @@ impl Listeners {
     pub fn close(&self, addr: SocketAddr) {
         if let Some(closer) = self.open.lock().unwrap().remove(&addr) {
             closer.cancel();
-            tracing::info!(%addr, "HTTP listener closing");
+            tracing::info!(%addr, protocol = self.protocol, "listener closing");
         }
     }
 }
@@ -69,10 +87,7 @@ pub fn serve(engine: &Arc<Engine>, addr: SocketAddr, listener: TcpListener) {
         .fallback(handle_request)
         .with_state((engine.clone(), addr))
         .into_make_service_with_connect_info::<SocketAddr>();
-    let closer = CancellationToken::new();
-    if let Some(previous) = engine.listeners.open.lock().unwrap().insert(addr, closer.clone()) {
-        previous.cancel();
-    }
+    let closer = engine.listeners.register(addr);
     let stopping = engine.stopping();
     let closed = async move {
         tokio::select! {

@@ -2,7 +2,9 @@
 //! the listeners, timers and delivery workers.
 
 pub mod delivery;
+pub mod file_pollers;
 pub mod listeners;
+pub mod mllp_listeners;
 pub mod pipeline;
 pub mod reload;
 pub mod reprocess;
@@ -28,6 +30,8 @@ pub struct Engine {
     pub env: RunEnv,
     pub deliveries: delivery::DeliveryHub,
     pub listeners: listeners::Listeners,
+    pub mllp_listeners: listeners::Listeners,
+    pub file_pollers: file_pollers::FilePollers,
     pub timers: timers::Timers,
     pub reloads: reload::Reloads,
     ready: AtomicBool,
@@ -47,7 +51,9 @@ impl Engine {
                 outbound: Outbound::live(),
             },
             deliveries: delivery::DeliveryHub::default(),
-            listeners: listeners::Listeners::default(),
+            listeners: listeners::Listeners::new("HTTP"),
+            mllp_listeners: listeners::Listeners::new("MLLP"),
+            file_pollers: file_pollers::FilePollers::default(),
             timers: timers::Timers::default(),
             reloads: reload::Reloads::default(),
             ready: AtomicBool::new(false),

@@ -158,7 +158,7 @@ fn ok_reply(route: &Route, ex: &Exchange) -> Result<Reply, StepError> {
         Some(template) => template
             .render(&ex.context_for(|name| template.uses(name)))
             .map_err(|e| StepError::failed("REPLY_FAILED", format!("the route's reply could not be built: {e}"))),
-        None => Ok(json_reply(200, &json!({ "status": "accepted", "id": ex.id }))),
+        None => Ok(route.source.accepted_reply(ex)),
     }
 }
 

@@ -12,8 +12,8 @@
 //! a rotated secret applies to the requests and delivery attempts that
 //! start after the swap, and a file with an error refuses the reload.
 
-use super::snapshot::{RouteChanges, Snapshot, Source};
-use super::{listeners, timers, Engine};
+use super::snapshot::{RouteChanges, Snapshot};
+use super::{file_pollers, listeners, mllp_listeners, timers, Engine};
 use crate::config::Diagnostic;
 use crate::settings::{RestartRequired, Settings};
 use chrono::{DateTime, Utc};
@@ -205,6 +205,12 @@ async fn swap(engine: &Arc<Engine>) -> Result<(RouteChanges, Vec<RestartRequired
     let bound = listeners::bind(&to_open)
         .await
         .map_err(|(addr, e)| vec![cannot_listen(&loaded, addr, &e)])?;
+    let open_mllp = engine.mllp_listeners.addrs();
+    let wanted_mllp = loaded.mllp_addrs();
+    let to_open: Vec<_> = wanted_mllp.iter().copied().filter(|a| !open_mllp.contains(a)).collect();
+    let bound_mllp = listeners::bind(&to_open)
+        .await
+        .map_err(|(addr, e)| vec![cannot_listen(&loaded, addr, &e)])?;
 
     let changes = loaded.changes_from(&running);
     let loaded = Arc::new(loaded);
@@ -219,9 +225,16 @@ async fn swap(engine: &Arc<Engine>) -> Result<(RouteChanges, Vec<RestartRequired
     for (addr, listener) in bound {
         listeners::serve(engine, addr, listener);
     }
+    for (addr, listener) in bound_mllp {
+        mllp_listeners::serve(engine, addr, listener);
+    }
     timers::sync(engine);
+    file_pollers::sync(engine);
     for addr in open.into_iter().filter(|a| !wanted.contains(a)) {
         engine.listeners.close(addr);
+    }
+    for addr in open_mllp.into_iter().filter(|a| !wanted_mllp.contains(a)) {
+        engine.mllp_listeners.close(addr);
     }
     for id in changes.added.iter().chain(&changes.changed) {
         if let Some(route) = loaded.route(id) {
@@ -234,10 +247,7 @@ async fn swap(engine: &Arc<Engine>) -> Result<(RouteChanges, Vec<RestartRequired
 /// A bind failure, reported at the first route that asks for the address.
 fn cannot_listen(snapshot: &Snapshot, addr: std::net::SocketAddr, error: &std::io::Error) -> Diagnostic {
     let message = format!("cannot listen on {addr}: {error}; expected a free address");
-    let asking = snapshot
-        .routes
-        .iter()
-        .find(|r| matches!(&r.source, Source::Http { addr: a, .. } | Source::Soap { addr: a, .. } if *a == addr));
+    let asking = snapshot.routes.iter().find(|r| r.source.listener_addr() == Some(addr));
     match asking {
         Some(route) => Diagnostic::new(&route.file, route.spec.source.at, message),
         None => Diagnostic::in_file(&snapshot.settings.file, message),

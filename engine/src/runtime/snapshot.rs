@@ -9,7 +9,9 @@ use crate::mappings::Mappings;
 use crate::resources::Resources;
 use crate::scripting::Scripting;
 use crate::settings::Settings;
+use crate::sources::file::FileSourceConfig;
 use crate::sources::http::HttpSourceConfig;
+use crate::sources::mllp::{MessagePattern, MllpService, MllpSourceConfig};
 use crate::sources::soap::{SoapService, SoapSourceConfig};
 use crate::sources::timer::Schedule;
 use crate::sources::Listen;
@@ -30,6 +32,8 @@ pub struct Snapshot {
     http: HashMap<(SocketAddr, Method, String), Arc<Route>>,
     /// SOAP services by listener and path.
     soap: HashMap<(SocketAddr, String), Arc<SoapService>>,
+    /// MLLP listeners' route tables.
+    mllp: HashMap<SocketAddr, Arc<MllpService>>,
     /// What each route was built from, by id: a reload keeps a route whose
     /// inputs are unchanged (the very same `Arc`, so its timer runs on).
     inputs: HashMap<String, RouteInputs>,
@@ -84,6 +88,20 @@ pub enum Source {
         addr: SocketAddr,
         config: SoapSourceConfig,
     },
+    Mllp {
+        addr: SocketAddr,
+        config: MllpSourceConfig,
+        options: medbus_adapters::hl7::ParseOptions,
+        patterns: Vec<MessagePattern>,
+        /// For the ACKs' MSH-7.
+        timezone: chrono_tz::Tz,
+    },
+    File {
+        /// `config.dir`, resolved against the data dir.
+        dir: PathBuf,
+        config: FileSourceConfig,
+        pattern: glob::Pattern,
+    },
 }
 
 pub struct Destination {
@@ -126,6 +144,7 @@ impl Snapshot {
         let mut by_id: HashMap<String, Arc<Route>> = HashMap::new();
         let mut http: HashMap<(SocketAddr, Method, String), Arc<Route>> = HashMap::new();
         let mut soap: HashMap<(SocketAddr, String), SoapService> = HashMap::new();
+        let mut mllp: HashMap<SocketAddr, MllpService> = HashMap::new();
         let mut inputs: HashMap<String, RouteInputs> = HashMap::new();
         for file in files {
             let route_inputs = RouteInputs::of(&file.path, &file.route, &settings, &table_files);
@@ -147,6 +166,28 @@ impl Snapshot {
                     ),
                 );
                 continue;
+            }
+            if let Some(addr) = route.source.listener_addr() {
+                let taken_by_other_kind = match &route.source {
+                    Source::Mllp { .. } => {
+                        http.keys().any(|(a, _, _)| *a == addr) || soap.keys().any(|(a, _)| *a == addr)
+                    }
+                    _ => mllp.contains_key(&addr),
+                };
+                if taken_by_other_kind {
+                    diagnostics.error(
+                        &route.file,
+                        route.spec.source.at,
+                        format!("{addr} serves MLLP and HTTP routes; expected one protocol per listener address"),
+                    );
+                    continue;
+                }
+            }
+            if let Source::Mllp { addr, .. } = &route.source {
+                if let Err(e) = mllp.entry(*addr).or_default().add(&route) {
+                    diagnostics.error(&route.file, route.spec.source.at, e);
+                    continue;
+                }
             }
             if let Source::Http { addr, method, config } = &route.source {
                 let key = (*addr, method.clone(), config.path.clone());
@@ -216,6 +257,10 @@ impl Snapshot {
             .into_iter()
             .map(|(key, service)| (key, Arc::new(service)))
             .collect();
+        let mllp = mllp
+            .into_iter()
+            .map(|(addr, service)| (addr, Arc::new(service)))
+            .collect();
         Ok(Snapshot {
             settings,
             resources,
@@ -223,6 +268,7 @@ impl Snapshot {
             by_id,
             http,
             soap,
+            mllp,
             inputs,
         })
     }
@@ -269,6 +315,18 @@ impl Snapshot {
     /// The SOAP service on `path` of `addr`.
     pub fn soap_service(&self, addr: SocketAddr, path: &str) -> Option<&Arc<SoapService>> {
         self.soap.get(&(addr, path.to_string()))
+    }
+
+    /// The routes of the MLLP listener on `addr`.
+    pub fn mllp_service(&self, addr: SocketAddr) -> Option<&Arc<MllpService>> {
+        self.mllp.get(&addr)
+    }
+
+    /// Every listener address MLLP routes need.
+    pub fn mllp_addrs(&self) -> Vec<SocketAddr> {
+        let mut addrs: Vec<_> = self.mllp.keys().copied().collect();
+        addrs.sort();
+        addrs
     }
 
     /// Every listener address HTTP and SOAP routes need.
@@ -483,6 +541,27 @@ fn build_source(spec: &SourceSpec, cx: &mut BuildContext) -> Option<Source> {
             Some(Source::Soap {
                 addr,
                 config: config.clone(),
+            })
+        }
+        SourceSpec::Mllp(config) => {
+            let (options, patterns) = config.check().map_err(|e| cx.error(e)).ok()?;
+            let addr = Listen::resolve(Some(&config.listen), &cx.resources.settings)
+                .map_err(|e| cx.error(e))
+                .ok()?;
+            Some(Source::Mllp {
+                addr,
+                config: config.clone(),
+                options,
+                patterns,
+                timezone: cx.resources.settings.timezone,
+            })
+        }
+        SourceSpec::File(config) => {
+            let pattern = config.check().map_err(|e| cx.error(e)).ok()?;
+            Some(Source::File {
+                dir: cx.resources.settings.data_dir.join(&config.dir),
+                config: config.clone(),
+                pattern,
             })
         }
         SourceSpec::Timer(config) => match config.schedule(cx.resources.settings.timezone) {

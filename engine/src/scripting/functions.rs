@@ -29,6 +29,7 @@ pub fn register(engine: &mut Engine, zone: Tz, mappings: Arc<Mappings>) {
     register_codecs(engine);
     register_lookups(engine, mappings);
     register_strings(engine);
+    register_hl7(engine);
     engine.register_fn("uuid", || uuid::Uuid::new_v4().to_string());
     for (name, failed) in [("reject", false), ("fail", true)] {
         engine.register_fn(
@@ -94,6 +95,48 @@ fn register_codecs(engine: &mut Engine) {
         let value: serde_json::Value = rhai::serde::from_dynamic(&value).map_err(|e| fail(format!("to_json: {e}")))?;
         Ok(value.to_string())
     });
+}
+
+/// HL7 paths over a message parsed with `parse: hl7` (docs/value-model-hl7.md):
+/// `hl7(body, "PID-5.1")` reads the first value there (`()` when there is
+/// none), `hl7_all(body, "OBX[*]-5")` every one, `hl7_set(body, "PID-8", "M")`
+/// writes, creating what is missing.
+fn register_hl7(engine: &mut Engine) {
+    use medbus_adapters::hl7::{value_path, Path};
+    fn parsed(path: &str) -> Result<Path> {
+        Path::parse(path).map_err(|e| fail(format!("HL7 path `{path}`: {e}")))
+    }
+    fn tree(message: &rhai::Map) -> Result<serde_json::Value> {
+        super::convert::to_value(&Dynamic::from_map(message.clone())).map_err(fail)
+    }
+    engine.register_fn("hl7", |message: &mut rhai::Map, path: &str| -> Result<Dynamic> {
+        let path = parsed(path)?;
+        Ok(value_path::lookup(&tree(message)?, &path).map_or(Dynamic::UNIT, super::convert::to_dynamic))
+    });
+    engine.register_fn(
+        "hl7_all",
+        |message: &mut rhai::Map, path: &str| -> Result<rhai::Array> {
+            let path = parsed(path)?;
+            let tree = tree(message)?;
+            Ok(value_path::lookup_all(&tree, &path)
+                .into_iter()
+                .map(super::convert::to_dynamic)
+                .collect())
+        },
+    );
+    engine.register_fn(
+        "hl7_set",
+        |message: &mut rhai::Map, path: &str, value: Dynamic| -> Result<()> {
+            let path = parsed(path)?;
+            let mut tree = tree(message)?;
+            let value = super::convert::to_value(&value).map_err(fail)?;
+            value_path::assign(&mut tree, &path, value).map_err(fail)?;
+            if let serde_json::Value::Object(map) = &tree {
+                *message = super::convert::map_to_rhai(map);
+            }
+            Ok(())
+        },
+    );
 }
 
 /// Rhai's `trim` and `replace` change the string in place and return `()`,

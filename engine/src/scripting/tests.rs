@@ -353,3 +353,35 @@ fn functions_see_their_arguments_and_this_not_the_scope() {
     s.execute(&script, &mut ex).unwrap();
     assert_eq!(ex.body, json!({"patient": {"name": "张三", "phone": ""}}));
 }
+
+#[test]
+fn hl7_paths_read_and_write_a_parsed_message() {
+    let s = scripting();
+    let script = s
+        .compile(
+            r#"
+            vars.family = hl7(body, "PID-5.1");
+            vars.ids = hl7_all(body, "PID-3[*].1");
+            vars.missing = hl7(body, "ZPD-1");
+            hl7_set(body, "PID-8", "F");
+            body.hl7_set("PID-5.2", "小明");
+            "#,
+        )
+        .unwrap();
+    let message = medbus_adapters::hl7::Message::parse(
+        "MSH|^~\\&|HIS|H|EMPI|P|20260101||ADT^A01|1|P|2.5\rPID|1||7^^^H~8^^^I||王^明\r".as_bytes(),
+    )
+    .unwrap();
+    let mut ex = exchange(message.to_value());
+    s.run(&script, &mut ex).unwrap();
+    assert_eq!(ex.vars["family"], json!("王"));
+    assert_eq!(ex.vars["ids"], json!(["7", "8"]));
+    assert_eq!(ex.vars["missing"], Value::Null);
+    let written = medbus_adapters::hl7::Message::from_value(&ex.body, &Default::default()).unwrap();
+    assert_eq!(
+        written.to_er7(),
+        "MSH|^~\\&|HIS|H|EMPI|P|20260101||ADT^A01|1|P|2.5\rPID|1||7^^^H~8^^^I||王^小明|||F\r"
+    );
+    let error = failure(r#"hl7(body, "PID-x")"#);
+    assert!(error.to_string().contains("HL7 path `PID-x`"), "{error}");
+}

@@ -1,6 +1,8 @@
 //! Where messages come from.
 
+pub mod file;
 pub mod http;
+pub mod mllp;
 pub mod soap;
 pub mod timer;
 
@@ -21,7 +23,28 @@ impl Source {
             Source::Soap { config, .. } => {
                 soap::wrap(soap::exchange_version(ex), &config.namespace, &config.operation, reply)
             }
-            Source::Http { .. } | Source::Timer { .. } => reply,
+            Source::Http { .. } | Source::Timer { .. } | Source::Mllp { .. } | Source::File { .. } => reply,
+        }
+    }
+
+    /// The answer to a message processed without a route `reply`: an ACK
+    /// for MLLP, `{"status":"accepted","id":...}` otherwise.
+    pub fn accepted_reply(&self, ex: &Exchange) -> Reply {
+        match self {
+            Source::Mllp { options, timezone, .. } => mllp::Acknowledger::for_exchange(ex, options, *timezone).ack(
+                medbus_adapters::hl7::AckCode::AA,
+                &ex.id,
+                None,
+            ),
+            _ => crate::runtime::pipeline::json_reply(200, &serde_json::json!({ "status": "accepted", "id": ex.id })),
+        }
+    }
+
+    /// The address of the listener the route is served on, if any.
+    pub fn listener_addr(&self) -> Option<SocketAddr> {
+        match self {
+            Source::Http { addr, .. } | Source::Soap { addr, .. } | Source::Mllp { addr, .. } => Some(*addr),
+            Source::Timer { .. } | Source::File { .. } => None,
         }
     }
 
@@ -30,24 +53,30 @@ impl Source {
     pub fn error_answer(&self, ex: &Exchange) -> ErrorAnswer {
         match self {
             Source::Soap { .. } => ErrorAnswer::Soap(soap::exchange_version(ex)),
-            Source::Http { .. } | Source::Timer { .. } => ErrorAnswer::Json,
+            Source::Mllp { options, timezone, .. } => {
+                ErrorAnswer::Mllp(mllp::Acknowledger::for_exchange(ex, options, *timezone))
+            }
+            Source::Http { .. } | Source::Timer { .. } | Source::File { .. } => ErrorAnswer::Json,
         }
     }
 }
 
 /// A source's protocol-correct error answer, decided before the exchange is
 /// journaled so that a journal failure can still be answered in kind.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone)]
 pub enum ErrorAnswer {
     Json,
     Soap(SoapVersion),
+    /// AR for the sender's faults, AE for ours.
+    Mllp(mllp::Acknowledger),
 }
 
 impl ErrorAnswer {
-    pub fn reply(self, status: u16, code: &str, message: &str, id: &str) -> Reply {
+    pub fn reply(&self, status: u16, code: &str, message: &str, id: &str) -> Reply {
         match self {
             ErrorAnswer::Json => error_json(status, code, message, id),
-            ErrorAnswer::Soap(version) => soap::error_fault(version, status, code, message),
+            ErrorAnswer::Soap(version) => soap::error_fault(*version, status, code, message),
+            ErrorAnswer::Mllp(acknowledger) => acknowledger.nak(status, code, message, id),
         }
     }
 }

@@ -7,12 +7,14 @@
 //! - parse: { format: json }
 //! - parse: { format: xml, charset: gb18030 }
 //! - parse: { format: xml, from: body.Envelope.Body.pushApplyRecord.applyData, to: vars.apply }
+//! - parse: { format: hl7, charset: gbk }
 //! ```
 
 use super::{support, BuildContext, Flow, StepError};
 use crate::exchange::{BodyFormat, Exchange};
 use crate::value::{Path, Scope, Value};
 use encoding_rs::{DecoderResult, Encoding, UTF_8};
+use medbus_adapters::hl7::{self, Charset};
 use schemars::JsonSchema;
 use serde::Deserialize;
 
@@ -20,7 +22,8 @@ use serde::Deserialize;
 #[derive(Clone, Debug, PartialEq, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ParseConfig {
-    /// What the text is: `json`, `xml` or `text` (kept as one string).
+    /// What the text is: `json`, `xml`, `hl7` (HL7 v2 ER7, see
+    /// docs/value-model-hl7.md) or `text` (kept as one string).
     pub format: Format,
     /// A path holding the text to parse as a string, e.g. `vars.payload` or
     /// `body.Envelope.Body.pushApplyRecord.applyData` for an XML document
@@ -36,8 +39,15 @@ pub struct ParseConfig {
     /// else (for XML) the `encoding` of the XML declaration, else UTF-8. A
     /// byte order mark always wins. Bytes invalid in the charset are
     /// rejected, never replaced. Not used with `from`: that text is decoded already.
+    /// For `hl7`: the character set to read the message in whatever its
+    /// MSH-18 says (for senders whose MSH-18 is wrong); HL7 names such as
+    /// `UNICODE UTF-8`, `GB 18030-2000` and `8859/1` are known too.
     #[serde(default)]
     pub charset: Option<String>,
+    /// `hl7` only: the character set of a message whose MSH-18 is empty.
+    /// Default UTF-8; many Chinese HIS send GBK without saying so.
+    #[serde(default)]
+    pub default_charset: Option<String>,
 }
 
 /// A text format the engine parses.
@@ -49,6 +59,9 @@ pub enum Format {
     /// An XML document: elements become keys, repeated elements arrays,
     /// attributes `@name`, text beside attributes or children `#text`.
     Xml,
+    /// An HL7 v2 message in ER7, read with its own delimiters and MSH-18
+    /// character set into the value tree of docs/value-model-hl7.md.
+    Hl7,
     /// Any text, kept as one string.
     Text,
 }
@@ -59,6 +72,7 @@ impl Format {
         match self {
             Format::Json => "JSON",
             Format::Xml => "XML",
+            Format::Hl7 => "HL7 v2",
             Format::Text => "text",
         }
     }
@@ -68,6 +82,7 @@ impl Format {
         match self {
             Format::Json => "INVALID_JSON",
             Format::Xml => "INVALID_XML",
+            Format::Hl7 => "INVALID_HL7",
             Format::Text => "INVALID_TEXT",
         }
     }
@@ -78,6 +93,7 @@ pub struct ParseStep {
     from: Option<Path>,
     to: Path,
     charset: Option<&'static Encoding>,
+    hl7: hl7::ParseOptions,
 }
 
 impl ParseStep {
@@ -101,8 +117,10 @@ impl ParseStep {
             },
         };
         let to = support::target_path(cx, "parse `to`", config.to.as_deref().unwrap_or("body"));
+        let hl7 = hl7_options(config, cx);
         let charset = match &config.charset {
             None => Some(None),
+            Some(_) if config.format == Format::Hl7 => Some(None),
             Some(_) if config.from.is_some() => {
                 cx.error("parse `charset` applies to the raw body, and `from` reads text already decoded; remove one of them");
                 None
@@ -125,10 +143,14 @@ impl ParseStep {
             from,
             to: to?,
             charset: charset?,
+            hl7: hl7?,
         })
     }
 
     pub fn run(&self, ex: &mut Exchange) -> Result<Flow, StepError> {
+        if self.format == Format::Hl7 {
+            return self.run_hl7(ex);
+        }
         let (text, source) = match &self.from {
             None => (self.decode_body(ex)?, "the body".to_string()),
             Some(path) => (self.text_at(ex, path)?, format!("`{path}`")),
@@ -145,12 +167,32 @@ impl ParseStep {
                 format!("{source} is not valid {}: {detail}", self.format.name()),
             )
         })?;
+        self.store(ex, value)
+    }
+
+    /// An HL7 message is read from the raw bytes (its MSH-18 names their
+    /// character set), or from text already decoded.
+    fn run_hl7(&self, ex: &mut Exchange) -> Result<Flow, StepError> {
+        let (message, source) = match &self.from {
+            None => (hl7::Message::parse_with(&ex.raw, &self.hl7), "the body".to_string()),
+            Some(path) => {
+                let text = self.text_at(ex, path)?;
+                (hl7::Message::from_text(&text, &self.hl7), format!("`{path}`"))
+            }
+        };
+        let message = message
+            .map_err(|e| StepError::rejected("INVALID_HL7", format!("{source} is not a valid HL7 v2 message: {e}")))?;
+        self.store(ex, message.to_value())
+    }
+
+    fn store(&self, ex: &mut Exchange, value: Value) -> Result<Flow, StepError> {
         ex.assign(&self.to, value)
             .map_err(|e| StepError::failed("PARSE_FAILED", e))?;
         if self.to.scope == Scope::Body && self.to.segments.is_empty() {
             ex.body_format = match self.format {
                 Format::Json => BodyFormat::Json,
                 Format::Xml => BodyFormat::Xml,
+                Format::Hl7 => BodyFormat::Hl7,
                 Format::Text => BodyFormat::Text,
             };
         }
@@ -161,6 +203,7 @@ impl ParseStep {
         match self.format {
             Format::Json => "a JSON document",
             Format::Xml => "an XML document",
+            Format::Hl7 => "an HL7 v2 message",
             Format::Text => "text",
         }
     }
@@ -218,9 +261,42 @@ impl ParseStep {
     }
 }
 
+/// The HL7 reading options of a parse step: its `charset` overrides MSH-18,
+/// its `default_charset` stands in for an empty one.
+fn hl7_options(config: &ParseConfig, cx: &mut BuildContext) -> Option<hl7::ParseOptions> {
+    let mut options = hl7::ParseOptions::default();
+    if config.format != Format::Hl7 {
+        if config.default_charset.is_some() {
+            cx.error("parse `default_charset` is for `format: hl7` (a message whose MSH-18 is empty); remove it");
+            return None;
+        }
+        return Some(options);
+    }
+    let charset = |key: &str, label: &str, cx: &mut BuildContext| {
+        let found = Charset::from_name(label);
+        if found.is_none() {
+            cx.error(format!(
+                "parse `{key}` `{label}` is not a character set HL7 messages can be read in; expected e.g. \
+                 `UNICODE UTF-8`, `GB 18030-2000`, `gbk`, `8859/1`"
+            ));
+        }
+        found
+    };
+    if let Some(label) = &config.charset {
+        options.charset = Some(charset("charset", label, cx)?);
+    }
+    if let Some(label) = &config.default_charset {
+        options.default_charset = charset("default_charset", label, cx)?;
+    }
+    Some(options)
+}
+
 /// Parses `text` in `format`; the error says what is wrong and where.
 pub fn parse_text(format: Format, text: &str) -> Result<Value, String> {
     match format {
+        Format::Hl7 => hl7::Message::from_text(text, &hl7::ParseOptions::default())
+            .map(|message| message.to_value())
+            .map_err(|e| e.to_string()),
         Format::Json => serde_json::from_str(text).map_err(|e| e.to_string()),
         Format::Xml => medbus_adapters::xml::parse(text).map_err(|e| {
             let (line, column) = line_column(text, e.position as usize);
