@@ -289,6 +289,41 @@ pub fn refused_exchange(route: &Route, frame: bytes::Bytes, peer: &Peer) -> Exch
     Exchange::new(&route.id, frame, Some(CONTENT_TYPE.into()), peer.headers())
 }
 
+/// The exchange `medbus test` runs a route's test input through: what the
+/// listener would make of the message, with the refusal that would answer
+/// it before the steps.
+pub fn test_exchange(route: &Route, raw: &[u8]) -> (Exchange, Option<StepError>) {
+    let peer = Peer {
+        remote: ([127, 0, 0, 1], 0).into(),
+        listener: ([127, 0, 0, 1], 0).into(),
+    };
+    let frame = bytes::Bytes::copy_from_slice(raw);
+    let takes_it = |(kind, event): (String, String)| {
+        let Source::Mllp { patterns, .. } = &route.source else {
+            return false;
+        };
+        patterns.iter().any(|p| match p {
+            MessagePattern::Exact(k, e) => *k == kind && *e == event,
+            MessagePattern::AnyEvent(k) => *k == kind,
+            MessagePattern::Any => true,
+        })
+    };
+    let refusal = match scan_message_type(raw) {
+        Some(found) if !takes_it(found.clone()) => Some(Refusal {
+            code: "UNSUPPORTED_MESSAGE_TYPE",
+            message: format!(
+                "message type `{}^{}` (MSH-9) is not taken by this route",
+                found.0, found.1
+            ),
+        }),
+        _ => None,
+    };
+    match refusal.map_or_else(|| read(route, raw), Err) {
+        Ok(message) => (exchange(route, frame, &message, &peer), None),
+        Err(refusal) => (refused_exchange(route, frame, &peer), Some(refusal.into_error())),
+    }
+}
+
 /// Who sent a frame, and where.
 pub struct Peer {
     pub remote: std::net::SocketAddr,

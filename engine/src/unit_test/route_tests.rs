@@ -294,6 +294,16 @@ async fn run_case(snapshot: &Snapshot, route: &Route, test: &Located<RouteTest>)
 /// that rejects it before the steps run (a SOAP param holding bad XML).
 fn input_exchange(route: &Route, input: &TestInput) -> Result<(Exchange, Option<StepError>), String> {
     let mut headers = input.headers.clone();
+    if let Source::Mllp { .. } = &route.source {
+        if input.params.is_some() {
+            return Err("input: `params` applies to SOAP routes only".into());
+        }
+        // Test files are written with line ends; HL7 ends segments with CR.
+        let raw = String::from_utf8_lossy(&input_bytes(route, input)?)
+            .replace("\r\n", "\r")
+            .replace('\n', "\r");
+        return Ok(crate::sources::mllp::test_exchange(route, raw.trim_end().as_bytes()));
+    }
     let Source::Soap { config, .. } = &route.source else {
         if input.params.is_some() {
             return Err("input: `params` applies to SOAP routes only".into());
