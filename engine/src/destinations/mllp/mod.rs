@@ -263,7 +263,7 @@ impl MllpEndpoint {
             "ack": truncate(&message.to_er7(), JOURNALED_ANSWER),
             "code": reply.code.as_str(),
             "control_id": reply.control_id,
-            "text": reply.message(),
+            "text": ack_text(&reply),
         }));
         if reply.control_id.trim() != sent.control_id {
             tracing::warn!(
@@ -291,7 +291,7 @@ impl MllpEndpoint {
             AckCode::AR => (Failure::AckReject, "application reject"),
             _ => (Failure::AckReject, "commit reject"),
         };
-        let text = reply.message();
+        let text = ack_text(&reply);
         let error = match text.is_empty() {
             true => format!("the receiver answered {} ({meaning})", reply.code.as_str()),
             false => format!("the receiver answered {} ({meaning}): {text}", reply.code.as_str()),
@@ -302,6 +302,18 @@ impl MllpEndpoint {
             response,
         }
     }
+}
+
+/// MSA-3 and the ERR texts, joined with "; ", each once: receivers often put the same text
+/// in both.
+fn ack_text(reply: &AckReply) -> String {
+    let mut parts: Vec<&str> = Vec::new();
+    for part in reply.text.iter().chain(&reply.errors) {
+        if !parts.contains(&part.as_str()) {
+            parts.push(part);
+        }
+    }
+    parts.join("; ")
 }
 
 /// The message as it goes out.

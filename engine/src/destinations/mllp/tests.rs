@@ -495,3 +495,12 @@ async fn max_connections_makes_deliveries_wait_for_a_connection() {
     }
     assert_eq!(receiver.accepted(), 1);
 }
+
+#[test]
+fn the_ack_text_names_each_reason_once() {
+    let ack = "MSH|^~\\&|HIS||MEDBUS||20240301||ACK|A1|P|2.5\rMSA|AE|M1|record locked\r\
+               ERR|||206^Application record locked^HL70357|E||||record locked\r\
+               ERR|||207^Application internal error^HL70357|E\r";
+    let reply = AckReply::read(&Message::parse(ack.as_bytes()).unwrap()).unwrap();
+    assert_eq!(ack_text(&reply), "record locked; Application internal error");
+}
