@@ -504,3 +504,19 @@ fn the_ack_text_names_each_reason_once() {
     let reply = AckReply::read(&Message::parse(ack.as_bytes()).unwrap()).unwrap();
     assert_eq!(ack_text(&reply), "record locked; Application internal error");
 }
+
+#[test]
+fn docs_example_builds() {
+    let doc = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/mllp-destination.md")).unwrap();
+    let example = doc
+        .split("```yaml\n")
+        .nth(1)
+        .and_then(|rest| rest.split("```").next())
+        .unwrap();
+    let route: crate::config::RouteSpec = serde_saphyr::from_str(example).unwrap();
+    let crate::config::EndpointSpec::Mllp(config) = &route.destinations[0].to.value else {
+        panic!("the example's destination is not mllp")
+    };
+    let endpoint = build_for_test("{}", |_: &Value, cx| MllpEndpoint::build(config, cx)).unwrap();
+    assert_eq!(endpoint.timeout, Duration::from_secs(30));
+}
