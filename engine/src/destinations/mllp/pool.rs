@@ -153,6 +153,7 @@ impl AddressPool {
             return Ok(Probe {
                 pool: self,
                 armed: false,
+                failures_before: 0,
             });
         }
         let attempts = match reconnect.failures {
@@ -178,6 +179,7 @@ impl AddressPool {
         Ok(Probe {
             pool: self,
             armed: true,
+            failures_before: reconnect.failures,
         })
     }
 
@@ -210,6 +212,8 @@ impl AddressPool {
 struct Probe<'a> {
     pool: &'a AddressPool,
     armed: bool,
+    /// The failures counted when the attempt began.
+    failures_before: u32,
 }
 
 impl Probe<'_> {
@@ -224,8 +228,11 @@ impl Probe<'_> {
     fn failed(mut self, error: &str) {
         self.armed = false;
         let mut reconnect = self.pool.reconnect.lock().unwrap();
-        reconnect.failures = reconnect.failures.saturating_add(1);
-        reconnect.retry_at = Some(Instant::now() + reconnect_wait(reconnect.failures));
+        // Deliveries that tried together while nothing had failed yet count as one failure.
+        if reconnect.failures == self.failures_before {
+            reconnect.failures = reconnect.failures.saturating_add(1);
+            reconnect.retry_at = Some(Instant::now() + reconnect_wait(reconnect.failures));
+        }
         reconnect.probing = false;
         reconnect.last_error = error.to_string();
     }

@@ -375,6 +375,27 @@ async fn a_receiver_that_is_down_is_retried_after_a_backoff_and_reached_when_it_
 }
 
 #[tokio::test]
+async fn deliveries_failing_to_connect_together_count_as_one_failure() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    drop(listener);
+    let endpoint = Arc::new(endpoint(&format!("{{ address: '{addr}' }}")));
+    let mut deliveries = tokio::task::JoinSet::new();
+    for n in 1..=8 {
+        let endpoint = endpoint.clone();
+        deliveries.spawn(async move { deliver(&endpoint, &adt(&format!("M{n}"))).await });
+    }
+    while let Some(attempt) = deliveries.join_next().await {
+        assert_eq!(failure(attempt.unwrap()).0, Failure::Connect);
+    }
+    let (_, error, _) = failure(deliver(&endpoint, &adt("M9")).await);
+    assert!(
+        error.contains("after 1 failed attempt "),
+        "the first backoff step, not the eighth: {error}"
+    );
+}
+
+#[tokio::test]
 async fn a_gb18030_message_is_sent_as_gb18030_bytes_and_its_ack_read_back() {
     let receiver = Receiver::start(|_| Answer::Ack(AckCode::AE, "患者不存在")).await;
     let endpoint = endpoint_for(&receiver, "");
