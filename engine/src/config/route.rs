@@ -89,8 +89,9 @@ pub struct DestinationSpec {
     #[serde(default)]
     pub backoff: Option<BackoffSpec>,
     /// Failures worth another attempt: `connect`, `timeout`, `network`, `io`, SOAP `fault`,
-    /// `client_fault` and `refused`, statuses (`503`) and classes (`5xx`). Default: connect,
-    /// timeout, network, io, fault, 5xx, 408, 429.
+    /// `client_fault` and `refused`, HL7 `ack_error` (AE/CE), `ack_reject` (AR/CR) and `bad_ack`,
+    /// statuses (`503`) and classes (`5xx`). Default: connect, timeout, network, io, fault,
+    /// ack_error, bad_ack, 5xx, 408, 429.
     #[serde(default)]
     pub retry_on: Option<Vec<String>>,
 }
@@ -112,6 +113,8 @@ pub enum EndpointSpec {
     Soap(crate::destinations::soap::SoapDestinationConfig),
     /// Run SQL statements on a database of the settings, in one transaction.
     Sql(SqlDestinationConfig),
+    /// Send an HL7 v2 message over MLLP and wait for its ACK (see docs/mllp-destination.md).
+    Mllp(crate::destinations::mllp::MllpDestinationConfig),
 }
 
 /// How the route answers a failed message.

@@ -4,6 +4,7 @@
 
 pub mod file;
 pub mod http;
+pub mod mllp;
 pub mod route;
 pub mod soap;
 pub mod sql;
@@ -19,6 +20,7 @@ pub enum Endpoint {
     Http(http::HttpEndpoint),
     File(file::FileEndpoint),
     Soap(soap::SoapEndpoint),
+    Mllp(mllp::MllpEndpoint),
     /// Handled by the runtime, which runs the target route.
     Route(String),
     Sql(sql::SqlEndpoint),
@@ -67,6 +69,12 @@ pub enum Failure {
     ClientFault,
     /// A SOAP return the destination's `error_when` calls a refusal.
     Refused,
+    /// An HL7 ACK with AE or CE: the receiver could not process the message now.
+    AckError,
+    /// An HL7 ACK with AR or CR: the receiver refuses the message.
+    AckReject,
+    /// An answer that is not an ACK of the message sent (another MSA-2, not HL7, too large).
+    BadAck,
     /// The request could not be made (a template that does not render, a
     /// bad file name): sending it again cannot help.
     Invalid,
@@ -105,6 +113,7 @@ impl Endpoint {
             EndpointSpec::Http(config) => http::HttpEndpoint::build(config, cx).map(Endpoint::Http),
             EndpointSpec::File(config) => file::FileEndpoint::build(config, cx).map(Endpoint::File),
             EndpointSpec::Soap(config) => soap::SoapEndpoint::build(config, cx).map(Endpoint::Soap),
+            EndpointSpec::Mllp(config) => mllp::MllpEndpoint::build(config, cx).map(Endpoint::Mllp),
             EndpointSpec::Route(config) => Some(Endpoint::Route(config.id.clone())),
             EndpointSpec::Sql(config) => sql::SqlEndpoint::build(config, cx).map(Endpoint::Sql),
         };
@@ -130,6 +139,7 @@ impl Endpoint {
             Endpoint::Http(endpoint) => endpoint.uses(name),
             Endpoint::File(endpoint) => endpoint.uses(name),
             Endpoint::Soap(endpoint) => endpoint.uses(name),
+            Endpoint::Mllp(endpoint) => endpoint.uses(name),
             Endpoint::Route(_) => false,
             Endpoint::Sql(endpoint) => endpoint.uses(name),
         }
@@ -140,6 +150,7 @@ impl Endpoint {
             Endpoint::Http(endpoint) => endpoint.deliver(outgoing, outbound, &settings.secrets).await,
             Endpoint::File(endpoint) => endpoint.deliver(outgoing, settings).await,
             Endpoint::Soap(endpoint) => endpoint.deliver(outgoing, outbound, &settings.secrets).await,
+            Endpoint::Mllp(endpoint) => endpoint.deliver(outgoing, &settings.secrets).await,
             Endpoint::Sql(endpoint) => endpoint.deliver(outgoing).await,
             Endpoint::Route(_) => unreachable!("the runtime hands messages to routes itself"),
         }

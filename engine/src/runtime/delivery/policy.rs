@@ -46,11 +46,23 @@ fn default_max() -> DurationText {
 }
 
 /// Failures retried when a destination names none: the receiver was
-/// unreachable, slow or broke the connection, answered 5xx, 408, 429 or a
-/// SOAP Fault of its own side, or a local write failed. Other 4xx answers,
-/// SOAP faults blaming the request and refusals (`error_when`) say the
-/// request itself is wrong; sending it again cannot help.
-pub const DEFAULT_RETRY_ON: [&str; 8] = ["connect", "timeout", "network", "io", "fault", "5xx", "408", "429"];
+/// unreachable, slow or broke the connection, answered 5xx, 408, 429, a
+/// SOAP Fault of its own side, an HL7 AE/CE or an answer that is not the
+/// ACK of the message sent, or a local write failed. Other 4xx answers,
+/// SOAP faults blaming the request, refusals (`error_when`) and HL7 AR/CR
+/// say the request itself is wrong; sending it again cannot help.
+pub const DEFAULT_RETRY_ON: [&str; 10] = [
+    "connect",
+    "timeout",
+    "network",
+    "io",
+    "fault",
+    "ack_error",
+    "bad_ack",
+    "5xx",
+    "408",
+    "429",
+];
 
 pub struct DeliveryPolicy {
     pub max_attempts: u32,
@@ -80,6 +92,9 @@ enum RetryOn {
     Fault,
     ClientFault,
     Refused,
+    AckError,
+    AckReject,
+    BadAck,
     StatusClass(u16),
     Status(u16),
 }
@@ -196,6 +211,9 @@ impl RetryOn {
             "fault" => RetryOn::Fault,
             "client_fault" => RetryOn::ClientFault,
             "refused" => RetryOn::Refused,
+            "ack_error" => RetryOn::AckError,
+            "ack_reject" => RetryOn::AckReject,
+            "bad_ack" => RetryOn::BadAck,
             _ => {
                 if let Some(class) = lower.strip_suffix("xx").and_then(|c| c.parse::<u16>().ok()) {
                     if (1..=5).contains(&class) {
@@ -207,7 +225,8 @@ impl RetryOn {
                     _ => {
                         return Err(format!(
                             "`{name}` is not a failure kind; expected `connect`, `timeout`, `network`, `io`, \
-                             `fault`, `client_fault`, `refused`, a status such as `503` or a class such as `5xx`"
+                             `fault`, `client_fault`, `refused`, `ack_error`, `ack_reject`, `bad_ack`, \
+                             a status such as `503` or a class such as `5xx`"
                         ))
                     }
                 }
@@ -224,6 +243,9 @@ impl RetryOn {
             (RetryOn::Fault, Failure::Fault) => true,
             (RetryOn::ClientFault, Failure::ClientFault) => true,
             (RetryOn::Refused, Failure::Refused) => true,
+            (RetryOn::AckError, Failure::AckError) => true,
+            (RetryOn::AckReject, Failure::AckReject) => true,
+            (RetryOn::BadAck, Failure::BadAck) => true,
             (RetryOn::StatusClass(class), Failure::Status(status)) => status / 100 == *class,
             (RetryOn::Status(code), Failure::Status(status)) => status == code,
             _ => false,
@@ -273,6 +295,8 @@ mod tests {
             Failure::Status(429),
             Failure::Status(408),
             Failure::Fault,
+            Failure::AckError,
+            Failure::BadAck,
         ] {
             assert!(policy.retries(&failure), "{failure:?}");
         }
@@ -282,6 +306,7 @@ mod tests {
             Failure::Invalid,
             Failure::ClientFault,
             Failure::Refused,
+            Failure::AckReject,
         ] {
             assert!(!policy.retries(&failure), "{failure:?}");
         }
@@ -297,6 +322,10 @@ mod tests {
         let soap = self::policy("{ retry_on: [Refused, client_fault] }").unwrap();
         assert!(soap.retries(&Failure::Refused) && soap.retries(&Failure::ClientFault));
         assert!(!soap.retries(&Failure::Fault), "naming kinds replaces the default list");
+
+        let hl7 = self::policy("{ retry_on: [ack_reject, BAD_ACK] }").unwrap();
+        assert!(hl7.retries(&Failure::AckReject) && hl7.retries(&Failure::BadAck));
+        assert!(!hl7.retries(&Failure::AckError));
 
         let error = self::policy("{ retry_on: [sometimes] }").err().unwrap();
         assert!(error.contains("`sometimes` is not a failure kind"), "{error}");
