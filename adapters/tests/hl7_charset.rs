@@ -135,4 +135,15 @@ fn characters_the_charset_cannot_hold_are_an_error_not_a_question_mark() {
         .unwrap_err()
         .message
         .contains("cannot be written in US-ASCII"));
+    // Text given as text (an answer, a rendered payload) is checked the same.
+    let options = ParseOptions {
+        charset: Some(Charset::ASCII),
+        ..ParseOptions::default()
+    };
+    let text = Message::from_text("MSH|^~\\&|A|B|C|D|20240101||ADT^A01|1|P|2.5\rPID|1||||José\r", &options).unwrap();
+    assert!(text
+        .to_bytes()
+        .unwrap_err()
+        .message
+        .contains("cannot be written in US-ASCII"));
 }

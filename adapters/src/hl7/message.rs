@@ -392,7 +392,8 @@ impl Message {
                 (Segment::Original { bytes: range, .. }, Some(source)) => {
                     bytes.extend_from_slice(&source[range.clone()])
                 }
-                (Segment::Original { text, .. }, None) if self.charset.is_utf8() => {
+                // US-ASCII shares UTF-8's decoder but not its range: its text is checked below.
+                (Segment::Original { text, .. }, None) if self.charset == Charset::UTF_8 => {
                     bytes.extend_from_slice(self.text[text.clone()].as_bytes())
                 }
                 _ => bytes.extend_from_slice(&self.charset.encode_segment(self.segment_text(segment), index + 1)?),
