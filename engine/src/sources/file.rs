@@ -216,17 +216,25 @@ fn push_line(content: &[u8], mut range: std::ops::Range<usize>, ranges: &mut Vec
 /// The id of a file's `index`th message: the same each time the same file,
 /// taken at the same moment, is read, so that a file read again after a
 /// crash skips the messages already journaled. A UUID v7 whose time is the
-/// moment the file was taken and whose random bits come from the route, the
-/// file's name and content, and the index.
+/// moment the file was taken, whose next 26 random bits hold the index (so
+/// a file's messages sort in file order) and whose last 48 come from the
+/// route, the file's name and content.
 pub fn message_id(taken_at_ms: u64, route: &str, name: &str, content_hash: &[u8; 32], index: usize) -> String {
     let mut hasher = Sha256::new();
-    for part in [route.as_bytes(), name.as_bytes(), content_hash, &index.to_be_bytes()] {
+    for part in [route.as_bytes(), name.as_bytes(), content_hash] {
         hasher.update((part.len() as u64).to_be_bytes());
         hasher.update(part);
     }
     let digest = hasher.finalize();
+    let index = index as u64;
+    // The builder overwrites the top 4 bits of byte 0 (version) and the top 2
+    // of byte 2 (variant): the index skips them.
     let mut random = [0u8; 10];
-    random.copy_from_slice(&digest[..10]);
+    random[0] = ((index >> 22) & 0x0F) as u8;
+    random[1] = (index >> 14) as u8;
+    random[2] = ((index >> 8) & 0x3F) as u8;
+    random[3] = index as u8;
+    random[4..].copy_from_slice(&digest[..6]);
     uuid::Builder::from_unix_timestamp_millis(taken_at_ms, &random)
         .into_uuid()
         .to_string()
@@ -280,6 +288,11 @@ mod tests {
         assert_ne!(a, message_id(1_700_000_000_000, "r", "g.hl7", &hash, 0));
         let later = message_id(1_700_000_000_001, "r", "f.hl7", &hash, 0);
         assert!(later > a);
+        let in_order: Vec<String> = [0, 1, 255, 256, 16_383, 16_384, 4_000_000]
+            .iter()
+            .map(|&i| message_id(1_700_000_000_000, "r", "f.hl7", &hash, i))
+            .collect();
+        assert!(in_order.windows(2).all(|w| w[0] < w[1]), "{in_order:?}");
         assert_eq!(uuid::Uuid::parse_str(&a).unwrap().get_version_num(), 7);
     }
 
