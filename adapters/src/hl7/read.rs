@@ -56,12 +56,6 @@ pub(crate) fn field<'a>(segment: &'a str, d: &Delimiters, n: usize) -> Option<(&
     piece(segment, d.field, n + 1).map(|raw| (raw, Level::Field))
 }
 
-/// How many fields a segment has (for MSH, counting MSH-1).
-pub(crate) fn field_count(segment: &str, d: &Delimiters) -> usize {
-    let pieces = piece_count(segment, d.field) - 1;
-    pieces + usize::from(is_header(segment))
-}
-
 /// Whether a segment's fields are numbered like MSH's: MSH, and the batch headers FHS and BHS.
 pub(crate) fn is_header(segment: &str) -> bool {
     matches!(segment.get(..3), Some("MSH" | "FHS" | "BHS"))
@@ -154,9 +148,6 @@ mod tests {
         assert_eq!(first(msh, "MSH-3").as_deref(), Some("HIS"));
         assert_eq!(first(msh, "MSH-9.2").as_deref(), Some("A01"));
         assert_eq!(first(msh, "MSH-12").as_deref(), Some("2.5"));
-        assert_eq!(field_count(msh, &Delimiters::default()), 12);
-        assert_eq!(field_count("PID|1|", &Delimiters::default()), 2);
-        assert_eq!(field_count("PID", &Delimiters::default()), 0);
     }
 
     #[test]

@@ -30,9 +30,7 @@ impl Message {
             .segments()
             .map(|segment| {
                 let mut value = segment_value(segment, d, self.charset());
-                let mut written = String::with_capacity(segment.len());
-                let same = write_segment(&value, d, &mut written, "").is_ok() && written == segment;
-                if !same {
+                if !writes_back_as_read(segment, &value, d) {
                     value.insert(ER7.to_string(), Value::String(segment.to_string()));
                 }
                 Value::Object(value)
@@ -98,19 +96,42 @@ fn delimiters_of(first: Option<&Map<String, Value>>) -> Result<Delimiters, Hl7Er
     Delimiters::read(format!("MSH{separator}{encoding}{separator}").as_bytes())
 }
 
-/// One segment's value: `segment`, then its fields by number.
+/// Whether the writer gives back exactly the segment's text from its value. A segment without an
+/// escape, subcomponent or (v2.7) truncation character always is (its text is its fields' text, and every position
+/// up to the last is in the value); one with escapes is when they are the writer's own spelling,
+/// and one with subcomponents when each sits in a component (`a&b` alone reads as components),
+/// which only writing it tells.
+fn writes_back_as_read(segment: &str, value: &Map<String, Value>, d: &Delimiters) -> bool {
+    let after_delimiters = match read::is_header(segment) {
+        true => 4 + d.encoding_characters().len(),
+        false => 0,
+    };
+    let rest = segment.as_bytes().get(after_delimiters..).unwrap_or_default();
+    let unsure = |separator: u8| separator != ABSENT && rest.contains(&separator);
+    if !unsure(d.escape) && !unsure(d.subcomponent) && !unsure(d.truncation) {
+        return true;
+    }
+    let mut written = String::with_capacity(segment.len());
+    write_segment(value, d, &mut written, "").is_ok() && written == segment
+}
+
+/// One segment's value: `segment`, then its fields by number, read in one pass.
 fn segment_value(segment: &str, d: &Delimiters, charset: Charset) -> Map<String, Value> {
     let mut value = Map::new();
     value.insert(NAME.to_string(), Value::String(segment[..3].to_string()));
-    for number in 1..=read::field_count(segment, d) {
-        let Some((raw, level)) = read::field(segment, d, number) else {
-            break;
-        };
-        let field = match level {
-            read::Level::Delimiters => Value::String(raw.to_string()),
-            _ => field_value(raw, d, charset),
-        };
-        value.insert(number.to_string(), field);
+    let mut fields = segment.split(d.field as char).skip(1);
+    let mut number = 1;
+    if read::is_header(segment) {
+        value.insert("1".to_string(), Value::String((d.field as char).to_string()));
+        value.insert(
+            "2".to_string(),
+            Value::String(fields.next().unwrap_or_default().to_string()),
+        );
+        number = 3;
+    }
+    for raw in fields {
+        value.insert(number.to_string(), field_value(raw, d, charset));
+        number += 1;
     }
     value
 }
