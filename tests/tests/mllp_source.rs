@@ -300,3 +300,31 @@ async fn sigkill_loses_no_acknowledged_message() {
     assert!(acknowledged.len() > 50, "the load produced few acknowledgements");
     assert!(lost.is_empty(), "acknowledged but not journaled: {lost:?}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reload_opens_and_closes_mllp_listeners() {
+    let (setup, port) = setup();
+    let medbus = setup.start().await;
+    let other = free_port();
+    let route =
+        |id: &str, port: u16| format!("id: {id}\nsource:\n  mllp: {{ listen: 127.0.0.1:{port}, messages: ['*'] }}\n");
+    std::fs::write(medbus.config_dir.join("routes/lab.yaml"), route("t.lab", other)).unwrap();
+    std::fs::remove_file(medbus.config_dir.join("routes/adt.yaml")).unwrap();
+    let reload = reqwest::Client::new()
+        .post(medbus.admin_url("/api/reload"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(reload.status().as_u16(), 200, "{}", reload.text().await.unwrap());
+    let oru = ADT_A01.replace("ADT^A01^ADT_A01|MSG00001", "ORU^R01^ORU_R01|LAB1");
+    let mut stream = TcpStream::connect(("127.0.0.1", other)).await.unwrap();
+    let ack = exchange_frames(&mut stream, &framed(oru.as_bytes()), 1).await;
+    assert!(String::from_utf8_lossy(&ack[0]).contains("MSA|AA|LAB1"));
+    for _ in 0..50 {
+        if TcpStream::connect(("127.0.0.1", port)).await.is_err() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("the listener of the removed route still accepts connections");
+}
