@@ -30,7 +30,7 @@ impl Message {
             .segments()
             .map(|segment| {
                 let mut value = segment_value(segment, d, self.charset());
-                if !writes_back_as_read(segment, &value, d) {
+                if !writes_back_as_read(segment, d, self.charset()) {
                     value.insert(ER7.to_string(), Value::String(segment.to_string()));
                 }
                 Value::Object(value)
@@ -96,23 +96,51 @@ fn delimiters_of(first: Option<&Map<String, Value>>) -> Result<Delimiters, Hl7Er
     Delimiters::read(format!("MSH{separator}{encoding}{separator}").as_bytes())
 }
 
-/// Whether the writer gives back exactly the segment's text from its value. A segment without an
-/// escape, subcomponent or (v2.7) truncation character always is (its text is its fields' text, and every position
-/// up to the last is in the value); one with escapes is when they are the writer's own spelling,
-/// and one with subcomponents when each sits in a component (`a&b` alone reads as components),
-/// which only writing it tells.
-fn writes_back_as_read(segment: &str, value: &Map<String, Value>, d: &Delimiters) -> bool {
+/// Whether the writer gives back exactly the segment's text from its value: every position up to
+/// the last is in the value, so that holds unless a repetition has subcomponents but no
+/// components (`a&b` alone reads as components) or a piece of text is escaped otherwise than the
+/// writer would (`\X41\` for `A`, a raw v2.7 truncation character).
+fn writes_back_as_read(segment: &str, d: &Delimiters, charset: Charset) -> bool {
     let after_delimiters = match read::is_header(segment) {
         true => 4 + d.encoding_characters().len(),
         false => 0,
     };
-    let rest = segment.as_bytes().get(after_delimiters..).unwrap_or_default();
-    let unsure = |separator: u8| separator != ABSENT && rest.contains(&separator);
-    if !unsure(d.escape) && !unsure(d.subcomponent) && !unsure(d.truncation) {
+    let Some(rest) = segment.get(after_delimiters..) else {
+        return false;
+    };
+    let has = |text: &str, separator: u8| separator != ABSENT && text.as_bytes().contains(&separator);
+    if !has(rest, d.escape) && !has(rest, d.subcomponent) && !has(rest, d.truncation) {
         return true;
     }
-    let mut written = String::with_capacity(segment.len());
-    write_segment(value, d, &mut written, "").is_ok() && written == segment
+    let mut written = String::new();
+    for field in pieces(rest, d.field) {
+        for repetition in pieces(field, d.repetition) {
+            if has(repetition, d.subcomponent) && !has(repetition, d.component) {
+                return false;
+            }
+            for component in pieces(repetition, d.component) {
+                for text in pieces(component, d.subcomponent) {
+                    if !has(text, d.escape) && !has(text, d.truncation) {
+                        continue;
+                    }
+                    written.clear();
+                    let decoded = escape::decode(text, d, charset);
+                    if escape::encode(&decoded, d, &mut written).is_err() || written != text {
+                        return false;
+                    }
+                }
+            }
+        }
+    }
+    true
+}
+
+/// `text` split at `separator` (whole when the message declares no such separator).
+fn pieces(text: &str, separator: u8) -> Vec<&str> {
+    match separator {
+        ABSENT => vec![text],
+        separator => text.split(separator as char).collect(),
+    }
 }
 
 /// One segment's value: `segment`, then its fields by number, read in one pass.

@@ -5,7 +5,7 @@
 use super::snapshot::Route;
 use crate::exchange::{Exchange, Reply, TraceEntry};
 use crate::journal::{MessageStatus, NewDelivery};
-use crate::steps::{ErrorKind, Flow, RunEnv, StepError};
+use crate::steps::{ErrorKind, Flow, RunEnv, StepError, Writes};
 use serde_json::value::RawValue;
 use serde_json::{json, Value};
 use std::time::Instant;
@@ -31,7 +31,7 @@ pub async fn run_steps(route: &Route, ex: &mut Exchange, env: &RunEnv) -> (Messa
         let result = step.run(ex, env).await;
         let micros = started.elapsed().as_micros() as u64;
         let (outcome, output) = match &result {
-            Ok(Flow::Continue) => ("ok".to_string(), seen.changed_by(kind, ex)),
+            Ok(Flow::Continue) => ("ok".to_string(), seen.changed_by(step.writes(), ex)),
             Ok(Flow::Drop) => ("dropped".to_string(), None),
             Err(e) => (format!("{}: {}", e.code, e.message), None),
         };
@@ -69,16 +69,9 @@ struct Outputs {
 }
 
 impl Outputs {
-    /// The scopes a step of this kind changed, as a JSON object's text.
-    fn changed_by(&mut self, kind: &str, ex: &Exchange) -> Option<Box<RawValue>> {
-        let (body, vars, out, reply) = match kind {
-            "parse" | "script" | "set" | "map" | "extract" => (true, true, false, false),
-            "template" => (true, true, true, false),
-            "call" | "soap" | "sql" => (false, true, false, false),
-            "authenticate" => (true, false, false, false),
-            "reply" => (false, false, false, true),
-            _ => return None,
-        };
+    /// The scopes a step changed among those it may write, as a JSON object's text.
+    fn changed_by(&mut self, writes: Writes, ex: &Exchange) -> Option<Box<RawValue>> {
+        let Writes { body, vars, out, reply } = writes;
         let mut changed = String::new();
         if body {
             note(&mut changed, "body", &mut self.body, &ex.body);
@@ -248,14 +241,33 @@ mod tests {
         let mut ex = Exchange::new("r", bytes::Bytes::new(), None, serde_json::Map::new());
         let mut seen = Outputs::default();
         ex.body = json!({"a": 1});
-        let mut changed_by = |kind: &str, ex: &Exchange| {
-            seen.changed_by(kind, ex)
+        let body_and_vars = Writes {
+            body: true,
+            vars: true,
+            ..Writes::default()
+        };
+        let vars_only = Writes {
+            vars: true,
+            ..Writes::default()
+        };
+        let mut changed_by = |writes: Writes, ex: &Exchange| {
+            seen.changed_by(writes, ex)
                 .map(|raw| serde_json::from_str::<Value>(raw.get()).unwrap())
         };
-        assert_eq!(changed_by("parse", &ex), Some(json!({"body": {"a": 1}, "vars": {}})));
+        assert_eq!(
+            changed_by(body_and_vars, &ex),
+            Some(json!({"body": {"a": 1}, "vars": {}}))
+        );
         ex.vars.insert("x".into(), json!("y"));
-        assert_eq!(changed_by("map", &ex), Some(json!({"vars": {"x": "y"}})));
-        assert_eq!(changed_by("script", &ex), None, "nothing changed");
-        assert_eq!(changed_by("validate", &ex), None, "validate writes nothing");
+        assert_eq!(changed_by(body_and_vars, &ex), Some(json!({"vars": {"x": "y"}})));
+        assert_eq!(changed_by(body_and_vars, &ex), None, "nothing changed");
+        ex.body = json!({"a": 2});
+        ex.vars.insert("x".into(), json!("z"));
+        assert_eq!(
+            changed_by(vars_only, &ex),
+            Some(json!({"vars": {"x": "z"}})),
+            "a step writing vars alone is not asked about the body"
+        );
+        assert_eq!(changed_by(Writes::default(), &ex), None, "validate writes nothing");
     }
 }

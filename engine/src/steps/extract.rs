@@ -120,6 +120,11 @@ pub struct ExtractStep {
 }
 
 impl ExtractStep {
+    /// The paths the step writes.
+    pub fn targets(&self) -> impl Iterator<Item = &Path> {
+        self.rules.iter().map(|rule| &rule.to)
+    }
+
     pub fn build(config: &ExtractConfig, cx: &mut BuildContext) -> Option<Self> {
         if config.values.is_empty() {
             cx.error("extract lists nothing; expected `target path: JSONPath or path`, e.g. `vars.id: \"$.root.id\"`");

@@ -183,6 +183,14 @@ impl MapStep {
         Ok(Flow::Continue)
     }
 
+    /// The paths the step writes.
+    pub fn targets(&self) -> Vec<&Path> {
+        match &self.target {
+            Target::InPlace => vec![&self.path],
+            Target::Beside(path) | Target::One(path) => vec![path],
+        }
+    }
+
     fn find(&self, ex: &Exchange) -> Vec<Found> {
         let mut found = Vec::new();
         let mut segments = Vec::with_capacity(self.path.segments.len());

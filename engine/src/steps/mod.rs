@@ -214,7 +214,62 @@ pub enum Step {
     Sql(sql::SqlStep),
 }
 
+/// The scopes a step may change, which the trace records after it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Writes {
+    pub body: bool,
+    pub vars: bool,
+    pub out: bool,
+    pub reply: bool,
+}
+
+impl Writes {
+    /// The scopes among `body` and `vars` that these paths name.
+    pub fn paths<'a>(paths: impl IntoIterator<Item = &'a crate::value::Path>) -> Writes {
+        let mut writes = Writes::default();
+        for path in paths {
+            match path.scope {
+                crate::value::Scope::Body => writes.body = true,
+                crate::value::Scope::Vars => writes.vars = true,
+                _ => {}
+            }
+        }
+        writes
+    }
+}
+
 impl Step {
+    /// What running the step may change: a step writing only `vars` costs
+    /// the trace no copy of the body.
+    pub fn writes(&self) -> Writes {
+        let all = Writes {
+            body: true,
+            vars: true,
+            ..Writes::default()
+        };
+        match self {
+            Step::Parse(step) => Writes::paths([step.target()]),
+            Step::Map(step) => Writes::paths(step.targets()),
+            Step::Set(step) => Writes::paths(step.targets()),
+            Step::Extract(step) => Writes::paths(step.targets()),
+            Step::Script(_) => all,
+            Step::Template(_) => Writes { out: true, ..all },
+            Step::Call(_) | Step::Soap(_) | Step::Sql(_) => Writes {
+                vars: true,
+                ..Writes::default()
+            },
+            Step::Authenticate(_) => Writes {
+                body: true,
+                ..Writes::default()
+            },
+            Step::Reply(_) => Writes {
+                reply: true,
+                ..Writes::default()
+            },
+            Step::Validate(_) | Step::Filter(_) => Writes::default(),
+        }
+    }
+
     /// Builds the step, recording every problem in `cx.diagnostics`.
     /// Returns `None` when the step cannot be built.
     pub fn build(spec: &StepSpec, cx: &mut BuildContext) -> Option<Step> {

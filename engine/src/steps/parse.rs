@@ -147,6 +147,11 @@ impl ParseStep {
         })
     }
 
+    /// Where the parsed value goes.
+    pub fn target(&self) -> &Path {
+        &self.to
+    }
+
     pub fn run(&self, ex: &mut Exchange) -> Result<Flow, StepError> {
         if self.format == Format::Hl7 {
             return self.run_hl7(ex);

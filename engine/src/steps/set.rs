@@ -60,6 +60,11 @@ enum Source {
 }
 
 impl SetStep {
+    /// The paths the step writes.
+    pub fn targets(&self) -> impl Iterator<Item = &Path> {
+        self.assignments.iter().map(|(path, _)| path)
+    }
+
     pub fn build(config: &SetConfig, cx: &mut BuildContext) -> Option<Self> {
         if config.assignments.is_empty() {
             cx.error("a set step needs at least one `path: { value | expr | template: ... }`");
