@@ -194,23 +194,36 @@ fn print_reload_report(report: &serde_json::Value) -> ExitCode {
 }
 
 pub fn summary(snapshot: &Snapshot) -> String {
-    let http = snapshot
-        .routes
-        .iter()
-        .filter(|r| matches!(r.source, Source::Http { .. }))
-        .count();
-    let soap = snapshot
-        .routes
-        .iter()
-        .filter(|r| matches!(r.source, Source::Soap { .. }))
-        .count();
-    let timers = snapshot.routes.len() - http - soap;
+    let count = |kind: &str| {
+        snapshot
+            .routes
+            .iter()
+            .filter(|r| source_kind(&r.source) == kind)
+            .count()
+    };
+    let kinds: Vec<String> = ["http", "soap", "mllp", "file", "timer"]
+        .into_iter()
+        .map(|kind| (kind, count(kind)))
+        .filter(|(_, n)| *n > 0)
+        .map(|(kind, n)| format!("{n} {kind}"))
+        .collect();
     format!(
-        "{} routes ({http} http, {soap} soap, {timers} timer) on {} listener(s), {} mapping table(s)",
+        "{} routes ({}) on {} listener(s), {} mapping table(s)",
         snapshot.routes.len(),
-        snapshot.http_addrs().len(),
+        kinds.join(", "),
+        snapshot.http_addrs().len() + snapshot.mllp_addrs().len(),
         snapshot.resources.mappings.len(),
     )
+}
+
+fn source_kind(source: &Source) -> &'static str {
+    match source {
+        Source::Http { .. } => "http",
+        Source::Soap { .. } => "soap",
+        Source::Mllp { .. } => "mllp",
+        Source::File { .. } => "file",
+        Source::Timer { .. } => "timer",
+    }
 }
 
 fn init_logging(settings: &Settings, json: bool) {

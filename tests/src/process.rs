@@ -90,7 +90,10 @@ impl Setup {
         for (name, shipped) in named {
             let moved: SocketAddr = format!("127.0.0.1:{}", crate::free_port()).parse().unwrap();
             for file in &files {
-                let text = std::fs::read_to_string(file).unwrap();
+                // Fixtures in other character sets (GB 18030 messages) name no listener.
+                let Ok(text) = std::fs::read_to_string(file) else {
+                    continue;
+                };
                 if text.contains(&shipped.to_string()) {
                     std::fs::write(file, text.replace(&shipped.to_string(), &moved.to_string())).unwrap();
                 }

@@ -30,43 +30,56 @@ pub fn lookup_all<'a>(root: &'a Value, path: &Path) -> Vec<&'a Value> {
 /// Every value the path names, each with the path that names just it: `OBX[*]-5` becomes
 /// `OBX[1]-5`, `OBX[2]-5`, ... for the segments that have that field.
 pub fn expand<'a>(root: &'a Value, path: &Path) -> Vec<(Path, &'a Value)> {
+    places(root, path)
+        .into_iter()
+        .filter_map(|(path, value)| Some((path, value?)))
+        .collect()
+}
+
+/// Every place the path names, each with the path that names just it, and the value there or
+/// `None` where the message has nothing: what a check of required parts needs, since
+/// `OBX[*]-11` must name the OBX that lacks field 11. A segment missing altogether is one place.
+pub fn places<'a>(root: &'a Value, path: &Path) -> Vec<(Path, Option<&'a Value>)> {
+    let segments = segments_named(root, &path.segment, path.occurrence);
+    if segments.is_empty() {
+        return vec![(path.clone(), None)];
+    }
     let mut found = Vec::new();
-    for (occurrence, segment) in segments_named(root, &path.segment, path.occurrence) {
+    for (occurrence, segment) in segments {
+        let occurrence = match path.occurrence {
+            Some(Index::All) => Some(Index::Nth(occurrence)),
+            other => other,
+        };
+        let at = |repetition| Path {
+            occurrence,
+            repetition,
+            ..path.clone()
+        };
         let Some(field) = segment.get(&path.field.to_string()) else {
+            found.push((at(path.repetition), None));
             continue;
         };
-        let repetitions: Vec<(Option<Index>, &Value)> = match (path.repetition, path.component) {
-            (None, None) => vec![(None, field)],
-            (None, Some(_)) => first_repetition(field).map(|r| (None, r)).into_iter().collect(),
-            (Some(Index::Nth(n)), _) => repetition(field, n)
-                .map(|r| (Some(Index::Nth(n)), r))
-                .into_iter()
-                .collect(),
+        let repetitions: Vec<(Option<Index>, Option<&Value>)> = match (path.repetition, path.component) {
+            (None, None) => vec![(None, Some(field))],
+            (None, Some(_)) => vec![(None, first_repetition(field))],
+            (Some(Index::Nth(n)), _) => vec![(Some(Index::Nth(n)), repetition(field, n))],
             (Some(Index::All), _) => all_repetitions(field)
                 .into_iter()
                 .enumerate()
-                .map(|(i, r)| (Some(Index::Nth(i + 1)), r))
+                .map(|(i, r)| (Some(Index::Nth(i + 1)), Some(r)))
                 .collect(),
         };
         for (repetition, value) in repetitions {
             let value = match path.component {
-                None => Some(value),
-                Some(component) => part(value, component).and_then(|c| match path.subcomponent {
-                    None => Some(c),
-                    Some(sub) => part(c, sub),
-                }),
+                None => value,
+                Some(component) => value
+                    .and_then(|v| part(v, component))
+                    .and_then(|c| match path.subcomponent {
+                        None => Some(c),
+                        Some(sub) => part(c, sub),
+                    }),
             };
-            if let Some(value) = value {
-                let concrete = Path {
-                    occurrence: match path.occurrence {
-                        Some(Index::All) => Some(Index::Nth(occurrence)),
-                        other => other,
-                    },
-                    repetition,
-                    ..path.clone()
-                };
-                found.push((concrete, value));
-            }
+            found.push((at(repetition), value));
         }
     }
     found

@@ -569,17 +569,18 @@ fn reach<'a>(root: &'a Value, path: &Path) -> Vec<Reached<'a>> {
                 (Segment::Wildcard, None | Some(Value::Null)) => next.push(at("[*]".into(), None)),
                 (Segment::Wildcard, Some(single)) => next.push(at("[0]".into(), Some(single))),
                 (Segment::Hl7(hl7), value) => {
-                    let found = value.map(|v| value_path::expand(v, hl7)).unwrap_or_default();
-                    if found.is_empty() {
-                        next.push(Reached {
+                    match value {
+                        Some(value) => next.extend(value_path::places(value, hl7).into_iter().map(
+                            |(concrete, value)| Reached {
+                                path: concrete.to_string(),
+                                value,
+                            },
+                        )),
+                        None => next.push(Reached {
                             path: hl7.to_string(),
                             value: None,
-                        });
+                        }),
                     }
-                    next.extend(found.into_iter().map(|(concrete, value)| Reached {
-                        path: concrete.to_string(),
-                        value: Some(value),
-                    }));
                 }
             }
         }
@@ -639,6 +640,28 @@ mod tests {
         let err = check(yaml, body).unwrap_err();
         assert_eq!(err.kind, ErrorKind::Rejected);
         (err.code, err.message)
+    }
+
+    #[test]
+    fn hl7_paths_name_the_occurrence_that_fails() {
+        let message = "MSH|^~\\&|LIS|H|P|P|20260101||ORU^R01|1|P|2.5\rOBX|1|NM|GLU||5.2||||||F\rOBX|2|NM|WBC||6.1\r";
+        let body = medbus_adapters::hl7::Message::parse(message.as_bytes())
+            .unwrap()
+            .to_value();
+        assert_eq!(
+            check("required: ['OBX[*]-5', MSH-9.2]", body.clone()),
+            Ok(Flow::Continue)
+        );
+        let (code, text) = rejected("required: ['OBX[*]-11']", body.clone());
+        assert_eq!(
+            (code.as_str(), text.as_str()),
+            ("MISSING_FIELD", "`OBX[2]-11` is required")
+        );
+        let (_, text) = rejected("required: [PV1-2]", body.clone());
+        assert_eq!(text, "`PV1-2` is required");
+        let (code, text) = rejected("patterns: { 'OBX[*]-5': '^\\d+$' }", body);
+        assert_eq!(code, "BAD_FORMAT");
+        assert!(text.contains("`OBX[1]-5`"), "{text}");
     }
 
     #[test]
