@@ -39,7 +39,10 @@ fn setup() -> Setup {
     setup
 }
 
-async fn rows(medbus: &Medbus) -> Vec<(String, String, String, Option<i64>, Option<String>)> {
+/// A journaled message: id, route, status, the file index, the error code.
+type Row = (String, String, String, Option<i64>, Option<String>);
+
+async fn rows(medbus: &Medbus) -> Vec<Row> {
     let url = format!("sqlite://{}?mode=ro", medbus.journal_file().display());
     let mut db = sqlx::SqliteConnection::connect(&url).await.unwrap();
     sqlx::query(
@@ -167,8 +170,6 @@ async fn a_file_read_again_after_a_stop_repeats_no_message() {
     medbus.restart().await;
     wait_until("the file in done/ again", || names(&done).len() == 1).await;
     let again = rows(&medbus).await;
-    let ids = |rows: &[(String, String, String, Option<i64>, Option<String>)]| {
-        rows.iter().map(|r| r.0.clone()).collect::<Vec<_>>()
-    };
+    let ids = |rows: &[Row]| rows.iter().map(|r| r.0.clone()).collect::<Vec<_>>();
     assert_eq!(ids(&again), ids(&first), "the same three messages, none twice");
 }
