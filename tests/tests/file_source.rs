@@ -40,9 +40,9 @@ fn setup() -> Setup {
 }
 
 /// A journaled message: id, route, status, the file index, the error code.
-type Row = (String, String, String, Option<i64>, Option<String>);
+type Journaled = (String, String, String, Option<i64>, Option<String>);
 
-async fn rows(medbus: &Medbus) -> Vec<Row> {
+async fn rows(medbus: &Medbus) -> Vec<Journaled> {
     let url = format!("sqlite://{}?mode=ro", medbus.journal_file().display());
     let mut db = sqlx::SqliteConnection::connect(&url).await.unwrap();
     sqlx::query(
