@@ -170,6 +170,6 @@ async fn a_file_read_again_after_a_stop_repeats_no_message() {
     medbus.restart().await;
     wait_until("the file in done/ again", || names(&done).len() == 1).await;
     let again = rows(&medbus).await;
-    let ids = |rows: &[Row]| rows.iter().map(|r| r.0.clone()).collect::<Vec<_>>();
+    let ids = |rows: &[Journaled]| rows.iter().map(|r| r.0.clone()).collect::<Vec<_>>();
     assert_eq!(ids(&again), ids(&first), "the same three messages, none twice");
 }
