@@ -1,11 +1,16 @@
 #!/usr/bin/env bash
-# Benchmark: ADT^A01 from the HIS over MLLP into the shipped pack's `his-adt`
-# listener: frame read, HL7 v2 parsed and mapped, journal at `full`
-# durability, ACK answered; beside a bare MLLP server answering a fixed ACK
-# (bare-mllp) in the same run. mllp-load sends as MLLP senders do, one message
-# at a time per connection, the next after the ACK, with its own MSH-10, over
-# 1 and then 8 connections. Prints msg/s and p99 of both, their ratios and the
-# targets (>= 2,500 msg/s on 1 connection, >= 15,000 on 8). Not part of the tests.
+# Benchmark: ADT^A01 from the HIS over MLLP, beside a bare MLLP server
+# answering a fixed ACK (bare-mllp) in the same run, into two routes of one
+# medbus: the issue's route (frame read, HL7 v2 parsed, validated, sex mapped
+# through two tables, journal at `full` durability, ACK answered; written here
+# as routes/bench/adt-a01.yaml on a listener of its own), and the shipped
+# pack's `his-adt` listener (the same plus two scripts, the JSON request
+# rendered and delivered, ordered per patient, to the demo platform, which
+# journals and writes it too, all in the same process). mllp-load sends as
+# MLLP senders do, one message at a time per connection, the next after the
+# ACK, with its own MSH-10, over 1 and then 8 connections. Prints msg/s and p99,
+# the ratios to the bare server and the targets (>= 2,500 msg/s on 1
+# connection, >= 15,000 on 8), which apply to the issue's route. Not part of the tests.
 #
 #   bench/his-adt-mllp.sh [seconds=10]
 set -euo pipefail
@@ -29,7 +34,7 @@ free_ports() { # count -> that many distinct ports nobody listens on
   done
   echo "${picked[@]}"
 }
-read -r bare_port http_port admin_port adt_port < <(free_ports 4)
+read -r bare_port http_port admin_port adt_port route_port < <(free_ports 5)
 
 measure() { # port connections -> "msg/s p99_ms failed"
   local line
@@ -60,6 +65,17 @@ read -r bare1_rate bare1_p99 bare1_failed < <(measure "$bare_port" 1)
 read -r bare8_rate bare8_p99 bare8_failed < <(measure "$bare_port" 8)
 
 cp -r routes scripts templates mappings medbus.yaml secrets.example.yaml "$work/"
+mkdir -p "$work/routes/bench"
+cat > "$work/routes/bench/adt-a01.yaml" <<YAML
+id: bench.adt-a01
+description: The issue's benchmark route; ADT^A01 read, checked, sex mapped, journaled, ACK.
+source:
+  mllp: { listen: 127.0.0.1:$route_port, messages: [ADT^A01] }
+steps:
+  - validate: { required: [PID-3.1, PID-5.1, PID-7, PID-8] }
+  - map: { path: PID-8, table: his-adt/hl7-sex, by: hl7, to: code, as: vars.genderCode }
+  - map: { path: vars.genderCode, table: sex, to: name, as: vars.genderName }
+YAML
 MEDBUS_HTTP_ADDR="127.0.0.1:$http_port" MEDBUS_ADMIN_ADDR="127.0.0.1:$admin_port" MEDBUS_DATA_DIR="$work/data" \
 MEDBUS_LISTENER_HIS_ADT="127.0.0.1:$adt_port" MEDBUS_LOG=warn MEDBUS_JOURNAL_DURABILITY="${DURABILITY:-full}" \
   "$bin/medbus" run -c "$work/medbus.yaml" 2> "$work/medbus.log" &
@@ -76,6 +92,13 @@ if ! "$bin/mllp-load" --addr "127.0.0.1:$adt_port" --connections 1 --warmup 0 --
   exit 1
 fi
 before=$(journal_totals)
+read -r route1_rate route1_p99 route1_failed < <(measure "$route_port" 1)
+after1=$(journal_totals)
+read -r route8_rate route8_p99 route8_failed < <(measure "$route_port" 8)
+after8=$(journal_totals)
+read -r route_busy1 route_batch1 < <(journal_use "$before" "$after1")
+read -r route_busy8 route_batch8 < <(journal_use "$after1" "$after8")
+before=$(journal_totals)
 read -r adt1_rate adt1_p99 adt1_failed < <(measure "$adt_port" 1)
 after1=$(journal_totals)
 read -r adt8_rate adt8_p99 adt8_failed < <(measure "$adt_port" 8)
@@ -86,13 +109,14 @@ metrics=$(curl -s "http://127.0.0.1:$admin_port/metrics")
 deliveries() { awk -v o="outcome=\"$1\"" '/^medbus_deliveries_total/ && /his-adt/ && index($0, o) { s += $2 } END { print s + 0 }' <<< "$metrics"; }
 
 echo "ADT^A01 over MLLP ($(wc -c < "$message") bytes), $seconds s per run after ${warmup} s warm-up, journal: SQLite, durability ${DURABILITY:-full}"
-printf "%-30s %14s %10s %14s %10s\n" "" "1 conn msg/s" "p99 ms" "8 conn msg/s" "p99 ms"
-printf "%-30s %14s %10s %14s %10s\n" "bare MLLP server, fixed ACK" "$bare1_rate" "$bare1_p99" "$bare8_rate" "$bare8_p99"
-printf "%-30s %14s %10s %14s %10s\n" "medbus his-adt ADT^A01" "$adt1_rate" "$adt1_p99" "$adt8_rate" "$adt8_p99"
-awk -v m1="$adt1_rate" -v b1="$bare1_rate" -v m8="$adt8_rate" -v b8="$bare8_rate" 'BEGIN {
-  printf "ratio medbus/bare: %.3f on 1 connection, %.3f on 8\n", m1 / b1, m8 / b8
-  printf "targets: >= 2,500 msg/s on 1 connection: %s; >= 15,000 msg/s on 8: %s\n",
+printf "%-40s %14s %10s %14s %10s\n" "" "1 conn msg/s" "p99 ms" "8 conn msg/s" "p99 ms"
+printf "%-40s %14s %10s %14s %10s\n" "bare MLLP server, fixed ACK" "$bare1_rate" "$bare1_p99" "$bare8_rate" "$bare8_p99"
+printf "%-40s %14s %10s %14s %10s\n" "medbus ADT^A01 route (map, journal, ACK)" "$route1_rate" "$route1_p99" "$route8_rate" "$route8_p99"
+printf "%-40s %14s %10s %14s %10s\n" "medbus his-adt pack (+ delivery)" "$adt1_rate" "$adt1_p99" "$adt8_rate" "$adt8_p99"
+awk -v m1="$route1_rate" -v b1="$bare1_rate" -v m8="$route8_rate" -v b8="$bare8_rate" -v p1="$adt1_rate" -v p8="$adt8_rate" 'BEGIN {
+  printf "ratio medbus/bare: route %.3f on 1 connection, %.3f on 8; pack %.3f, %.3f\n", m1 / b1, m8 / b8, p1 / b1, p8 / b8
+  printf "targets (the route): >= 2,500 msg/s on 1 connection: %s; >= 15,000 msg/s on 8: %s\n",
     (m1 >= 2500 ? "met" : "MISSED"), (m8 >= 15000 ? "met" : "MISSED") }'
-echo "failed messages (error or wrong control id): medbus $adt1_failed on 1 connection, $adt8_failed on 8; bare $bare1_failed, $bare8_failed"
-echo "journal writer busy: $busy1 of the 1-connection run, $busy8 of the 8-connection run; mean journal commit batch: $batch1, $batch8 messages"
+echo "failed messages (error or wrong control id): route $route1_failed on 1 connection, $route8_failed on 8; pack $adt1_failed, $adt8_failed; bare $bare1_failed, $bare8_failed"
+echo "journal writer busy, 1 / 8 connections: route $route_busy1 / $route_busy8 (mean commit batch $route_batch1 / $route_batch8 messages); pack $busy1 / $busy8 ($batch1 / $batch8)"
 echo "deliveries of his-adt routes by the end: $(deliveries delivered) delivered, $(deliveries failed) failed attempts, $(deliveries dead) dead"
