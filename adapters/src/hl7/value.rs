@@ -145,7 +145,8 @@ fn pieces(text: &str, separator: u8) -> Vec<&str> {
 
 /// One segment's value: `segment`, then its fields by number, read in one pass.
 fn segment_value(segment: &str, d: &Delimiters, charset: Charset) -> Map<String, Value> {
-    let mut value = Map::new();
+    // Sized up front: growing an index map rehashes every key again.
+    let mut value = Map::with_capacity(2 + count(segment, d.field));
     value.insert(NAME.to_string(), Value::String(segment[..3].to_string()));
     let mut fields = segment.split(d.field as char).skip(1);
     let mut number = 1;
@@ -205,14 +206,20 @@ fn parts_value(raw: &str, d: &Delimiters, charset: Charset, depth: Depth) -> Val
         Depth::Component => text_value(part, d, charset),
     };
     match split(raw, depth.separator(d)) {
-        Some(parts) => Value::Object(
-            parts
-                .enumerate()
-                .map(|(i, part)| ((i + 1).to_string(), part_value(part)))
-                .collect(),
-        ),
+        Some(parts) => {
+            let mut value = Map::with_capacity(1 + count(raw, depth.separator(d)));
+            for (i, part) in parts.enumerate() {
+                value.insert((i + 1).to_string(), part_value(part));
+            }
+            Value::Object(value)
+        }
         None => part_value(raw),
     }
+}
+
+/// How many times `separator` stands in `text`.
+fn count(text: &str, separator: u8) -> usize {
+    text.bytes().filter(|&b| b == separator).count()
 }
 
 fn text_value(raw: &str, d: &Delimiters, charset: Charset) -> Value {
