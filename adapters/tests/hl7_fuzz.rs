@@ -3,25 +3,8 @@
 
 use medbus_adapters::hl7::{Batch, Charset, Message, ParseOptions, Path};
 
-/// xorshift64*: deterministic, so a failure reproduces from its case number.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-
-    fn pick<'a>(&mut self, items: &[&'a [u8]]) -> &'a [u8] {
-        items[self.below(items.len())]
-    }
-}
+mod support;
+use support::Rng;
 
 /// Pieces that make random bytes look like HL7 often enough to get past MSH.
 const PIECES: &[&[u8]] = &[

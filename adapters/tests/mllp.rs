@@ -2,20 +2,8 @@
 
 use medbus_adapters::mllp::{encode_frame, FrameDecoder, MllpEvent};
 
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-}
+mod support;
+use support::Rng;
 
 /// Feeds `stream` in the given chunk sizes and collects the events, merging adjacent garbage
 /// (how garbage is split into events depends on the chunking; what it holds does not).

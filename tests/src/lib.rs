@@ -1,6 +1,7 @@
 //! Helpers for black-box tests: a medbus process started from the real
 //! binary on free ports with its own data dir, and the means to talk to it.
 
+pub mod hl7;
 pub mod load;
 pub mod process;
 pub mod sink;

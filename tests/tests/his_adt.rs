@@ -4,10 +4,10 @@
 //! (routes/his-adt-demo) store what medbus posted to them under
 //! data/demo-platform/.
 
-use medbus_tests::{free_port, Medbus, Setup};
+use medbus_tests::hl7::mllp_send;
+use medbus_tests::{Medbus, Setup};
 use serde_json::Value;
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 /// A fixture of routes/his-adt/tests, as bytes.
@@ -32,28 +32,6 @@ fn gb18030_registration() -> Vec<u8> {
     assert_eq!(rare.len(), 4, "a four-byte GB 18030 sequence");
     assert!(bytes.windows(4).any(|w| w == &rare[..]));
     bytes.into_owned()
-}
-
-/// Sends the messages in `bytes` (LF line ends, each starting with MSH)
-/// with `mllp_send --loose`; its output, the ACKs, with CR as LF.
-fn mllp_send(port: u16, bytes: &[u8], dir: &Path) -> String {
-    let file = dir.join(format!("his-{}.hl7", free_port()));
-    std::fs::write(&file, bytes).unwrap();
-    let output = Command::new("mllp_send")
-        .args(["--loose", "-p", &port.to_string(), "-f"])
-        .arg(&file)
-        .arg("127.0.0.1")
-        .output()
-        .expect(
-            "mllp_send (python-hl7) is needed; install it with \
-             `python3 -m pip install -r tests/hl7/requirements.txt` (.ci/run does)",
-        );
-    assert!(
-        output.status.success(),
-        "mllp_send failed: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8_lossy(&output.stdout).replace('\r', "\n")
 }
 
 /// The ACK answering the message with control id `control` (MSA-2).

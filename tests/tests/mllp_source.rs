@@ -4,10 +4,10 @@
 //! do on purpose (garbage between frames, enhanced mode, GB 18030 bytes, a
 //! crash under load).
 
+use medbus_tests::hl7::mllp_send;
 use medbus_tests::{free_port, Medbus, Setup};
 use sqlx::{Connection, Row};
 use std::collections::HashSet;
-use std::process::Command;
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -39,27 +39,6 @@ fn setup() -> (Setup, u16) {
     (setup, port)
 }
 
-/// Sends the messages of `text` (LF line ends, each starting with MSH) with mllp_send; its output, the ACKs.
-fn mllp_send(port: u16, text: &str, dir: &std::path::Path) -> String {
-    let file = dir.join(format!("send-{}.hl7", free_port()));
-    std::fs::write(&file, text).unwrap();
-    let output = Command::new("mllp_send")
-        .args(["--loose", "-p", &port.to_string(), "-f"])
-        .arg(&file)
-        .arg("127.0.0.1")
-        .output()
-        .expect(
-            "mllp_send (python-hl7) is needed; install it with \
-             `python3 -m pip install -r tests/hl7/requirements.txt` (.ci/run does)",
-        );
-    assert!(
-        output.status.success(),
-        "mllp_send failed: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8_lossy(&output.stdout).replace('\r', "\n")
-}
-
 fn lf(message: &str) -> String {
     message.replace('\r', "\n")
 }
@@ -84,7 +63,7 @@ async fn journal(medbus: &Medbus) -> Vec<(String, String, Option<String>, Option
 async fn a_sender_gets_aa_once_the_message_is_journaled_and_it_is_delivered_as_er7() {
     let (setup, port) = setup();
     let medbus = setup.start().await;
-    let acks = mllp_send(port, &lf(ADT_A01), medbus.config_dir.as_path());
+    let acks = mllp_send(port, lf(ADT_A01).as_bytes(), &medbus.config_dir);
     assert!(acks.contains("MSA|AA|MSG00001"), "{acks}");
     assert!(
         acks.contains("MSH|^~\\&|EMPI|PLATFORM|HIS|XMZSYY|"),
@@ -128,7 +107,7 @@ async fn refused_messages_get_ar_with_err_and_are_journaled_as_rejected() {
         .replace("|MSG00001|", "|MSG00005|")
         .replace("P0001^^^XMZSYY^PI~350203198001010011^^^&2.16.156.10011.1.3&ISO^PN", "");
     let text = [oru, a08, old, no_id].map(|m| lf(&m)).concat();
-    let acks = mllp_send(port, &text, medbus.config_dir.as_path());
+    let acks = mllp_send(port, text.as_bytes(), &medbus.config_dir);
     // v2.5 answers in ERR-3 (and ERR-8); v2.3 in ERR-1, as its version defines.
     for (id, err) in [
         ("MSG00002", "ERR|||200^Unsupported message type^HL70357|E|"),

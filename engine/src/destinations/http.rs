@@ -3,7 +3,7 @@
 //! rendered at every attempt from the secrets current then; the queued
 //! delivery keeps only the scopes its templates read, never `secrets`.
 
-use super::{Attempt, Failure, Outgoing};
+use super::{truncate, Attempt, Failure, Outgoing};
 use crate::config::DurationText;
 use crate::outbound::{Outbound, OutboundError, OutboundRequest};
 use crate::secrets::Secrets;
@@ -157,17 +157,6 @@ fn compile(cx: &mut BuildContext, what: &str, text: &str) -> Option<Template> {
     Template::compile_outbound(text)
         .map_err(|e| cx.error(format!("{what}: bad template: {e}")))
         .ok()
-}
-
-fn truncate(text: &str, max: usize) -> &str {
-    if text.len() <= max {
-        return text;
-    }
-    let mut end = max;
-    while !text.is_char_boundary(end) {
-        end -= 1;
-    }
-    &text[..end]
 }
 
 /// A set of HTTP statuses written as codes (`201`) and classes (`2xx`).

@@ -156,3 +156,16 @@ impl Endpoint {
         }
     }
 }
+
+/// At most `max` bytes of `text`, cut at a character boundary: what is kept
+/// of a receiver's answer in the journal.
+pub(crate) fn truncate(text: &str, max: usize) -> &str {
+    if text.len() <= max {
+        return text;
+    }
+    let mut end = max;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    &text[..end]
+}

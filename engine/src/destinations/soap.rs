@@ -20,7 +20,7 @@
 //! with its HTTP status.
 
 use super::http::MESSAGE_ID_HEADER;
-use super::{Attempt, Failure, Outgoing};
+use super::{truncate, Attempt, Failure, Outgoing};
 use crate::config::DurationText;
 use crate::outbound::{Outbound, OutboundError, OutboundRequest, OutboundResponse};
 use crate::secrets::Secrets;
@@ -484,17 +484,6 @@ impl SoapEndpoint {
             },
         }
     }
-}
-
-fn truncate(text: &str, max: usize) -> &str {
-    if text.len() <= max {
-        return text;
-    }
-    let mut end = max;
-    while !text.is_char_boundary(end) {
-        end -= 1;
-    }
-    &text[..end]
 }
 
 /// A SOAP service for tests, written with the codec: `echo` returns its

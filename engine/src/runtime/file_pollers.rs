@@ -7,16 +7,15 @@
 //! read again and the messages the journal already holds are skipped, so a
 //! crash neither loses nor repeats one.
 //!
-//! Tasks are kept by route id like timers: a reload that keeps a route keeps its task.
+//! One task per route (`RouteTasks`), like timers: a reload that keeps a route keeps its task.
 
 use super::snapshot::{Route, Source};
 use super::Engine;
 use crate::exchange::Exchange;
 use crate::sources::file::{self, After, FileSourceConfig};
 use crate::steps::StepError;
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use tokio_util::sync::CancellationToken;
 
@@ -24,38 +23,11 @@ const PROCESSING: &str = ".processing";
 const DONE: &str = "done";
 const ERROR: &str = "error";
 
-/// The running folder pollers, by route id.
-#[derive(Default)]
-pub struct FilePollers {
-    running: Mutex<HashMap<String, (Arc<Route>, CancellationToken)>>,
-}
-
 /// Makes the running pollers match the current snapshot.
 pub fn sync(engine: &Arc<Engine>) {
-    let snapshot = engine.snapshot();
-    let mut running = engine.file_pollers.running.lock().unwrap();
-    let wanted: HashMap<&str, &Arc<Route>> = snapshot
-        .routes
-        .iter()
-        .filter(|r| matches!(r.source, Source::File { .. }))
-        .map(|r| (r.id.as_str(), r))
-        .collect();
-    running.retain(|id, (route, stop)| {
-        let keep = wanted.get(id.as_str()).is_some_and(|new| Arc::ptr_eq(new, route));
-        if !keep {
-            stop.cancel();
-            tracing::info!(route = %id, "file poller stopped");
-        }
-        keep
-    });
-    for (id, route) in wanted {
-        if running.contains_key(id) {
-            continue;
-        }
-        let stop = CancellationToken::new();
-        engine.tasks.spawn(poll(engine.clone(), route.clone(), stop.clone()));
-        running.insert(id.to_string(), (route.clone(), stop));
-    }
+    engine
+        .file_pollers
+        .sync(engine, |r| matches!(r.source, Source::File { .. }), poll);
 }
 
 async fn poll(engine: Arc<Engine>, route: Arc<Route>, stop: CancellationToken) {

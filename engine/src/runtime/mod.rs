@@ -8,6 +8,7 @@ pub mod mllp_listeners;
 pub mod pipeline;
 pub mod reload;
 pub mod reprocess;
+pub mod route_tasks;
 pub mod snapshot;
 pub mod timers;
 pub mod watch;
@@ -31,8 +32,8 @@ pub struct Engine {
     pub deliveries: delivery::DeliveryHub,
     pub listeners: listeners::Listeners,
     pub mllp_listeners: listeners::Listeners,
-    pub file_pollers: file_pollers::FilePollers,
-    pub timers: timers::Timers,
+    pub file_pollers: route_tasks::RouteTasks,
+    pub timers: route_tasks::RouteTasks,
     pub reloads: reload::Reloads,
     ready: AtomicBool,
     /// Turns true once medbus is told to stop: listeners stop accepting,
@@ -53,8 +54,8 @@ impl Engine {
             deliveries: delivery::DeliveryHub::default(),
             listeners: listeners::Listeners::new("HTTP"),
             mllp_listeners: listeners::Listeners::new("MLLP"),
-            file_pollers: file_pollers::FilePollers::default(),
-            timers: timers::Timers::default(),
+            file_pollers: route_tasks::RouteTasks::new("file poller"),
+            timers: route_tasks::RouteTasks::new("timer"),
             reloads: reload::Reloads::default(),
             ready: AtomicBool::new(false),
             stopping: tokio::sync::watch::channel(false).0,

@@ -1,51 +1,18 @@
-//! Timer routes: each fires on its schedule and runs like any message.
-//! One task per timer route, kept by route id with the compiled route it
-//! runs: a reload that keeps a route (same `Arc`) keeps its task and its
-//! cadence; a changed route's task is replaced, a removed one's stopped.
+//! Timer routes: each fires on its schedule and runs like any message, one
+//! task per route (`RouteTasks`).
 
 use super::snapshot::{Route, Source};
 use super::Engine;
 use crate::exchange::Exchange;
 use chrono::Utc;
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
 
-/// The running timer tasks, by route id.
-#[derive(Default)]
-pub struct Timers {
-    running: Mutex<HashMap<String, (Arc<Route>, CancellationToken)>>,
-}
-
-/// Makes the running timers match the current snapshot: starts the new and
-/// changed ones, stops the changed and removed ones, leaves the others be.
+/// Makes the running timers match the current snapshot.
 pub fn sync(engine: &Arc<Engine>) {
-    let snapshot = engine.snapshot();
-    let mut running = engine.timers.running.lock().unwrap();
-    let wanted: HashMap<&str, &Arc<Route>> = snapshot
-        .routes
-        .iter()
-        .filter(|r| matches!(r.source, Source::Timer { .. }))
-        .map(|r| (r.id.as_str(), r))
-        .collect();
-    running.retain(|id, (route, stop)| {
-        let keep = wanted.get(id.as_str()).is_some_and(|new| Arc::ptr_eq(new, route));
-        if !keep {
-            stop.cancel();
-            tracing::info!(route = %id, "timer stopped");
-        }
-        keep
-    });
-    for (id, route) in wanted {
-        if running.contains_key(id) {
-            continue;
-        }
-        let stop = CancellationToken::new();
-        engine
-            .tasks
-            .spawn(run_timer(engine.clone(), route.clone(), stop.clone()));
-        running.insert(id.to_string(), (route.clone(), stop));
-    }
+    engine
+        .timers
+        .sync(engine, |r| matches!(r.source, Source::Timer { .. }), run_timer);
 }
 
 async fn run_timer(engine: Arc<Engine>, route: Arc<Route>, stop: CancellationToken) {

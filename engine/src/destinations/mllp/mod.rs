@@ -20,7 +20,7 @@ mod pool;
 #[cfg(test)]
 mod tests;
 
-use super::{Attempt, Failure, Outgoing};
+use super::{truncate, Attempt, Failure, Outgoing};
 use crate::config::{ByteSize, DurationText};
 use crate::secrets::Secrets;
 use crate::steps::{support, BuildContext};
@@ -355,15 +355,4 @@ fn check_address(address: &str) -> Result<(), String> {
         Ok(port) if port > 0 => Ok(()),
         _ => Err(format!("`{address}` has no valid port{expected}")),
     }
-}
-
-fn truncate(text: &str, max: usize) -> &str {
-    if text.len() <= max {
-        return text;
-    }
-    let mut end = max;
-    while !text.is_char_boundary(end) {
-        end -= 1;
-    }
-    &text[..end]
 }
