@@ -113,7 +113,7 @@ async fn refused_messages_get_ar_with_err_and_are_journaled_as_rejected() {
         ("MSG00002", "ERR|||200^Unsupported message type^HL70357|E|"),
         ("MSG00003", "ERR|||201^Unsupported event code^HL70357|E|"),
         ("MSG00004", "ERR|^^^203&Unsupported version id&HL70357"),
-        ("MSG00005", "ERR|||101^Required field missing^HL70357|E|"),
+        ("MSG00005", "ERR||PID^1^3^1^1|101^Required field missing^HL70357|E|"),
     ] {
         let ack = acks
             .split("MSH|")

@@ -190,7 +190,9 @@ fn enhanced_answers(
     let mut out = Vec::new();
     if mode.wants_commit_ack(commit == AckCode::CA) {
         let error = (commit != AckCode::CA).then(|| error_of(reply));
-        let error = error.as_ref().map(|(code, message)| (code.as_str(), message.as_str()));
+        let error = error
+            .as_ref()
+            .map(|(code, message)| (code.as_str(), message.as_str(), None));
         let id = uuid::Uuid::now_v7().to_string();
         let ack = acknowledger.ack(commit, &id, error);
         out.extend(encode_frame(&encode(&ack.body, charset)));
@@ -236,7 +238,7 @@ async fn answer_too_large(engine: &Arc<Engine>, peer: &Peer, limit: usize) -> Ve
 fn bare_nak(engine: &Arc<Engine>, code: &str, message: &str) -> Vec<u8> {
     let acknowledger = Acknowledger::for_message(None, engine.settings().timezone);
     let id = uuid::Uuid::now_v7().to_string();
-    encode_frame(acknowledger.nak(400, code, message, &id).body.as_bytes())
+    encode_frame(acknowledger.nak(400, code, message, None, &id).body.as_bytes())
 }
 
 /// An answer's text in the message's character set (a route's own reply

@@ -187,6 +187,7 @@ impl Engine {
                 503,
                 "JOURNAL_UNAVAILABLE",
                 "the message could not be stored; send it again later",
+                None,
                 &ex.id,
             );
         }

@@ -173,10 +173,13 @@ fn error_reply(route: &Route, ex: &Exchange, error: &StepError) -> Reply {
         }
         tracing::error!(route = %route.id, "the route's on_error reply could not be built; answering the default error");
     }
-    route
-        .source
-        .error_answer(ex)
-        .reply(default_status, &error.code, &error.message, &ex.id)
+    route.source.error_answer(ex).reply(
+        default_status,
+        &error.code,
+        &error.message,
+        error.location.as_deref(),
+        &ex.id,
+    )
 }
 
 /// The default error answer of HTTP routes.

@@ -361,8 +361,9 @@ impl Acknowledger {
         Acknowledger { original, timezone }
     }
 
-    /// The ACK: MSA-1 `code`, with one ERR for an error.
-    pub fn ack(&self, code: AckCode, message_id: &str, error: Option<(&str, &str)>) -> Reply {
+    /// The ACK: MSA-1 `code`, with one ERR for an error (code, message, and
+    /// where, when that is an HL7 path).
+    pub fn ack(&self, code: AckCode, message_id: &str, error: Option<(&str, &str, Option<&str>)>) -> Reply {
         let bare;
         let original = match &self.original {
             Some(original) => original.as_ref(),
@@ -372,10 +373,12 @@ impl Acknowledger {
             }
         };
         let errors = error
-            .map(|(code, message)| AckError {
+            .map(|(code, message, location)| AckError {
                 code: hl7_error_code(code),
                 severity: Severity::Error,
-                location: None,
+                location: location
+                    .and_then(|at| hl7::Path::parse(at).ok())
+                    .map(|path| hl7::ErrorLocation::from_path(&path)),
                 message: format!("{code}: {message}"),
             })
             .into_iter()
@@ -413,13 +416,13 @@ impl Acknowledger {
 
     /// The application ACK for an error answer of `status`: AR when the
     /// sender is at fault (4xx), AE otherwise.
-    pub fn nak(&self, status: u16, code: &str, message: &str, id: &str) -> Reply {
+    pub fn nak(&self, status: u16, code: &str, message: &str, location: Option<&str>, id: &str) -> Reply {
         let ack_code = if (400..500).contains(&status) {
             AckCode::AR
         } else {
             AckCode::AE
         };
-        let mut reply = self.ack(ack_code, id, Some((code, message)));
+        let mut reply = self.ack(ack_code, id, Some((code, message, location)));
         reply.status = status;
         reply
     }

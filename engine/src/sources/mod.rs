@@ -72,11 +72,12 @@ pub enum ErrorAnswer {
 }
 
 impl ErrorAnswer {
-    pub fn reply(&self, status: u16, code: &str, message: &str, id: &str) -> Reply {
+    /// `location`: where in the message the problem is, when known.
+    pub fn reply(&self, status: u16, code: &str, message: &str, location: Option<&str>, id: &str) -> Reply {
         match self {
             ErrorAnswer::Json => error_json(status, code, message, id),
             ErrorAnswer::Soap(version) => soap::error_fault(*version, status, code, message),
-            ErrorAnswer::Mllp(acknowledger) => acknowledger.nak(status, code, message, id),
+            ErrorAnswer::Mllp(acknowledger) => acknowledger.nak(status, code, message, location, id),
         }
     }
 }

@@ -244,13 +244,14 @@ impl MapStep {
             ("table", Value::String(self.table.clone())),
             ("column", Value::String(self.by_name.clone())),
         ];
-        self.rejecter.reject(ex, extra, || match problem {
+        let error = self.rejecter.reject(ex, extra, || match problem {
             Problem::Unknown(code) => format!(
                 "code `{code}` at `{at}` is not in table `{}` (column `{}`)",
                 self.table, self.by_name
             ),
             Problem::NotACode(what) => format!("`{at}` holds {what}, not a code to look up in table `{}`", self.table),
-        })
+        });
+        error.at(at)
     }
 }
 
@@ -537,6 +538,7 @@ mod tests {
                 "UNKNOWN_CODE",
                 "code `7` at `body.items[1].sex` is not in table `sex` (column `code`)"
             )
+            .at("body.items[1].sex")
         );
         assert_eq!(
             ex.body["items"][0]["sex"],
@@ -551,7 +553,10 @@ mod tests {
         let err = step
             .run(&mut exchange(json!({"sex": "7", "name": "张三"})))
             .unwrap_err();
-        assert_eq!(err, StepError::rejected("BAD_SEX", "性别代码 7 不在 sex 表中 (张三)"));
+        assert_eq!(
+            err,
+            StepError::rejected("BAD_SEX", "性别代码 7 不在 sex 表中 (张三)").at("body.sex")
+        );
         let step = build(&f, "{ path: body.sex, table: sex, to: hl7, default: U }").unwrap();
         let mut ex = exchange(json!({"sex": "7"}));
         step.run(&mut ex).unwrap();

@@ -164,6 +164,10 @@ pub struct StepError {
     /// default of its kind (400, 500) would say less.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<u16>,
+    /// Where in the message the problem is (`body.root.applyNo`, `PID-3[2].1`),
+    /// when a step knows: an HL7 ACK reports it in ERR-2.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub location: Option<String>,
 }
 
 impl StepError {
@@ -173,6 +177,7 @@ impl StepError {
             code: code.into(),
             message: message.into(),
             status: None,
+            location: None,
         }
     }
 
@@ -182,11 +187,17 @@ impl StepError {
             code: code.into(),
             message: message.into(),
             status: None,
+            location: None,
         }
     }
 
     pub fn with_status(mut self, status: u16) -> Self {
         self.status = Some(status);
+        self
+    }
+
+    pub fn at(mut self, location: impl Into<String>) -> Self {
+        self.location = Some(location.into());
         self
     }
 }

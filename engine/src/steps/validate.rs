@@ -354,7 +354,7 @@ impl ValidateStep {
                 })
             }
         };
-        StepError::rejected(code, message)
+        StepError::rejected(code, message).at(failure.path.clone())
     }
 }
 
