@@ -113,6 +113,17 @@ impl std::str::FromStr for MessagePattern {
     }
 }
 
+impl MessagePattern {
+    /// Whether a message of this code and trigger event is one of these.
+    pub fn matches(&self, kind: &str, event: &str) -> bool {
+        match self {
+            MessagePattern::Exact(k, e) => k == kind && e == event,
+            MessagePattern::AnyEvent(k) => k == kind,
+            MessagePattern::Any => true,
+        }
+    }
+}
+
 impl std::fmt::Display for MessagePattern {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
@@ -161,13 +172,12 @@ impl MllpService {
     /// The route for a message code and trigger event: an exact pattern,
     /// else the code's `^*`, else `*`.
     pub fn dispatch(&self, kind: &str, event: &str) -> Result<&Arc<Route>, Refusal> {
-        let find = |wanted: &dyn Fn(&MessagePattern) -> bool| self.routes.iter().find(|(p, _)| wanted(p));
-        let exact = |p: &MessagePattern| matches!(p, MessagePattern::Exact(k, e) if k == kind && e == event);
-        let any_event = |p: &MessagePattern| matches!(p, MessagePattern::AnyEvent(k) if k == kind);
-        if let Some((_, route)) = find(&exact)
-            .or_else(|| find(&any_event))
-            .or_else(|| find(&|p| *p == MessagePattern::Any))
-        {
+        let find = |wanted: &dyn Fn(&MessagePattern) -> bool| {
+            self.routes.iter().find(|(p, _)| wanted(p) && p.matches(kind, event))
+        };
+        let exact = |p: &MessagePattern| matches!(p, MessagePattern::Exact(..));
+        let any_event = |p: &MessagePattern| matches!(p, MessagePattern::AnyEvent(_));
+        if let Some((_, route)) = find(&exact).or_else(|| find(&any_event)).or_else(|| find(&|_| true)) {
             return Ok(route);
         }
         let known_kind = self
