@@ -70,7 +70,8 @@ async fn login(
     let (id, session) = gate
         .sessions
         .start(&user.name, user.password_fingerprint(), ttl, Instant::now());
-    tracing::info!(user = ?user.name, role = %user.role, remote = ?remote, "admin login");
+    let from = remote.map(|r| r.to_string()).unwrap_or_else(|| "unknown".into());
+    tracing::info!(user = ?user.name, role = %user.role, remote = %from, "admin login");
     let cookie = sessions::set_cookie(&id, ttl, behind_https(&headers));
     let answer = json!({ "name": user.name, "role": user.role, "expires_at": session.expires_at });
     ([(header::SET_COOKIE, cookie)], Json(answer)).into_response()

@@ -337,4 +337,17 @@ mod tests {
         );
         assert!(resolve(&token, "10.0.0.5:8081").is_ok());
     }
+
+    #[test]
+    fn the_documented_example_resolves() {
+        let docs = include_str!("../../../../docs/admin-auth.md");
+        let block = docs.split("```yaml\n").nth(1).unwrap().split("```").next().unwrap();
+        assert!(block.starts_with("# medbus.yaml"), "{block}");
+        let file: crate::settings::SettingsFile = serde_saphyr::from_str(block).unwrap();
+        let mut errors = Vec::new();
+        let access = AdminAccess::resolve(Path::new("medbus.yaml"), &file.admin, file.admin_addr, &mut errors);
+        assert!(errors.is_empty(), "{errors:?}");
+        assert_eq!((access.users().len(), access.tokens().len()), (1, 1));
+        assert_eq!(access.user("alice").map(|u| u.role), Some(Role::Operator));
+    }
 }
