@@ -27,6 +27,7 @@ pub fn serve(engine: Arc<Engine>, metrics: PrometheusHandle, listener: TcpListen
         .route("/api/reload", get(reload::last).post(reload::post))
         .route("/api/reload/history", get(reload::history))
         .merge(auth::routes(gate.clone()));
+    // Last: the guard covers only the routes added before it.
     let app = auth::guard(app, gate).with_state((engine, metrics));
     tokio::spawn(async move {
         let app = app.into_make_service_with_connect_info::<std::net::SocketAddr>();

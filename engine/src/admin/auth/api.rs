@@ -62,7 +62,6 @@ async fn login(
             path: "/api/login",
             remote,
             user: Some(&request.name),
-            roles: None,
         }
         .answer();
     };

@@ -153,26 +153,29 @@ pub async fn check(State(gate): State<Arc<Gate>>, mut request: Request, next: Ne
     };
     let remote = request.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0);
     let settings = gate.engine.settings();
-    let refusal = |reason, user: Option<&str>, roles| {
+    let refusal = |reason, user: Option<&str>| {
         Refusal {
             reason,
             method: &method,
             path: &path,
             remote,
             user,
-            roles,
         }
         .answer()
     };
     let caller = match gate.identify(&settings.admin, request.headers(), remote) {
         Ok(caller) => caller,
-        Err(reason) => return refusal(reason, None, None),
+        Err(reason) => return refusal(reason, None),
     };
     if matches!(caller.via, Via::Session { .. }) && !csrf::allows(&method, request.headers()) {
-        return refusal(Reason::Csrf, Some(&caller.name), None);
+        return refusal(Reason::Csrf, Some(&caller.name));
     }
     if !caller.role.may(needed) {
-        return refusal(Reason::Role, Some(&caller.name), Some((caller.role, needed)));
+        let reason = Reason::Role {
+            has: caller.role,
+            needed,
+        };
+        return refusal(reason, Some(&caller.name));
     }
     request.extensions_mut().insert(caller);
     next.run(request).await

@@ -23,7 +23,7 @@ pub enum Reason {
     /// A cookie-authenticated request that acts, without `X-Medbus-Csrf`.
     Csrf,
     /// The caller's role is not enough.
-    Role,
+    Role { has: Role, needed: Role },
 }
 
 impl Reason {
@@ -35,12 +35,12 @@ impl Reason {
             Reason::SessionEnded => "session_ended",
             Reason::LoginFailed => "login_failed",
             Reason::Csrf => "csrf",
-            Reason::Role => "role",
+            Reason::Role { .. } => "role",
         }
     }
 
     fn is_unauthenticated(self) -> bool {
-        !matches!(self, Reason::Csrf | Reason::Role)
+        !matches!(self, Reason::Csrf | Reason::Role { .. })
     }
 }
 
@@ -51,8 +51,6 @@ pub struct Refusal<'a> {
     pub remote: Option<SocketAddr>,
     /// The caller, or the name a failed login gave.
     pub user: Option<&'a str>,
-    /// The caller's role and the role needed, for [`Reason::Role`].
-    pub roles: Option<(Role, Role)>,
 }
 
 impl Refusal<'_> {
@@ -88,14 +86,16 @@ impl Refusal<'_> {
                 "CSRF",
                 "a request that acts and is authenticated by the session cookie must carry the header `X-Medbus-Csrf: 1`",
             ),
-            Reason::Role => {
-                let (has, needed) = self.roles.unwrap_or((Role::Viewer, Role::Admin));
-                ApiError::new(
+            Reason::Role { has, needed } => ApiError::new(
                     403,
                     "FORBIDDEN",
-                    format!("{} {} needs the role {needed}; `{}` is {has}", self.method, self.path, user.as_deref().unwrap_or("-")),
-                )
-            }
+                format!(
+                    "{} {} needs the role {needed}; `{}` is {has}",
+                    self.method,
+                    self.path,
+                    user.as_deref().unwrap_or("-")
+                ),
+            ),
         };
         let mut response = error.into_response();
         if self.reason.is_unauthenticated() {

@@ -37,7 +37,10 @@ impl Sessions {
             user: user.to_string(),
             password_fingerprint,
             expires: now + ttl,
-            expires_at: Utc::now() + chrono::Duration::from_std(ttl).unwrap_or(chrono::Duration::MAX),
+            expires_at: chrono::Duration::from_std(ttl)
+                .ok()
+                .and_then(|ttl| Utc::now().checked_add_signed(ttl))
+                .unwrap_or(DateTime::<Utc>::MAX_UTC),
         };
         let mut sessions = self.by_digest.lock().unwrap();
         sessions.retain(|_, s| s.expires > now);

@@ -25,6 +25,9 @@ use subtle::ConstantTimeEq;
 /// Every environment variable that overrides a key of the section, with the key.
 pub const ENV_OVERRIDES: &[(&str, &str)] = &[("MEDBUS_ADMIN_SESSION_TTL", "session_ttl")];
 
+/// A login lasts at most this long.
+const MAX_SESSION_TTL: Duration = Duration::from_secs(30 * 24 * 3600);
+
 /// The section as the settings file writes it.
 #[derive(Clone, Debug, PartialEq, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, default)]
@@ -177,8 +180,8 @@ impl AdminAccess {
                 Err(why) => problem(format!("{at} (`{}`): token_hash is {why}", configured.name)),
             }
         }
-        if section.session_ttl.0.is_zero() {
-            problem("admin.session_ttl must be longer than zero; expected e.g. `8h`".into());
+        if section.session_ttl.0.is_zero() || section.session_ttl.0 > MAX_SESSION_TTL {
+            problem("admin.session_ttl must be longer than zero and at most 30 days; expected e.g. `8h`".into());
         }
         if section.users.is_empty() && section.tokens.is_empty() && !admin_addr.ip().is_loopback() {
             problem(format!(
@@ -314,7 +317,7 @@ mod tests {
             "admin.users[1] (`a b`): the password is not a PHC string",
             "admin.tokens[0]: the name `alice` is taken twice",
             "admin.tokens[0] (`alice`): token_hash is not a SHA-256",
-            "admin.session_ttl must be longer than zero",
+            "admin.session_ttl must be longer than zero and at most 30 days",
         ];
         assert_eq!(errors.len(), expected.len(), "{errors:#?}");
         for (error, start) in errors.iter().zip(expected) {
@@ -325,6 +328,8 @@ mod tests {
     #[test]
     fn nobody_to_log_in_is_only_allowed_on_a_loopback_address() {
         assert!(resolve("{}", "127.0.0.1:8081").unwrap().is_open());
+        let errors = resolve("session_ttl: 31d", "127.0.0.1:8081").unwrap_err();
+        assert!(errors[0].contains("at most 30 days"), "{errors:?}");
         assert!(resolve("{}", "[::1]:8081").unwrap().is_open());
         let errors = resolve("{}", "0.0.0.0:8081").unwrap_err();
         assert!(
