@@ -1,4 +1,4 @@
-//! The `medbus` command line: run, check, reload, schema, test.
+//! The `medbus` command line: run, check, reload, schema, test, passwd, token.
 
 use crate::config::Diagnostic;
 use crate::runtime::snapshot::{Snapshot, Source};
@@ -37,6 +37,8 @@ pub enum Command {
     },
     /// Ask the running medbus (its admin listener, from the settings) to
     /// reload its configuration; print every error when it is refused.
+    /// Authenticates with the API token in MEDBUS_ADMIN_TOKEN (an operator's
+    /// or admin's) when the admin API has users or tokens.
     Reload {
         #[arg(short, long, default_value = "medbus.yaml")]
         config: PathBuf,
@@ -51,7 +53,17 @@ pub enum Command {
         #[arg(short, long, default_value = "medbus.yaml")]
         config: PathBuf,
     },
+    /// Hash a password for `admin.users` in the settings: read it twice,
+    /// unechoed, on a terminal, or one line from a pipe; print its argon2id
+    /// hash.
+    Passwd,
+    /// Make an API token for `admin.tokens`: print the token (for the
+    /// program that calls the admin API) and its hash (for the settings).
+    Token,
 }
+
+/// The API token `medbus reload` sends.
+pub const ADMIN_TOKEN_ENV: &str = "MEDBUS_ADMIN_TOKEN";
 
 pub fn main(cli: Cli) -> ExitCode {
     match cli.command {
@@ -63,6 +75,8 @@ pub fn main(cli: Cli) -> ExitCode {
             ExitCode::SUCCESS
         }
         Command::Test { target, config } => crate::unit_test::run_cli(&config, target.as_deref()),
+        Command::Passwd => crate::admin::auth::commands::passwd(),
+        Command::Token => crate::admin::auth::commands::token(),
     }
 }
 
@@ -127,8 +141,13 @@ fn reload(config: &Path) -> ExitCode {
         .enable_all()
         .build()
         .expect("a tokio runtime");
+    let token = std::env::var(ADMIN_TOKEN_ENV).ok().filter(|t| !t.is_empty());
     let answer = runtime.block_on(async {
-        let response = reqwest::Client::new().post(&url).send().await?;
+        let mut request = reqwest::Client::new().post(&url);
+        if let Some(token) = &token {
+            request = request.bearer_auth(token);
+        }
+        let response = request.send().await?;
         let status = response.status().as_u16();
         Ok::<_, reqwest::Error>((status, response.text().await?))
     });
@@ -139,6 +158,16 @@ fn reload(config: &Path) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    if status == 401 || status == 403 {
+        let why = serde_json::from_str::<serde_json::Value>(&body)
+            .ok()
+            .and_then(|answer| answer["error"]["message"].as_str().map(str::to_string))
+            .unwrap_or(body);
+        eprintln!(
+            "medbus at {url} refused the reload ({status}): {why}; expected {ADMIN_TOKEN_ENV} to hold an operator's API token (medbus token, docs/admin-auth.md)"
+        );
+        return ExitCode::FAILURE;
+    }
     let Ok(report) = serde_json::from_str::<serde_json::Value>(&body) else {
         eprintln!("unexpected answer from {url} ({status}): {body}");
         return ExitCode::FAILURE;

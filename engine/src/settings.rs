@@ -2,6 +2,7 @@
 //! environment variable. Relative directories are relative to the settings
 //! file's folder.
 
+use crate::admin::auth::settings::{self as admin_auth, AdminAccess, AdminSettings};
 use crate::config::{Diagnostic, Position};
 use crate::databases::settings::{self as databases, DatabaseConfig, DatabaseSettings};
 use crate::journal::retention::{self, RetentionSettings};
@@ -31,6 +32,9 @@ pub struct SettingsFile {
     pub journal_durability: Durability,
     /// Listener of /health, /metrics and the admin API. Env: MEDBUS_ADMIN_ADDR.
     pub admin_addr: SocketAddr,
+    /// Who may use the admin API: users, API tokens, how long a login
+    /// lasts (docs/admin-auth.md). Env: MEDBUS_ADMIN_SESSION_TTL.
+    pub admin: AdminSettings,
     /// Listener of HTTP routes that name no address of their own. Env: MEDBUS_HTTP_ADDR.
     pub http_addr: SocketAddr,
     /// IANA time zone of timers and date helpers. Env: MEDBUS_TIMEZONE.
@@ -87,6 +91,7 @@ impl Default for SettingsFile {
             journal: "sqlite".into(),
             journal_durability: Durability::Full,
             admin_addr: "127.0.0.1:8081".parse().unwrap(),
+            admin: AdminSettings::default(),
             http_addr: "127.0.0.1:8080".parse().unwrap(),
             timezone: "Asia/Shanghai".into(),
             log_format: LogFormat::Text,
@@ -112,6 +117,8 @@ pub struct Settings {
     pub journal: JournalLocation,
     pub journal_durability: Durability,
     pub admin_addr: SocketAddr,
+    /// Read again at every reload: a removed user's sessions end.
+    pub admin: AdminAccess,
     pub http_addr: SocketAddr,
     pub timezone: chrono_tz::Tz,
     pub log_format: LogFormat,
@@ -183,6 +190,31 @@ pub const ENV_OVERRIDES: &[(&str, &str)] = &[
     ("MEDBUS_SECRETS_FILE", "secrets_file"),
 ];
 
+/// Sets the keys of the section `name` that `overrides` name and the
+/// environment has.
+fn apply_section_env(
+    map: &mut serde_json::Map<String, serde_json::Value>,
+    name: &str,
+    overrides: &[(&str, &str)],
+    env: &dyn Fn(&str) -> Option<String>,
+) {
+    let from_env: Vec<_> = overrides
+        .iter()
+        .filter_map(|(var, key)| Some((*key, env(var).filter(|v| !v.is_empty())?)))
+        .collect();
+    if from_env.is_empty() {
+        return;
+    }
+    let section = map
+        .entry(name)
+        .or_insert_with(|| serde_json::Value::Object(serde_json::Map::new()));
+    if let Some(section) = section.as_object_mut() {
+        for (key, value) in from_env {
+            section.insert(key.to_string(), serde_json::Value::String(value));
+        }
+    }
+}
+
 impl Settings {
     /// Reads the settings file (missing is fine: defaults apply), then the
     /// environment. Every problem is returned, each with its position.
@@ -209,20 +241,8 @@ impl Settings {
                     map.insert((*key).to_string(), serde_json::Value::String(value));
                 }
             }
-            let retention_env: Vec<_> = retention::ENV_OVERRIDES
-                .iter()
-                .filter_map(|(var, key)| Some((*key, env(var).filter(|v| !v.is_empty())?)))
-                .collect();
-            if !retention_env.is_empty() {
-                let section = map
-                    .entry("retention")
-                    .or_insert_with(|| serde_json::Value::Object(serde_json::Map::new()));
-                if let Some(section) = section.as_object_mut() {
-                    for (key, value) in retention_env {
-                        section.insert(key.to_string(), serde_json::Value::String(value));
-                    }
-                }
-            }
+            apply_section_env(map, "retention", retention::ENV_OVERRIDES, env);
+            apply_section_env(map, "admin", admin_auth::ENV_OVERRIDES, env);
             if let Some(serde_json::Value::Object(listeners)) = map.get_mut("listeners") {
                 for (name, value) in listeners.iter_mut() {
                     if let Some(from_env) = env(&listener_env_var(name)) {
@@ -312,6 +332,7 @@ impl Settings {
             }
         };
         let databases = databases::resolve(file, &base, &data_dir, &s.databases, &mut errors);
+        let admin = AdminAccess::resolve(file, &s.admin, s.admin_addr, &mut errors);
         if !errors.is_empty() {
             return Err(errors);
         }
@@ -325,6 +346,7 @@ impl Settings {
             journal,
             journal_durability: s.journal_durability,
             admin_addr: s.admin_addr,
+            admin,
             http_addr: s.http_addr,
             timezone,
             log_format: s.log_format,
@@ -447,6 +469,23 @@ mod tests {
         std::fs::write(&file, "retention:\n  bodies: soon\n").unwrap();
         let errors = Settings::load(&file, &|_| None).unwrap_err();
         assert!(errors[0].to_string().contains("medbus.yaml:2:"), "{}", errors[0]);
+    }
+
+    #[test]
+    fn the_admin_section_has_defaults_and_its_own_environment_variable() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("medbus.yaml");
+        std::fs::write(&file, "admin:\n  session_ttl: 2h\n").unwrap();
+        let s = Settings::load(&file, &|_| None).unwrap();
+        assert_eq!(s.admin.session_ttl.as_secs(), 2 * 3600);
+        assert!(s.admin.is_open());
+        let env = |name: &str| (name == "MEDBUS_ADMIN_SESSION_TTL").then(|| "15m".to_string());
+        assert_eq!(Settings::load(&file, &env).unwrap().admin.session_ttl.as_secs(), 900);
+        let defaults = Settings::load(&dir.path().join("none.yaml"), &|_| None).unwrap();
+        assert_eq!(defaults.admin.session_ttl.as_secs(), 8 * 3600);
+        let env = |name: &str| (name == "MEDBUS_ADMIN_ADDR").then(|| "0.0.0.0:8081".to_string());
+        let errors = Settings::load(&file, &env).unwrap_err();
+        assert!(errors[0].message.contains("no users and no tokens"), "{}", errors[0]);
     }
 
     #[test]

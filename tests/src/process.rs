@@ -36,6 +36,31 @@ pub fn run_cli(args: &[&str], dir: &Path, env: &[(&str, &str)]) -> Output {
     command.output().expect("run the medbus binary")
 }
 
+/// The argon2id hash `medbus passwd` prints for `password` (given on a pipe).
+pub fn hash_password(password: &str) -> String {
+    use std::io::Write;
+    let mut child = Command::new(binary())
+        .arg("passwd")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run medbus passwd");
+    writeln!(child.stdin.take().unwrap(), "{password}").unwrap();
+    let output = child.wait_with_output().unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    String::from_utf8(output.stdout).unwrap().trim().to_string()
+}
+
+/// The password of the shipped medbus.yaml's demo user `role` (`viewer`,
+/// `operator`, `admin`): public, like the demo secrets.
+pub fn demo_password(role: &str) -> String {
+    format!("{role}-demo-only")
+}
+
+/// The shipped medbus.yaml's demo API token (role operator).
+pub const DEMO_TOKEN: &str = "mbt_demo-only-operator-token";
+
 /// A configuration folder for one test: a copy of the shipped routes,
 /// scripts, templates and mappings (or none), plus files the test writes.
 pub struct Setup {
@@ -204,6 +229,45 @@ impl Medbus {
             .text()
             .await
             .unwrap()
+    }
+
+    /// A client of the admin API with the rights of `role` (`viewer`,
+    /// `operator`, `admin`): logged in as the shipped configuration's demo
+    /// user of that name, or a plain client when the configuration has no
+    /// users (the admin API is then open to local callers).
+    pub async fn admin_client(&self, role: &str) -> reqwest::Client {
+        let env: HashMap<&str, &str> = self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        let settings = medbus::settings::Settings::load(&self.config_dir.join("medbus.yaml"), &|name| {
+            env.get(name).map(|v| v.to_string())
+        })
+        .unwrap_or_else(|errors| panic!("the settings of the running medbus: {errors:?}"));
+        if settings.admin.is_open() {
+            return reqwest::Client::new();
+        }
+        self.login(role, &demo_password(role)).await
+    }
+
+    /// Logs in as `name`: a client that sends the session cookie, and the
+    /// CSRF header that requests which act need with it.
+    pub async fn login(&self, name: &str, password: &str) -> reqwest::Client {
+        let response = reqwest::Client::new()
+            .post(self.admin_url("/api/login"))
+            .json(&serde_json::json!({ "name": name, "password": password }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            response.status(),
+            200,
+            "login as `{name}`: {}",
+            response.text().await.unwrap()
+        );
+        let cookie = response.headers()["set-cookie"].to_str().unwrap();
+        let session = cookie.split(';').next().unwrap().to_string();
+        let mut headers = reqwest::header::HeaderMap::new();
+        headers.insert(reqwest::header::COOKIE, session.parse().unwrap());
+        headers.insert("x-medbus-csrf", "1".parse().unwrap());
+        reqwest::Client::builder().default_headers(headers).build().unwrap()
     }
 
     /// The SQLite journal file of the default settings.

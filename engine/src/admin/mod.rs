@@ -1,8 +1,9 @@
 //! The admin listener: `/health`, `/metrics`, `/api/reload` and the
 //! reprocess API (the rest of the API and the console come with the admin
-//! issue).
+//! issue), behind the login and roles of [`auth`].
 
 mod api_error;
+pub mod auth;
 mod reload;
 mod reprocess;
 
@@ -18,14 +19,18 @@ use tokio::net::TcpListener;
 type AdminState = (Arc<Engine>, PrometheusHandle);
 
 pub fn serve(engine: Arc<Engine>, metrics: PrometheusHandle, listener: TcpListener) {
+    let gate = auth::Gate::new(engine.clone(), listener.local_addr().ok());
     let app = axum::Router::new()
         .route("/health", get(health))
         .route("/metrics", get(render_metrics))
         .merge(reprocess::routes(engine.clone()))
         .route("/api/reload", get(reload::last).post(reload::post))
         .route("/api/reload/history", get(reload::history))
-        .with_state((engine, metrics));
+        .merge(auth::routes(gate.clone()));
+    // Last: the guard covers only the routes added before it.
+    let app = auth::guard(app, gate).with_state((engine, metrics));
     tokio::spawn(async move {
+        let app = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
         if let Err(e) = axum::serve(listener, app).await {
             tracing::error!("admin listener stopped: {e}");
         }
