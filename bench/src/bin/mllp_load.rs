@@ -47,12 +47,21 @@ struct Args {
     /// How long to wait for an ACK before giving up on the connection.
     #[arg(long, default_value_t = 5000)]
     timeout_ms: u64,
+    /// How many patients the messages are spread over: PID-3's first id becomes
+    /// `BP<n>` for n cycling below this (a receiver that keeps one patient's
+    /// messages in order then has that many lanes). 0 keeps the file's id.
+    #[arg(long, default_value_t = 1000)]
+    patients: u64,
 }
 
-/// The message split around its MSH-10, ready to frame with any control id.
+/// The message split around its MSH-10 and its patient id (PID-3.1), ready to
+/// frame with any control id and patient.
 struct Template {
     head: Vec<u8>,
+    middle: Vec<u8>,
     tail: Vec<u8>,
+    /// The file's own patient id, when messages keep it.
+    patient: Vec<u8>,
 }
 
 impl Template {
@@ -61,17 +70,33 @@ impl Template {
         let message = hl7::normalise_segments(&text);
         let id = hl7::field_range(&message, b"MSH", 10)
             .ok_or_else(|| format!("{}: no MSH segment with an MSH-10 field", path.display()))?;
+        let patient = hl7::field_range(&message, b"PID", 3)
+            .map(|field| {
+                let end = message[field.clone()]
+                    .iter()
+                    .position(|&b| b == b'^' || b == b'~')
+                    .map_or(field.end, |i| field.start + i);
+                field.start..end
+            })
+            .unwrap_or(message.len()..message.len());
         Ok(Template {
             head: message[..id.start].to_vec(),
-            tail: message[id.end..].to_vec(),
+            middle: message[id.end..patient.start].to_vec(),
+            tail: message[patient.end..].to_vec(),
+            patient: message[patient].to_vec(),
         })
     }
 
-    fn frame(&self, control_id: &str, out: &mut Vec<u8>) {
+    fn frame(&self, control_id: &str, patient: Option<u64>, out: &mut Vec<u8>) {
         out.clear();
         out.push(START);
         out.extend_from_slice(&self.head);
         out.extend_from_slice(control_id.as_bytes());
+        out.extend_from_slice(&self.middle);
+        match patient {
+            Some(n) if !self.patient.is_empty() => out.extend_from_slice(format!("BP{n}").as_bytes()),
+            _ => out.extend_from_slice(&self.patient),
+        }
         out.extend_from_slice(&self.tail);
         out.extend_from_slice(&END);
     }
@@ -79,6 +104,7 @@ impl Template {
 
 struct Plan {
     template: Template,
+    patients: u64,
     measure_from: Instant,
     until: Instant,
     limit: Option<u64>,
@@ -112,6 +138,7 @@ async fn main() {
     let measure_from = started + Duration::from_secs_f64(args.warmup);
     let plan = Arc::new(Plan {
         template,
+        patients: args.patients,
         measure_from,
         until: measure_from + Duration::from_secs_f64(args.seconds),
         limit: args.messages,
@@ -163,7 +190,8 @@ async fn send_messages(connection: usize, mut stream: TcpStream, plan: Arc<Plan>
             break;
         }
         let control_id = format!("B{}-{connection}-{seq}", std::process::id());
-        plan.template.frame(&control_id, &mut frame);
+        let patient = (plan.patients > 0).then(|| (seq * 7919 + connection as u64) % plan.patients);
+        plan.template.frame(&control_id, patient, &mut frame);
         let reply = match write.write_all(&frame).await {
             Ok(()) => tokio::time::timeout(plan.timeout, reader.next_frame()).await,
             Err(err) => Ok(Err(err)),
