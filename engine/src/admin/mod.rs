@@ -3,8 +3,10 @@
 //! issue).
 
 mod api_error;
+mod messages;
 mod reload;
 mod reprocess;
+mod time;
 
 use crate::runtime::Engine;
 use axum::extract::State;
@@ -22,6 +24,7 @@ pub fn serve(engine: Arc<Engine>, metrics: PrometheusHandle, listener: TcpListen
         .route("/health", get(health))
         .route("/metrics", get(render_metrics))
         .merge(reprocess::routes(engine.clone()))
+        .merge(messages::routes(engine.clone()))
         .route("/api/reload", get(reload::last).post(reload::post))
         .route("/api/reload/history", get(reload::history))
         .with_state((engine, metrics));

@@ -139,6 +139,7 @@ impl Engine {
         started: Instant,
     ) -> Reply {
         let error_answer = route.source.error_answer(&ex);
+        let keys = pipeline::business_keys(route, &ex);
         let mut record = MessageRecord {
             id: ex.id.clone(),
             route: route.id.clone(),
@@ -153,6 +154,7 @@ impl Engine {
             duration_us: started.elapsed().as_micros() as i64,
             parent_id,
             caller: ex.caller,
+            keys,
             deliveries: processed.deliveries,
         };
         // Before anything is kept or handed on: the deliveries in memory
