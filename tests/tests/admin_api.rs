@@ -87,7 +87,7 @@ async fn messages_are_found_by_key_status_text_and_time_and_read_whole() {
     let no_apply_no = push(&medbus, json!({"eventNo": "E2", "secret": "secret-a"})).await;
     let bad_secret = push(&medbus, json!({"applyNo": "A4", "secret": "guess"})).await;
 
-    assert_eq!(found(&medbus, "key=applyNo:A1").await, [first.clone()]);
+    assert_eq!(found(&medbus, "key=applyNo:A1").await, vec![first.clone()]);
     assert_eq!(found(&medbus, "key=eventNo:E1").await, [second.clone(), first.clone()]);
     assert_eq!(
         found(&medbus, "route=t.push&status=rejected").await,
@@ -95,7 +95,7 @@ async fn messages_are_found_by_key_status_text_and_time_and_read_whole() {
     );
     assert_eq!(
         found(&medbus, &format!("text={}", encoded("张三"))).await,
-        [first.clone()]
+        vec![first.clone()]
     );
     assert!(found(&medbus, "route=t.other").await.is_empty());
 
