@@ -1,6 +1,8 @@
 //! The admin API, black-box: messages found by business key, status, text
 //! and time, page after page; one message whole with its trace and its
-//! delivery's attempts.
+//! delivery's attempts; routes with their counters and configuration; a
+//! paused route refusing messages and holding its deliveries, across a
+//! restart, until it is resumed.
 
 use medbus_tests::sink::Sink;
 use medbus_tests::{post, Medbus, Setup};
@@ -23,6 +25,7 @@ steps:
       required: [body.applyNo]
 destinations:
   - name: sink
+    backoff: {{ initial: 300ms, max: 300ms }}
     to: {{ http: {{ url: '{}' }} }}
 "#,
         sink.url("/inbox")
@@ -156,4 +159,105 @@ async fn messages_are_found_by_key_status_text_and_time_and_read_whole() {
     assert_eq!((status, &answer["error"]["code"]), (404, &json!("UNKNOWN_MESSAGE")));
     let (status, answer) = admin_get(&medbus, "/api/messages?key=applyNo").await;
     assert_eq!((status, &answer["error"]["code"]), (400, &json!("BAD_KEY")));
+}
+
+/// POSTs to the admin API; the status and the JSON answer.
+async fn admin_post(medbus: &Medbus, path: &str) -> (u16, Value) {
+    let response = reqwest::Client::new()
+        .post(medbus.admin_url(path))
+        .send()
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap_or(Value::Null))
+}
+
+async fn route_summary(medbus: &Medbus, id: &str) -> Value {
+    let (status, answer) = admin_get(medbus, "/api/routes").await;
+    assert_eq!(status, 200, "{answer}");
+    answer["routes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|route| route["id"] == json!(id))
+        .cloned()
+        .unwrap_or_else(|| panic!("no route {id}: {answer}"))
+}
+
+/// Waits until the sink has received `count` requests, then checks no more come for `quiet`.
+async fn wait_received(sink: &Sink, medbus: &Medbus, count: usize) {
+    sink.wait_for_or(count, 10, || medbus.logs()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn routes_show_their_counters_and_a_paused_route_holds_everything_until_resumed() {
+    let sink = Sink::start().await;
+    let mut medbus = start(&sink).await;
+    push(&medbus, json!({"applyNo": "A1", "secret": "secret-a"})).await;
+    push(&medbus, json!({"secret": "secret-a"})).await;
+    wait_received(&sink, &medbus, 1).await;
+
+    let route = route_summary(&medbus, "t.push").await;
+    assert_eq!(route["state"], json!({"state": "active"}));
+    assert_eq!(
+        route["source"],
+        json!({"kind": "http", "listen": medbus.url("").trim_start_matches("http://"), "method": "POST", "path": "/push"})
+    );
+    assert_eq!(route["keys"], json!(["applyNo", "eventNo"]));
+    let counters = &route["counters"];
+    assert_eq!(
+        (&counters["received"], &counters["processed"], &counters["rejected"]),
+        (&json!(2), &json!(1), &json!(1)),
+        "{route}"
+    );
+    assert_eq!(route["last_error"]["code"], json!("MISSING_FIELD"), "{route}");
+
+    let (status, loaded) = admin_get(&medbus, "/api/routes/t.push").await;
+    assert_eq!(status, 200, "{loaded}");
+    assert!(loaded["file"].as_str().unwrap().ends_with("routes/push.yaml"));
+    assert!(loaded["yaml"]
+        .as_str()
+        .unwrap()
+        .contains("keys: { applyNo: body.applyNo"));
+    assert_eq!(loaded["spec"]["keys"]["applyNo"], json!("body.applyNo"));
+    let (status, answer) = admin_get(&medbus, "/api/routes/t.nothing").await;
+    assert_eq!((status, &answer["error"]["code"]), (404, &json!("UNKNOWN_ROUTE")));
+
+    // A delivery failing when the route is paused waits, however long.
+    sink.answer_with(503);
+    push(&medbus, json!({"applyNo": "A3", "secret": "secret-a"})).await;
+    wait_received(&sink, &medbus, 2).await;
+    let (status, answer) = admin_post(&medbus, "/api/routes/t.push/pause").await;
+    assert_eq!((status, &answer["state"]), (200, &json!("paused")), "{answer}");
+    sink.answer_with(200);
+    let (status, answer) = post(&medbus.url("/push"), "application/json", r#"{"applyNo":"A4"}"#).await;
+    assert_eq!(
+        (status, &answer["error"]["code"]),
+        (503, &json!("ROUTE_PAUSED")),
+        "{answer}"
+    );
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(sink.received().len(), 2, "the retry is held while the route is paused");
+    assert_eq!(route_summary(&medbus, "t.push").await["counters"]["queued"], json!(1));
+
+    // Still paused after a restart; resumed, the held delivery goes out.
+    medbus.restart().await;
+    assert_eq!(
+        route_summary(&medbus, "t.push").await["state"]["state"],
+        json!("paused")
+    );
+    let (status, _) = post(&medbus.url("/push"), "application/json", r#"{"applyNo":"A5"}"#).await;
+    assert_eq!(status, 503);
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    assert_eq!(sink.received().len(), 2, "held across the restart");
+    let (status, answer) = admin_post(&medbus, "/api/routes/t.push/resume").await;
+    assert_eq!((status, &answer["state"]), (200, &json!("active")), "{answer}");
+    let received = sink.wait_for_or(3, 10, || medbus.logs()).await;
+    assert!(received[2].body.contains("A3"), "{}", received[2].body);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while route_summary(&medbus, "t.push").await["counters"]["queued"] != json!(0) {
+        assert!(Instant::now() < deadline, "{}", medbus.logs());
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    push(&medbus, json!({"applyNo": "A6", "secret": "secret-a"})).await;
 }

@@ -6,6 +6,7 @@ mod api_error;
 mod messages;
 mod reload;
 mod reprocess;
+mod routes;
 mod time;
 
 use crate::runtime::Engine;
@@ -25,6 +26,7 @@ pub fn serve(engine: Arc<Engine>, metrics: PrometheusHandle, listener: TcpListen
         .route("/metrics", get(render_metrics))
         .merge(reprocess::routes(engine.clone()))
         .merge(messages::routes(engine.clone()))
+        .merge(routes::routes(engine.clone()))
         .route("/api/reload", get(reload::last).post(reload::post))
         .route("/api/reload/history", get(reload::history))
         .with_state((engine, metrics));
