@@ -38,6 +38,8 @@ pub async fn run(settings: Settings) -> Result<(), StartError> {
     tracing::info!(summary = %crate::cli::summary(&snapshot), "configuration loaded");
     settings.secrets.log_warnings();
     let engine = Engine::new(snapshot, journal.clone());
+    // Before any listener, timer or worker runs: a paused route stays paused.
+    engine.load_route_states().await.map_err(|e| anyhow::anyhow!("{e}"))?;
 
     let admin = tokio::net::TcpListener::bind(settings.admin_addr)
         .await

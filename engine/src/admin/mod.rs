@@ -1,11 +1,13 @@
-//! The admin listener: `/health`, `/metrics`, `/api/reload` and the
-//! reprocess API (the rest of the API and the console come with the admin
-//! issue), behind the login and roles of [`auth`].
+//! The admin listener: `/health`, `/metrics` and the admin API (reload,
+//! reprocess, routes, messages), behind the login and roles of [`auth`].
 
 mod api_error;
 pub mod auth;
+mod messages;
 mod reload;
 mod reprocess;
+mod routes;
+mod time;
 
 use crate::runtime::Engine;
 use axum::extract::State;
@@ -24,6 +26,8 @@ pub fn serve(engine: Arc<Engine>, metrics: PrometheusHandle, listener: TcpListen
         .route("/health", get(health))
         .route("/metrics", get(render_metrics))
         .merge(reprocess::routes(engine.clone()))
+        .merge(messages::routes(engine.clone()))
+        .merge(routes::routes(engine.clone()))
         .route("/api/reload", get(reload::last).post(reload::post))
         .route("/api/reload/history", get(reload::history))
         .merge(auth::routes(gate.clone()));

@@ -10,8 +10,11 @@ use crate::sources::{
 };
 use crate::steps::reply::ReplyConfig;
 use crate::steps::StepSpec;
-use schemars::JsonSchema;
-use serde::Deserialize;
+use crate::value::Path;
+use indexmap::IndexMap;
+use schemars::{json_schema, JsonSchema, Schema, SchemaGenerator};
+use serde::{Deserialize, Deserializer};
+use std::borrow::Cow;
 
 /// One route: a source, steps, destinations, a reply and error handling.
 #[derive(Clone, Debug, PartialEq, Deserialize, JsonSchema)]
@@ -22,6 +25,13 @@ pub struct RouteSpec {
     /// What the route is for, shown in the console and the logs.
     #[serde(default)]
     pub description: String,
+    /// Business keys journaled with every message of the route and searchable in the admin API
+    /// (`GET /api/messages?key=applyNo:A0001`): a name and the path of its value, e.g.
+    /// `{ applyNo: body.root.applyNo, PatientID: PID-3.1, MSH-10: MSH-10 }`. Read once the
+    /// steps ran, whatever the message's outcome: the first value at the path, as text; a key
+    /// without a value is not stored.
+    #[serde(default)]
+    pub keys: IndexMap<KeyName, KeyPath>,
     /// Where messages come from.
     pub source: Located<SourceSpec>,
     /// The pipeline, run in order on every message.
@@ -128,4 +138,56 @@ pub struct ErrorPolicy {
     /// 500 (failed).
     #[serde(default)]
     pub reply: Option<Located<ReplyConfig>>,
+}
+
+/// The longest business key name the journal takes.
+pub const MAX_KEY_NAME: usize = 64;
+
+/// A business key's name: `applyNo`, `PatientID`, `MSH-10`.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct KeyName(pub String);
+
+impl<'de> Deserialize<'de> for KeyName {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let name = String::deserialize(d)?;
+        if name.is_empty() || name.len() > MAX_KEY_NAME || name.contains(|c: char| c.is_whitespace() || c == ':') {
+            return Err(serde::de::Error::custom(format!(
+                "key name `{name}` is empty, longer than {MAX_KEY_NAME} bytes, or holds a space or `:`; \
+                 expected e.g. `applyNo` or `MSH-10`"
+            )));
+        }
+        Ok(KeyName(name))
+    }
+}
+
+impl JsonSchema for KeyName {
+    fn schema_name() -> Cow<'static, str> {
+        "KeyName".into()
+    }
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        json_schema!({ "type": "string", "pattern": "^[^\\s:]{1,64}$" })
+    }
+}
+
+/// Where a business key's value is: a path (`body.root.applyNo`) or an HL7 path (`PID-3.1`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct KeyPath(pub Path);
+
+impl<'de> Deserialize<'de> for KeyPath {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        text.parse().map(KeyPath).map_err(serde::de::Error::custom)
+    }
+}
+
+impl JsonSchema for KeyPath {
+    fn schema_name() -> Cow<'static, str> {
+        "KeyPath".into()
+    }
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        json_schema!({
+            "type": "string",
+            "description": "a path such as `body.root.applyNo` or `vars.patient_id`, or an HL7 path such as `PID-3.1`"
+        })
+    }
 }

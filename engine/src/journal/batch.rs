@@ -35,11 +35,19 @@ pub(super) struct NewDeliveryRef<'a> {
     pub delivery: &'a DeliveryRow,
 }
 
+/// A business key with its message.
+pub(super) struct KeyRef<'a> {
+    pub message_id: &'a str,
+    pub name: &'a str,
+    pub value: &'a str,
+}
+
 /// The writes of one transaction. Messages (with their deliveries) go in
 /// before updates, so an update may follow its message in the same batch.
 pub(super) struct Batch<'a> {
     pub messages: Vec<&'a MessageRow>,
     pub deliveries: Vec<NewDeliveryRef<'a>>,
+    pub keys: Vec<KeyRef<'a>>,
     /// Every update in arrival order: each one is an attempt in the history.
     pub updates: Vec<&'a UpdateRow>,
     /// The last update of each delivery: what its row becomes. An UPDATE
@@ -53,6 +61,7 @@ impl<'a> Batch<'a> {
         let mut batch = Batch {
             messages: Vec::new(),
             deliveries: Vec::new(),
+            keys: Vec::new(),
             updates: Vec::new(),
             latest: Vec::new(),
         };
@@ -68,6 +77,11 @@ impl<'a> Batch<'a> {
                             delivery,
                         });
                     }
+                    batch.keys.extend(message.keys.iter().map(|(name, value)| KeyRef {
+                        message_id: &message.id,
+                        name,
+                        value,
+                    }));
                 }
                 Op::Update(update) => {
                     batch.updates.push(update);

@@ -25,8 +25,8 @@ mod tests;
 
 pub use records::{
     DeliveryAttempt, DeliveryStatus, DeliveryUpdate, DueKind, MessageFilter, MessageRecord, MessageStatus,
-    MessageSummary, NewDelivery, PendingDelivery, PruneCursor, PruneCutoffs, Pruned, ReprocessSelection,
-    SelectedStatus, StoredDelivery, StoredMessage, UnknownStatus,
+    MessageSummary, NewDelivery, PendingDelivery, PruneCursor, PruneCutoffs, Pruned, ReprocessSelection, RouteState,
+    SearchCursor, SearchPage, SelectedStatus, StoredDelivery, StoredMessage, UnknownStatus, TEXT_SCAN_LIMIT,
 };
 
 use crate::settings::{Durability, JournalLocation};
@@ -183,9 +183,37 @@ impl Journal {
         self.inner.store.message(id).await
     }
 
-    /// Messages matching the filter, newest first.
-    pub async fn search(&self, filter: &MessageFilter) -> Result<Vec<MessageSummary>, JournalError> {
+    /// One page of the messages matching the filter, newest first, each
+    /// with its business keys.
+    pub async fn search(&self, filter: &MessageFilter) -> Result<SearchPage, JournalError> {
         self.inner.store.search(filter).await
+    }
+
+    /// Every route an operator paused or resumed, as last set.
+    pub async fn route_states(&self) -> Result<Vec<RouteState>, JournalError> {
+        self.inner.store.route_states().await
+    }
+
+    /// Records that a route was paused or resumed; committed at once on the
+    /// writing connection (an operator's action, not traffic).
+    pub async fn set_route_state(&self, state: &RouteState) -> Result<(), JournalError> {
+        if state.route.contains('\0') || state.changed_by.as_deref().is_some_and(|by| by.contains('\0')) {
+            return Err(JournalError::Invalid("a route state holds a NUL character".into()));
+        }
+        self.inner.store.set_route_state(state).await
+    }
+
+    /// Deliveries pending and dead, per route that has any: (route, pending, dead).
+    pub async fn delivery_counts(&self) -> Result<Vec<(String, i64, i64)>, JournalError> {
+        self.inner.store.delivery_counts().await
+    }
+
+    /// When the route's last rejected or failed message was received, with its error.
+    pub async fn last_error(
+        &self,
+        route: &str,
+    ) -> Result<Option<(DateTime<Utc>, Option<serde_json::Value>)>, JournalError> {
+        self.inner.store.last_error(route).await
     }
 
     /// How many messages have each status, of one route or of all; statuses

@@ -3,8 +3,8 @@
 
 use super::batch::Batch;
 use super::records::{
-    DueKind, MessageFilter, PendingDelivery, PruneCursor, PruneCutoffs, ReprocessSelection, SelectedStatus,
-    StoredMessage,
+    DueKind, MessageFilter, PendingDelivery, PruneCursor, PruneCutoffs, ReprocessSelection, RouteState, SearchCursor,
+    SearchPage, SelectedStatus, StoredMessage,
 };
 use super::rows::{self, JournalRow, MessageRow};
 use super::sql::{self, SearchArg};
@@ -131,6 +131,14 @@ impl PostgresStore {
             q.build().execute(&mut *tx).await?;
         }
 
+        for chunk in batch.keys.chunks(MAX_BINDS / 3) {
+            let mut q = QueryBuilder::<Postgres>::new("INSERT INTO message_keys (message_id, name, value) ");
+            q.push_values(chunk, |mut b, k| {
+                b.push_bind(k.message_id).push_bind(k.name).push_bind(k.value);
+            });
+            q.build().execute(&mut *tx).await?;
+        }
+
         for chunk in batch.latest.chunks(MAX_BINDS / 7) {
             let mut q = QueryBuilder::<Postgres>::new(
                 "WITH u (id, status, attempts, next_attempt_at_us, last_error, response, \
@@ -203,5 +211,6 @@ super::shared::shared_queries!(
     PgRow,
     begin_read: "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
     begin_write: "BEGIN",
-    json: "::json"
+    json: "::json",
+    dialect: sql::Dialect::Postgres
 );

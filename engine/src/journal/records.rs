@@ -30,6 +30,8 @@ pub struct MessageRecord {
     pub parent_id: Option<String>,
     /// Who sent it: the name of the secret an `authenticate` step matched.
     pub caller: Option<String>,
+    /// The route's business keys that had a value: (name, value).
+    pub keys: Vec<(String, String)>,
     pub deliveries: Vec<NewDelivery>,
 }
 
@@ -52,6 +54,11 @@ impl MessageRecord {
         redactor.value(&mut self.source);
         for value in [&mut self.reply, &mut self.error].into_iter().flatten() {
             redactor.value(value);
+        }
+        for (_, value) in &mut self.keys {
+            if let std::borrow::Cow::Owned(masked) = redactor.text(value) {
+                *value = masked;
+            }
         }
         for delivery in &mut self.deliveries {
             if let std::borrow::Cow::Owned(payload) = redactor.text(&delivery.payload) {
@@ -148,6 +155,8 @@ pub struct StoredMessage {
     /// When retention emptied its bodies (raw, trace, reply, finished
     /// deliveries' payloads); `None` while they are whole.
     pub pruned_at: Option<DateTime<Utc>>,
+    /// Its business keys, by name.
+    pub keys: Vec<(String, String)>,
     /// In the order they were enqueued.
     pub deliveries: Vec<StoredDelivery>,
 }
@@ -198,17 +207,29 @@ pub struct MessageSummary {
     pub parent_id: Option<String>,
     pub caller: Option<String>,
     pub error: Option<Value>,
+    /// Its business keys, by name.
+    pub keys: Vec<(String, String)>,
 }
 
 /// Which messages a search returns; every condition set must hold.
 #[derive(Clone, Debug, PartialEq)]
 pub struct MessageFilter {
+    /// One message by its id.
+    pub id: Option<String>,
     pub route: Option<String>,
     pub status: Option<MessageStatus>,
+    pub caller: Option<String>,
+    /// A business key's name and value.
+    pub key: Option<(String, String)>,
+    /// Bytes the raw input contains (case-sensitive). Such a search reads
+    /// bodies, so it looks at no more than [`TEXT_SCAN_LIMIT`] messages.
+    pub text: Option<String>,
     /// Received at or after.
     pub received_from: Option<DateTime<Utc>>,
     /// Received strictly before.
     pub received_before: Option<DateTime<Utc>>,
+    /// Messages past this place in the newest-first order: the `next` of the previous page.
+    pub after: Option<SearchCursor>,
     /// At most this many, newest first.
     pub limit: u32,
 }
@@ -216,13 +237,62 @@ pub struct MessageFilter {
 impl Default for MessageFilter {
     fn default() -> Self {
         MessageFilter {
+            id: None,
             route: None,
             status: None,
+            caller: None,
+            key: None,
+            text: None,
             received_from: None,
             received_before: None,
+            after: None,
             limit: 100,
         }
     }
+}
+
+/// Messages a text search reads at most per page.
+pub const TEXT_SCAN_LIMIT: u32 = 10_000;
+
+/// A place in the newest-first order of messages: a message's time and id.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SearchCursor {
+    pub received_at_us: i64,
+    pub id: String,
+}
+
+impl fmt::Display for SearchCursor {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}_{}", self.received_at_us, self.id)
+    }
+}
+
+impl FromStr for SearchCursor {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        let (us, id) = s
+            .split_once('_')
+            .ok_or_else(|| format!("cursor `{s}` is not one a search answered as `next`"))?;
+        let received_at_us = us
+            .parse()
+            .map_err(|_| format!("cursor `{s}` is not one a search answered as `next`"))?;
+        Ok(SearchCursor {
+            received_at_us,
+            id: id.to_string(),
+        })
+    }
+}
+
+/// One page of a search.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SearchPage {
+    pub messages: Vec<MessageSummary>,
+    /// Where the next page starts; `None` on the last page.
+    pub next: Option<SearchCursor>,
+    /// A text search stopped after [`TEXT_SCAN_LIMIT`] messages before the
+    /// page was full: `next` goes on from where it stopped.
+    pub truncated: bool,
 }
 
 /// Which messages a bulk reprocess takes: one route, received in
@@ -299,6 +369,16 @@ impl std::ops::AddAssign for Pruned {
         self.bodies += other.bodies;
         self.metadata += other.metadata;
     }
+}
+
+/// Whether a route is paused, as an operator last set it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RouteState {
+    pub route: String,
+    pub paused: bool,
+    pub changed_at: DateTime<Utc>,
+    /// Who changed it, when the admin API knew.
+    pub changed_by: Option<String>,
 }
 
 /// What became of a message. Stored as its lower-case name.

@@ -4,7 +4,7 @@
 
 use super::records::{
     DeliveryAttempt, DeliveryStatus, DeliveryUpdate, MessageRecord, MessageStatus, MessageSummary, PendingDelivery,
-    StoredDelivery, StoredMessage,
+    RouteState, StoredDelivery, StoredMessage,
 };
 use super::JournalError;
 use bytes::Bytes;
@@ -27,6 +27,7 @@ pub(super) struct MessageRow {
     pub duration_us: i64,
     pub parent_id: Option<String>,
     pub caller: Option<String>,
+    pub keys: Vec<(String, String)>,
     pub deliveries: Vec<DeliveryRow>,
 }
 
@@ -68,6 +69,10 @@ impl MessageRow {
                 no_nul(field, value)?;
             }
         }
+        for (name, value) in &record.keys {
+            no_nul("key name", name)?;
+            no_nul("key value", value)?;
+        }
         let deliveries = record
             .deliveries
             .into_iter()
@@ -100,6 +105,7 @@ impl MessageRow {
             duration_us: record.duration_us,
             parent_id: record.parent_id,
             caller: record.caller,
+            keys: record.keys,
             deliveries,
         })
     }
@@ -161,6 +167,7 @@ pub(super) trait JournalRow {
     fn int(&self, column: &str) -> Result<i64, JournalError>;
     fn int_opt(&self, column: &str) -> Result<Option<i64>, JournalError>;
     fn blob(&self, column: &str) -> Result<Vec<u8>, JournalError>;
+    fn flag(&self, column: &str) -> Result<bool, JournalError>;
 
     fn time(&self, column: &str) -> Result<DateTime<Utc>, JournalError> {
         let us = self.int(column)?;
@@ -245,6 +252,7 @@ pub(super) fn stored_message(row: &impl JournalRow) -> Result<StoredMessage, Jou
         parent_id: row.text_opt("parent_id")?,
         caller: row.text_opt("caller")?,
         pruned_at: row.time_opt("pruned_at_us")?,
+        keys: Vec::new(),
         deliveries: Vec::new(),
     })
 }
@@ -281,6 +289,21 @@ pub(super) fn attempt(row: &impl JournalRow) -> Result<(String, DeliveryAttempt)
     Ok((row.text("delivery_id")?, attempt))
 }
 
+/// A row of [`super::sql::MESSAGE_KEYS`] or of [`super::sql::keys_of`]: (message id, name, value).
+pub(super) fn key(row: &impl JournalRow) -> Result<(String, String, String), JournalError> {
+    Ok((row.text("message_id")?, row.text("name")?, row.text("value")?))
+}
+
+/// A row of [`super::sql::ROUTE_STATES`].
+pub(super) fn route_state(row: &impl JournalRow) -> Result<RouteState, JournalError> {
+    Ok(RouteState {
+        route: row.text("route")?,
+        paused: row.flag("paused")?,
+        changed_at: row.time("changed_at_us")?,
+        changed_by: row.text_opt("changed_by")?,
+    })
+}
+
 /// A row of a search built by [`super::sql::search`].
 pub(super) fn summary(row: &impl JournalRow) -> Result<MessageSummary, JournalError> {
     Ok(MessageSummary {
@@ -293,6 +316,7 @@ pub(super) fn summary(row: &impl JournalRow) -> Result<MessageSummary, JournalEr
         parent_id: row.text_opt("parent_id")?,
         caller: row.text_opt("caller")?,
         error: row.json_opt("error")?,
+        keys: Vec::new(),
     })
 }
 

@@ -10,7 +10,8 @@ macro_rules! shared_queries {
         $row:ty,
         begin_read: $begin_read:literal,
         begin_write: $begin_write:literal,
-        json: $json:literal
+        json: $json:literal,
+        dialect: $dialect:expr
     ) => {
         impl $store {
             pub async fn due_deliveries(&self, query: &DueQuery<'_>) -> Result<Vec<PendingDelivery>, JournalError> {
@@ -59,21 +60,86 @@ macro_rules! shared_queries {
                     .iter()
                     .map(rows::attempt)
                     .collect::<Result<Vec<_>, _>>()?;
+                let keys = sqlx::query(sql::MESSAGE_KEYS)
+                    .bind(id)
+                    .fetch_all(&mut *tx)
+                    .await?
+                    .iter()
+                    .map(|row| rows::key(row).map(|(_, name, value)| (name, value)))
+                    .collect::<Result<Vec<_>, _>>()?;
                 tx.commit().await?;
-                Ok(Some(rows::assemble(message, deliveries, attempts)))
+                let mut message = rows::assemble(message, deliveries, attempts);
+                message.keys = keys;
+                Ok(Some(message))
             }
 
-            pub async fn search(&self, filter: &MessageFilter) -> Result<Vec<MessageSummary>, JournalError> {
-                let (text, args) = sql::search(filter);
-                let mut query = sqlx::query(&text);
-                for arg in args {
-                    query = match arg {
-                        SearchArg::Text(s) => query.bind(s),
-                        SearchArg::Int(i) => query.bind(i),
-                    };
+            pub async fn search(&self, filter: &MessageFilter) -> Result<SearchPage, JournalError> {
+                let search = sql::search(filter, $dialect);
+                let (text, args) = &search.page;
+                let rows = bind_search(sqlx::query(text), args).fetch_all(&self.reader).await?;
+                let mut messages = rows.iter().map(rows::summary).collect::<Result<Vec<_>, _>>()?;
+                let more = messages.len() > filter.limit as usize;
+                messages.truncate(filter.limit as usize);
+                let cursor_of = |m: &MessageSummary| SearchCursor {
+                    received_at_us: rows::micros(m.received_at),
+                    id: m.id.clone(),
+                };
+                let mut page = SearchPage {
+                    next: messages.last().filter(|_| more).map(cursor_of),
+                    messages,
+                    truncated: false,
+                };
+                if let (false, Some((text, args))) = (more, &search.window_end) {
+                    let end = bind_search(sqlx::query(text), args).fetch_optional(&self.reader).await?;
+                    if let Some(end) = end {
+                        page.truncated = true;
+                        page.next = Some(SearchCursor {
+                            received_at_us: end.int("received_at_us")?,
+                            id: end.text("id")?,
+                        });
+                    }
                 }
-                let rows = query.fetch_all(&self.reader).await?;
-                rows.iter().map(rows::summary).collect()
+                if !page.messages.is_empty() {
+                    let statement = sql::keys_of(page.messages.len());
+                    let mut query = sqlx::query(&statement);
+                    for message in &page.messages {
+                        query = query.bind(message.id.as_str());
+                    }
+                    for row in query.fetch_all(&self.reader).await? {
+                        let (id, name, value) = rows::key(&row)?;
+                        if let Some(message) = page.messages.iter_mut().find(|m| m.id == id) {
+                            message.keys.push((name, value));
+                        }
+                    }
+                }
+                Ok(page)
+            }
+
+            /// Every route an operator paused or resumed.
+            pub async fn route_states(&self) -> Result<Vec<RouteState>, JournalError> {
+                let rows = sqlx::query(sql::ROUTE_STATES).fetch_all(&self.reader).await?;
+                rows.iter().map(rows::route_state).collect()
+            }
+
+            /// Pending and dead deliveries per route: (route, pending, dead).
+            pub async fn delivery_counts(&self) -> Result<Vec<(String, i64, i64)>, JournalError> {
+                let mut counts: std::collections::BTreeMap<String, (i64, i64)> = Default::default();
+                for row in sqlx::query(sql::QUEUED_BY_ROUTE).fetch_all(&self.reader).await? {
+                    counts.entry(row.text("route")?).or_default().0 = row.int("n")?;
+                }
+                for row in sqlx::query(sql::DEAD_BY_ROUTE).fetch_all(&self.reader).await? {
+                    counts.entry(row.text("route")?).or_default().1 = row.int("n")?;
+                }
+                Ok(counts.into_iter().map(|(route, (pending, dead))| (route, pending, dead)).collect())
+            }
+
+            /// When the route's last rejected or failed message came, with its error.
+            pub async fn last_error(
+                &self,
+                route: &str,
+            ) -> Result<Option<(chrono::DateTime<chrono::Utc>, Option<serde_json::Value>)>, JournalError> {
+                let row = sqlx::query(sql::LAST_ERROR).bind(route).fetch_optional(&self.reader).await?;
+                row.map(|row| Ok((row.time("received_at_us")?, row.json_opt("error")?))).transpose()
             }
 
             pub async fn count_by_status(&self, route: Option<&str>) -> Result<Vec<(String, i64)>, JournalError> {
@@ -104,6 +170,24 @@ macro_rules! shared_queries {
             fn blob(&self, column: &str) -> Result<Vec<u8>, JournalError> {
                 Ok(self.try_get(column)?)
             }
+            fn flag(&self, column: &str) -> Result<bool, JournalError> {
+                Ok(self.try_get(column)?)
+            }
+        }
+
+        /// Binds a search's arguments in placeholder order.
+        fn bind_search<'q>(
+            mut query: sqlx::query::Query<'q, <$row as sqlx::Row>::Database, <<$row as sqlx::Row>::Database as sqlx::Database>::Arguments<'q>>,
+            args: &'q [SearchArg],
+        ) -> sqlx::query::Query<'q, <$row as sqlx::Row>::Database, <<$row as sqlx::Row>::Database as sqlx::Database>::Arguments<'q>> {
+            for arg in args {
+                query = match arg {
+                    SearchArg::Text(s) => query.bind(s.as_str()),
+                    SearchArg::Int(i) => query.bind(*i),
+                    SearchArg::Bytes(b) => query.bind(b.as_slice()),
+                };
+            }
+            query
         }
 
         /// Reprocessing and retention. Their writes are short transactions of
@@ -189,9 +273,30 @@ macro_rules! shared_queries {
                         .execute(&mut *tx)
                         .await?;
                     }
+                    for (name, value) in &message.keys {
+                        sqlx::query("INSERT INTO message_keys (message_id, name, value) VALUES ($1, $2, $3)")
+                            .bind(message.id.as_str())
+                            .bind(name.as_str())
+                            .bind(value.as_str())
+                            .execute(&mut *tx)
+                            .await?;
+                    }
                     tx.commit().await
                 };
                 write.await.map_err(|e| JournalError::Write(Arc::new(e)))
+            }
+
+            /// Records that a route was paused or resumed.
+            pub async fn set_route_state(&self, state: &RouteState) -> Result<(), JournalError> {
+                sqlx::query(sql::SET_ROUTE_STATE)
+                    .bind(state.route.as_str())
+                    .bind(state.paused)
+                    .bind(rows::micros(state.changed_at))
+                    .bind(state.changed_by.as_deref())
+                    .execute(&self.writer)
+                    .await
+                    .map_err(|e| JournalError::Write(Arc::new(e)))?;
+                Ok(())
             }
 
             /// Empties the bodies of up to `limit` messages past their cutoff.

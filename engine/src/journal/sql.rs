@@ -3,7 +3,7 @@
 //! `CAST(.. AS TEXT)`, which PostgreSQL needs for its `json` type and SQLite
 //! passes through.
 
-use super::records::MessageFilter;
+use super::records::{MessageFilter, TEXT_SCAN_LIMIT};
 use super::rows::micros;
 
 /// `$1` route, `$2` destination, `$3` now, `$4` limit, `$5` the fewest
@@ -142,50 +142,183 @@ pub(super) const DELETE_OLD: &str = "\
           AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.message_id = m.id AND d.status = 'pending') \
         ORDER BY m.received_at_us LIMIT $2)";
 
+/// `$1` message id.
+pub(super) const MESSAGE_KEYS: &str = "\
+    SELECT message_id, name, value FROM message_keys WHERE message_id = $1 ORDER BY name";
+
+/// The keys of the messages `$1`, `$2` ... (a page of a search).
+pub(super) fn keys_of(messages: usize) -> String {
+    format!(
+        "SELECT message_id, name, value FROM message_keys WHERE message_id IN ({}) ORDER BY name",
+        placeholders(1, messages)
+    )
+}
+
+/// `$n, $n+1, ...`: `count` placeholders from `first`.
+fn placeholders(first: usize, count: usize) -> String {
+    (first..first + count)
+        .map(|n| format!("${n}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+pub(super) const ROUTE_STATES: &str = "\
+    SELECT route, paused, changed_at_us, changed_by FROM route_state ORDER BY route";
+
+/// `$1` route, `$2` paused, `$3` when, `$4` by whom.
+pub(super) const SET_ROUTE_STATE: &str = "\
+    INSERT INTO route_state (route, paused, changed_at_us, changed_by) VALUES ($1, $2, $3, $4) \
+    ON CONFLICT (route) DO UPDATE SET paused = excluded.paused, changed_at_us = excluded.changed_at_us, \
+        changed_by = excluded.changed_by";
+
+/// Deliveries waiting (pending) per route, from the partial index `deliveries_due`.
+pub(super) const QUEUED_BY_ROUTE: &str = "\
+    SELECT route, COUNT(*) AS n FROM deliveries WHERE status = 'pending' GROUP BY route";
+
+/// Dead letters per route, from the partial index `deliveries_dead`.
+pub(super) const DEAD_BY_ROUTE: &str = "\
+    SELECT route, COUNT(*) AS n FROM deliveries WHERE status = 'dead' GROUP BY route";
+
+/// The last rejected or failed message of route `$1`: one step down each
+/// status of `messages_by_route_status`.
+pub(super) const LAST_ERROR: &str = "\
+    SELECT received_at_us, CAST(error AS TEXT) AS error FROM ( \
+        SELECT * FROM (SELECT received_at_us, error FROM messages WHERE route = $1 AND status = 'rejected' \
+                       ORDER BY received_at_us DESC LIMIT 1) AS r \
+        UNION ALL \
+        SELECT * FROM (SELECT received_at_us, error FROM messages WHERE route = $1 AND status = 'failed' \
+                       ORDER BY received_at_us DESC LIMIT 1) AS f \
+    ) AS last ORDER BY received_at_us DESC LIMIT 1";
+
+/// The SQL each backend writes its own way.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Dialect {
+    Sqlite,
+    Postgres,
+}
+
 /// A value to bind to a search, in placeholder order.
 #[derive(Debug, PartialEq)]
 pub(super) enum SearchArg {
     Text(String),
     Int(i64),
+    Bytes(Vec<u8>),
 }
 
-/// A message search: the conditions the filter sets, newest first.
-pub(super) fn search(filter: &MessageFilter) -> (String, Vec<SearchArg>) {
-    let mut conditions = Vec::new();
+/// The columns of a search's summaries.
+const SUMMARY: &str = "m.id, m.route, m.received_at_us, m.status, m.content_type, m.duration_us, m.parent_id, \
+    m.caller, CAST(m.error AS TEXT) AS error";
+
+const NEWEST_FIRST: &str = "ORDER BY m.received_at_us DESC, m.id DESC";
+
+/// A search's statements: the page (one row more than the limit, to tell
+/// whether another page follows), and, for a text search, the last message
+/// of the scanned window (present only when the window was full).
+pub(super) struct Search {
+    pub page: (String, Vec<SearchArg>),
+    pub window_end: Option<(String, Vec<SearchArg>)>,
+}
+
+/// A message search, newest first. A key condition joins `message_keys`
+/// through its index; a text condition reads the raw input of at most
+/// `TEXT_SCAN_LIMIT` messages matching the other conditions.
+pub(super) fn search(filter: &MessageFilter, dialect: Dialect) -> Search {
     let mut args = Vec::new();
-    let mut condition = |sql: &str, arg: SearchArg| {
-        args.push(arg);
-        conditions.push(format!("{sql} ${}", args.len()));
+    let from = from_and_where(filter, &mut args);
+    let Some(text) = &filter.text else {
+        args.push(SearchArg::Int(i64::from(filter.limit) + 1));
+        let sql = format!("SELECT {SUMMARY} {from} {NEWEST_FIRST} LIMIT ${}", args.len());
+        return Search {
+            page: (sql, args),
+            window_end: None,
+        };
     };
+    let mut window_args = Vec::new();
+    let window_from = from_and_where(filter, &mut window_args);
+    window_args.push(SearchArg::Int(i64::from(TEXT_SCAN_LIMIT) - 1));
+    let window_end = format!(
+        "SELECT m.received_at_us, m.id {window_from} {NEWEST_FIRST} LIMIT 1 OFFSET ${}",
+        window_args.len()
+    );
+
+    args.push(SearchArg::Int(i64::from(TEXT_SCAN_LIMIT)));
+    let scan_limit = args.len();
+    args.push(SearchArg::Bytes(text.as_bytes().to_vec()));
+    let contains = match dialect {
+        Dialect::Sqlite => format!("instr(m.raw, ${}) > 0", args.len()),
+        Dialect::Postgres => format!("position(${} IN m.raw) > 0", args.len()),
+    };
+    args.push(SearchArg::Int(i64::from(filter.limit) + 1));
+    let sql = format!(
+        "SELECT {SUMMARY} FROM (SELECT m.* {from} {NEWEST_FIRST} LIMIT ${scan_limit}) AS m \
+         WHERE {contains} {NEWEST_FIRST} LIMIT ${}",
+        args.len()
+    );
+    Search {
+        page: (sql, args),
+        window_end: Some((window_end, window_args)),
+    }
+}
+
+/// `FROM ... WHERE ...` of every condition but the text.
+fn from_and_where(filter: &MessageFilter, args: &mut Vec<SearchArg>) -> String {
+    let mut conditions = Vec::new();
+    let mut bind = |arg: SearchArg| {
+        args.push(arg);
+        format!("${}", args.len())
+    };
+    let mut from = String::from("FROM messages m");
+    if let Some((name, value)) = &filter.key {
+        let (name, value) = (
+            bind(SearchArg::Text(name.clone())),
+            bind(SearchArg::Text(value.clone())),
+        );
+        from.push_str(&format!(
+            " JOIN message_keys k ON k.message_id = m.id AND k.name = {name} AND k.value = {value}"
+        ));
+    }
+    if let Some(id) = &filter.id {
+        conditions.push(format!("m.id = {}", bind(SearchArg::Text(id.clone()))));
+    }
     if let Some(route) = &filter.route {
-        condition("route =", SearchArg::Text(route.clone()));
+        conditions.push(format!("m.route = {}", bind(SearchArg::Text(route.clone()))));
     }
     if let Some(status) = filter.status {
-        condition("status =", SearchArg::Text(status.as_str().to_string()));
+        conditions.push(format!("m.status = {}", bind(SearchArg::Text(status.as_str().into()))));
+    }
+    if let Some(caller) = &filter.caller {
+        conditions.push(format!("m.caller = {}", bind(SearchArg::Text(caller.clone()))));
     }
     if let Some(from) = filter.received_from {
-        condition("received_at_us >=", SearchArg::Int(micros(from)));
+        conditions.push(format!("m.received_at_us >= {}", bind(SearchArg::Int(micros(from)))));
     }
     if let Some(before) = filter.received_before {
-        condition("received_at_us <", SearchArg::Int(micros(before)));
+        conditions.push(format!("m.received_at_us < {}", bind(SearchArg::Int(micros(before)))));
     }
-    let mut sql = String::from(
-        "SELECT id, route, received_at_us, status, content_type, duration_us, parent_id, caller, \
-         CAST(error AS TEXT) AS error FROM messages",
-    );
+    if filter.received_before.is_none() && filter.after.is_none() {
+        // Without a range on the time, SQLite's planner may sort the whole
+        // table rather than walk an index newest first.
+        conditions.push(format!("m.received_at_us <= {}", bind(SearchArg::Int(i64::MAX))));
+    }
+    if let Some(after) = &filter.after {
+        // The first half bounds the index range; the second breaks ties by id.
+        let at = bind(SearchArg::Int(after.received_at_us));
+        let id = bind(SearchArg::Text(after.id.clone()));
+        conditions.push(format!(
+            "m.received_at_us <= {at} AND (m.received_at_us < {at} OR m.id < {id})"
+        ));
+    }
     if !conditions.is_empty() {
-        sql.push_str(" WHERE ");
-        sql.push_str(&conditions.join(" AND "));
+        from.push_str(" WHERE ");
+        from.push_str(&conditions.join(" AND "));
     }
-    args.push(SearchArg::Int(i64::from(filter.limit)));
-    sql.push_str(&format!(" ORDER BY received_at_us DESC LIMIT ${}", args.len()));
-    (sql, args)
+    from
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::journal::MessageStatus;
+    use crate::journal::{MessageStatus, SearchCursor};
 
     #[test]
     fn search_numbers_only_the_conditions_set() {
@@ -194,11 +327,44 @@ mod tests {
             limit: 5,
             ..MessageFilter::default()
         };
-        let (sql, args) = search(&filter);
+        let search = search(&filter, Dialect::Sqlite);
+        let (sql, args) = search.page;
         assert!(
-            sql.ends_with("WHERE status = $1 ORDER BY received_at_us DESC LIMIT $2"),
+            sql.ends_with(
+                "WHERE m.status = $1 AND m.received_at_us <= $2 ORDER BY m.received_at_us DESC, m.id DESC LIMIT $3"
+            ),
             "{sql}"
         );
-        assert_eq!(args, vec![SearchArg::Text("failed".into()), SearchArg::Int(5)]);
+        assert_eq!(
+            args,
+            vec![
+                SearchArg::Text("failed".into()),
+                SearchArg::Int(i64::MAX),
+                SearchArg::Int(6)
+            ]
+        );
+        assert!(search.window_end.is_none());
+    }
+
+    #[test]
+    fn a_text_search_reads_a_bounded_window_and_goes_on_after_a_cursor() {
+        let filter = MessageFilter {
+            key: Some(("applyNo".into(), "A1".into())),
+            text: Some("张三".into()),
+            after: Some(SearchCursor {
+                received_at_us: 7,
+                id: "x".into(),
+            }),
+            limit: 10,
+            ..MessageFilter::default()
+        };
+        let search = search(&filter, Dialect::Postgres);
+        let (sql, args) = search.page;
+        assert!(sql.contains("JOIN message_keys k ON k.message_id = m.id AND k.name = $1 AND k.value = $2"));
+        assert!(sql.contains("LIMIT $5) AS m WHERE position($6 IN m.raw) > 0"), "{sql}");
+        assert_eq!(args[5], SearchArg::Bytes("张三".as_bytes().to_vec()));
+        let (window, window_args) = search.window_end.unwrap();
+        assert!(window.ends_with("LIMIT 1 OFFSET $5"), "{window}");
+        assert_eq!(window_args[4], SearchArg::Int(i64::from(TEXT_SCAN_LIMIT) - 1));
     }
 }

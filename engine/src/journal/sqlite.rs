@@ -4,8 +4,8 @@
 
 use super::batch::Batch;
 use super::records::{
-    DueKind, MessageFilter, PendingDelivery, PruneCursor, PruneCutoffs, ReprocessSelection, SelectedStatus,
-    StoredMessage,
+    DueKind, MessageFilter, PendingDelivery, PruneCursor, PruneCutoffs, ReprocessSelection, RouteState, SearchCursor,
+    SearchPage, SelectedStatus, StoredMessage,
 };
 use super::rows::{self, JournalRow, MessageRow};
 use super::sql::{self, SearchArg};
@@ -143,6 +143,15 @@ impl SqliteStore {
             q.push(") WHERE column1 IS NOT NULL;\n");
         }
 
+        for chunk in batch.keys.chunks(ROWS_PER_STATEMENT) {
+            q.push("INSERT INTO message_keys (message_id, name, value) SELECT * FROM (");
+            q.push_values(padded(chunk), |mut b, k| {
+                let Some(k) = k else { return nulls(b, 3) };
+                b.push_bind(k.message_id).push_bind(k.name).push_bind(k.value);
+            });
+            q.push(") WHERE column1 IS NOT NULL;\n");
+        }
+
         // Padding rows have a NULL id, which no delivery has.
         for chunk in batch.latest.chunks(ROWS_PER_STATEMENT) {
             q.push(
@@ -242,4 +251,4 @@ fn nulls(mut row: sqlx::query_builder::Separated<'_, '_, Sqlite, &'static str>, 
 // Reads and the short writes of reprocessing and retention. `BEGIN
 // IMMEDIATE` takes the write lock at once, so a busy database makes the
 // transaction wait (busy_timeout) instead of failing on its first write.
-super::shared::shared_queries!(SqliteStore, SqliteRow, begin_read: "BEGIN", begin_write: "BEGIN IMMEDIATE", json: "");
+super::shared::shared_queries!(SqliteStore, SqliteRow, begin_read: "BEGIN", begin_write: "BEGIN IMMEDIATE", json: "", dialect: sql::Dialect::Sqlite);

@@ -3,13 +3,15 @@
 use super::batch::Batch;
 use super::postgres::PostgresStore;
 use super::records::{
-    DueKind, MessageFilter, MessageSummary, PendingDelivery, PruneCursor, PruneCutoffs, ReprocessSelection,
+    DueKind, MessageFilter, PendingDelivery, PruneCursor, PruneCutoffs, ReprocessSelection, RouteState, SearchPage,
     StoredMessage,
 };
 use super::rows::MessageRow;
 use super::sqlite::SqliteStore;
 use super::JournalError;
 use crate::settings::{Durability, JournalLocation};
+use chrono::{DateTime, Utc};
+use serde_json::Value;
 use sqlx::error::ErrorKind;
 
 /// A worker's request for due deliveries.
@@ -85,10 +87,38 @@ impl Store {
         }
     }
 
-    pub async fn search(&self, filter: &MessageFilter) -> Result<Vec<MessageSummary>, JournalError> {
+    pub async fn search(&self, filter: &MessageFilter) -> Result<SearchPage, JournalError> {
         match self {
             Store::Sqlite(s) => s.search(filter).await,
             Store::Postgres(s) => s.search(filter).await,
+        }
+    }
+
+    pub async fn route_states(&self) -> Result<Vec<RouteState>, JournalError> {
+        match self {
+            Store::Sqlite(s) => s.route_states().await,
+            Store::Postgres(s) => s.route_states().await,
+        }
+    }
+
+    pub async fn set_route_state(&self, state: &RouteState) -> Result<(), JournalError> {
+        match self {
+            Store::Sqlite(s) => s.set_route_state(state).await,
+            Store::Postgres(s) => s.set_route_state(state).await,
+        }
+    }
+
+    pub async fn delivery_counts(&self) -> Result<Vec<(String, i64, i64)>, JournalError> {
+        match self {
+            Store::Sqlite(s) => s.delivery_counts().await,
+            Store::Postgres(s) => s.delivery_counts().await,
+        }
+    }
+
+    pub async fn last_error(&self, route: &str) -> Result<Option<(DateTime<Utc>, Option<Value>)>, JournalError> {
+        match self {
+            Store::Sqlite(s) => s.last_error(route).await,
+            Store::Postgres(s) => s.last_error(route).await,
         }
     }
 

@@ -189,6 +189,7 @@ fn message(route: &str, received_at: DateTime<Utc>) -> MessageRecord {
         duration_us: 250,
         parent_id: None,
         caller: None,
+        keys: Vec::new(),
         deliveries: Vec::new(),
     }
 }
@@ -276,7 +277,7 @@ async fn record_and_read_back(fixture: Fixture) {
     assert_eq!(rejected.reply, None);
     assert_eq!(journal.message("no-such-id").await.unwrap(), None);
 
-    let all = journal.search(&MessageFilter::default()).await.unwrap();
+    let all = journal.search(&MessageFilter::default()).await.unwrap().messages;
     let ids: Vec<_> = all.iter().map(|m| m.route.as_str()).collect();
     assert_eq!(
         ids,
@@ -288,7 +289,7 @@ async fn record_and_read_back(fixture: Fixture) {
         status: Some(MessageStatus::Rejected),
         ..MessageFilter::default()
     };
-    let found = journal.search(&filter).await.unwrap();
+    let found = journal.search(&filter).await.unwrap().messages;
     assert_eq!(found.len(), 1);
     assert_eq!(found[0].id, failed.id);
     assert_eq!(found[0].error, failed.error);
@@ -298,7 +299,7 @@ async fn record_and_read_back(fixture: Fixture) {
         limit: 10,
         ..MessageFilter::default()
     };
-    let found = journal.search(&window).await.unwrap();
+    let found = journal.search(&window).await.unwrap().messages;
     assert_eq!(
         found.iter().map(|m| m.route.as_str()).collect::<Vec<_>>(),
         ["other.route"]
@@ -307,7 +308,7 @@ async fn record_and_read_back(fixture: Fixture) {
         limit: 1,
         ..MessageFilter::default()
     };
-    assert_eq!(journal.search(&limited).await.unwrap()[0].received_at, at(5));
+    assert_eq!(journal.search(&limited).await.unwrap().messages[0].received_at, at(5));
 
     let counts = journal.count_by_status(None).await.unwrap();
     assert_eq!(counts, [("processed".to_string(), 2), ("rejected".to_string(), 1)]);
@@ -1002,9 +1003,203 @@ async fn the_caller_is_kept_and_secrets_are_masked(fixture: Fixture) {
     );
     assert!(!kept.contains("s3cret-120"), "{kept}");
     assert_eq!(kept.matches("******").count(), 6, "{kept}");
-    let found = journal.search(&MessageFilter::default()).await.unwrap();
+    let found = journal.search(&MessageFilter::default()).await.unwrap().messages;
     let callers: Vec<_> = found.iter().map(|m| m.caller.as_deref()).collect();
     assert_eq!(callers, [None, Some("vendor-120")]);
+    journal.shutdown().await;
+}
+
+fn keyed(route: &str, received_at: DateTime<Utc>, keys: &[(&str, &str)]) -> MessageRecord {
+    let mut record = message(route, received_at);
+    record.keys = keys.iter().map(|(n, v)| (n.to_string(), v.to_string())).collect();
+    record
+}
+
+/// Business keys are written with their message, found through their
+/// index, listed with each summary, and deleted with the message.
+async fn messages_are_found_by_their_business_keys(fixture: Fixture) {
+    let journal = fixture.open().await;
+    let first = keyed("120.push", at(0), &[("applyNo", "A0001"), ("eventNo", "E1")]);
+    let second = keyed("120.push", at(1), &[("applyNo", "A0002"), ("eventNo", "E1")]);
+    let other = keyed("his.adt", at(2), &[("PatientID", "A0001")]);
+    // Concurrent records share a commit: the batched insert carries every key.
+    let (a, b, c) = tokio::join!(
+        journal.record(first.clone()),
+        journal.record(second.clone()),
+        journal.record(other.clone())
+    );
+    for written in [a, b, c] {
+        written.unwrap();
+    }
+
+    let by_key = |name: &str, value: &str| MessageFilter {
+        key: Some((name.into(), value.into())),
+        ..MessageFilter::default()
+    };
+    let ids = |page: SearchPage| page.messages.into_iter().map(|m| m.id).collect::<Vec<String>>();
+    assert_eq!(
+        ids(journal.search(&by_key("applyNo", "A0001")).await.unwrap()),
+        vec![first.id.clone()]
+    );
+    assert_eq!(
+        ids(journal.search(&by_key("eventNo", "E1")).await.unwrap()),
+        [second.id.clone(), first.id.clone()],
+        "newest first"
+    );
+    assert!(journal
+        .search(&by_key("applyNo", "A0003"))
+        .await
+        .unwrap()
+        .messages
+        .is_empty());
+    let page = journal.search(&by_key("PatientID", "A0001")).await.unwrap();
+    assert_eq!(page.messages[0].keys, [("PatientID".to_string(), "A0001".to_string())]);
+    let stored = journal.message(&first.id).await.unwrap().unwrap();
+    assert_eq!(stored.keys, first.keys);
+
+    // Bodies pruned: the keys are metadata and stay; metadata deleted: they go.
+    let cutoffs = PruneCutoffs {
+        bodies: at(100),
+        errors: at(100),
+        metadata: None,
+    };
+    prune_all(&journal, &cutoffs, 64).await;
+    assert_eq!(
+        ids(journal.search(&by_key("applyNo", "A0001")).await.unwrap()),
+        vec![first.id.clone()]
+    );
+    let cutoffs = PruneCutoffs {
+        metadata: Some(at(100)),
+        ..cutoffs
+    };
+    prune_all(&journal, &cutoffs, 64).await;
+    assert!(journal
+        .search(&by_key("eventNo", "E1"))
+        .await
+        .unwrap()
+        .messages
+        .is_empty());
+    assert_eq!(fixture.count("SELECT COUNT(*) FROM message_keys").await, 0);
+    journal.shutdown().await;
+}
+
+/// Pages follow each other by cursor without gaps or repeats, messages of
+/// one microsecond included; a text search looks at a bounded window.
+async fn searches_page_newest_first_and_find_text(fixture: Fixture) {
+    let journal = fixture.open().await;
+    let mut written = Vec::new();
+    for n in 0..7 {
+        // Two messages per second, the last two in the same microsecond.
+        let mut record = message("paged", at(n / 2));
+        if n % 3 == 0 {
+            record.status = MessageStatus::Failed;
+        }
+        record.raw = Bytes::from(format!(
+            "<patient><name>{}</name></patient>",
+            if n == 4 { "张三" } else { "李四" }
+        ));
+        journal.record(record.clone()).await.unwrap();
+        written.push(record);
+    }
+    let mut newest_first: Vec<_> = written.iter().map(|r| (r.received_at, r.id.clone())).collect();
+    newest_first.sort();
+    newest_first.reverse();
+    let mut seen = Vec::new();
+    let mut filter = MessageFilter {
+        route: Some("paged".into()),
+        limit: 3,
+        ..MessageFilter::default()
+    };
+    loop {
+        let page = journal.search(&filter).await.unwrap();
+        assert!(!page.truncated);
+        seen.extend(page.messages.iter().map(|m| (m.received_at, m.id.clone())));
+        match page.next {
+            Some(next) => filter.after = Some(next),
+            None => break,
+        }
+    }
+    assert_eq!(seen, newest_first);
+
+    let failed = MessageFilter {
+        route: Some("paged".into()),
+        status: Some(MessageStatus::Failed),
+        received_from: Some(at(1)),
+        ..MessageFilter::default()
+    };
+    let found = journal.search(&failed).await.unwrap().messages;
+    assert_eq!(
+        found.iter().map(|m| m.id.as_str()).collect::<Vec<_>>(),
+        [written[6].id.as_str(), written[3].id.as_str()]
+    );
+
+    let text = MessageFilter {
+        text: Some("张三".into()),
+        ..MessageFilter::default()
+    };
+    let page = journal.search(&text).await.unwrap();
+    assert_eq!(page.messages.len(), 1);
+    assert_eq!(
+        (page.messages[0].id.as_str(), page.next.is_none(), page.truncated),
+        (written[4].id.as_str(), true, false)
+    );
+    journal.shutdown().await;
+}
+
+/// A paused route stays paused across a reopening; resuming is recorded too.
+async fn route_states_are_kept(fixture: Fixture) {
+    let journal = fixture.open().await;
+    assert!(journal.route_states().await.unwrap().is_empty());
+    let paused = RouteState {
+        route: "120.push".into(),
+        paused: true,
+        changed_at: at(0),
+        changed_by: Some("operator".into()),
+    };
+    journal.set_route_state(&paused).await.unwrap();
+    journal.shutdown().await;
+    let journal = fixture.open().await;
+    assert_eq!(journal.route_states().await.unwrap(), vec![paused.clone()]);
+    let resumed = RouteState {
+        paused: false,
+        changed_at: at(5),
+        changed_by: None,
+        ..paused
+    };
+    journal.set_route_state(&resumed).await.unwrap();
+    assert_eq!(journal.route_states().await.unwrap(), [resumed]);
+    journal.shutdown().await;
+}
+
+/// Queued and dead deliveries per route, and a route's last error.
+async fn routes_have_queue_counts_and_a_last_error(fixture: Fixture) {
+    let journal = fixture.open().await;
+    let mut queued = message("a", at(0));
+    queued.deliveries = vec![delivery("x"), delivery("y")];
+    let mut dead = message("b", at(1));
+    dead.deliveries = vec![delivery("x")];
+    let mut rejected = message("a", at(2));
+    rejected.status = MessageStatus::Rejected;
+    rejected.error = Some(json!({"code": "MISSING_FIELD", "message": "applyNo is required"}));
+    let mut failed = message("a", at(3));
+    failed.status = MessageStatus::Failed;
+    failed.error = Some(json!({"code": "SCRIPT_FAILED", "message": "boom"}));
+    for record in [&queued, &dead, &rejected, &failed, &message("a", at(4))] {
+        journal.record(record.clone()).await.unwrap();
+    }
+    journal
+        .update_delivery(update(&dead.deliveries[0].id, DeliveryStatus::Dead, 1, at(5)))
+        .await
+        .unwrap();
+    assert_eq!(
+        journal.delivery_counts().await.unwrap(),
+        [("a".to_string(), 2, 0), ("b".to_string(), 0, 1)]
+    );
+    assert_eq!(
+        journal.last_error("a").await.unwrap(),
+        Some((at(3), failed.error.clone()))
+    );
+    assert_eq!(journal.last_error("b").await.unwrap(), None);
     journal.shutdown().await;
 }
 
@@ -1045,6 +1240,10 @@ on_both_backends!(
     a_redelivery_goes_out_under_the_original_id,
     retention_empties_bodies_and_keeps_metadata,
     the_caller_is_kept_and_secrets_are_masked,
+    messages_are_found_by_their_business_keys,
+    searches_page_newest_first_and_find_text,
+    route_states_are_kept,
+    routes_have_queue_counts_and_a_last_error,
 );
 
 /// Under constant load with retention, the SQLite file stops growing: the
@@ -1151,4 +1350,109 @@ async fn throughput_sqlite_normal() {
 #[ignore = "a measurement: run in release mode with --ignored --nocapture"]
 async fn throughput_postgres_full() {
     throughput(Fixture::postgres().await, Durability::Full).await;
+}
+
+/// Searches on a journal of a million messages: a key lookup, a page of a
+/// route's failed messages in a week and the page after it, and a text
+/// search. The rows are written by SQL in batches of 100,000 (the journal's
+/// own writer would take minutes), with the indexes of the migrations.
+/// `cargo test -p medbus --release --lib journal::tests::search_a_million -- --ignored --nocapture`
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "a measurement: run in release mode with --ignored --nocapture"]
+async fn search_a_million_messages() {
+    const MESSAGES: i64 = 1_000_000;
+    const BATCH: i64 = 100_000;
+    let fixture = Fixture::sqlite();
+    fixture.open().await.shutdown().await;
+    let start_us = at(0).timestamp_micros();
+    // One message every 2.6 s spreads a million over 30 days; ten routes
+    // (by a hash of the number, independent of the status), 90 % processed, 5 % rejected, 4 % failed, 1 % filtered.
+    let filled = Instant::now();
+    for first in (0..MESSAGES).step_by(BATCH as usize) {
+        fixture
+            .execute(&format!(
+                "BEGIN;
+                 WITH RECURSIVE n(i) AS (SELECT {first} UNION ALL SELECT i + 1 FROM n WHERE i + 1 < {end})
+                 INSERT INTO messages (id, route, received_at_us, status, source, content_type, raw, trace, reply,
+                                       error, duration_us, parent_id, caller)
+                 SELECT printf('%016x-%08d', {start_us} + i * 2592000, i), 'route.' || ((i * 2654435761) % 1000003 % 10),
+                        {start_us} + i * 2592000,
+                        CASE WHEN i % 100 < 90 THEN 'processed' WHEN i % 100 < 95 THEN 'rejected'
+                             WHEN i % 100 < 99 THEN 'failed' ELSE 'filtered' END,
+                        '{{}}', 'application/xml',
+                        CAST('<root><applyNo>A' || i || '</applyNo><name>patient ' || (i % 5000) || '</name></root>'
+                             || printf('%.300c', 'x') AS BLOB),
+                        '[]', NULL, NULL, 1000 + (i * 7919) % 50000, NULL,
+                        CASE WHEN i % 3 = 0 THEN 'vendor-' || (i % 7) END
+                 FROM n;
+                 WITH RECURSIVE n(i) AS (SELECT {first} UNION ALL SELECT i + 1 FROM n WHERE i + 1 < {end})
+                 INSERT INTO message_keys (message_id, name, value)
+                 SELECT printf('%016x-%08d', {start_us} + i * 2592000, i), 'applyNo', 'A' || i FROM n
+                 UNION ALL
+                 SELECT printf('%016x-%08d', {start_us} + i * 2592000, i), 'eventNo', 'E' || (i / 3) FROM n;
+                 COMMIT;",
+                end = first + BATCH
+            ))
+            .await;
+    }
+    println!("filled {MESSAGES} messages in {:.1?}", filled.elapsed());
+    let journal = fixture.open().await;
+    let timed = |name: &'static str| {
+        let started = Instant::now();
+        move |found: usize| println!("{name}: {found} found in {:.2?}", started.elapsed())
+    };
+
+    let done = timed("key applyNo:A777777");
+    let filter = MessageFilter {
+        key: Some(("applyNo".into(), "A777777".into())),
+        ..MessageFilter::default()
+    };
+    let page = journal.search(&filter).await.unwrap();
+    done(page.messages.len());
+    assert_eq!(page.messages.len(), 1);
+
+    let done = timed("key eventNo:E123456 (3 messages)");
+    let filter = MessageFilter {
+        key: Some(("eventNo".into(), "E123456".into())),
+        ..MessageFilter::default()
+    };
+    done(journal.search(&filter).await.unwrap().messages.len());
+
+    let week = MessageFilter {
+        route: Some("route.3".into()),
+        status: Some(MessageStatus::Failed),
+        received_from: Some(at(0) + chrono::Duration::days(20)),
+        received_before: Some(at(0) + chrono::Duration::days(27)),
+        limit: 50,
+        ..MessageFilter::default()
+    };
+    let done = timed("route.3, failed, 7 days, first page of 50");
+    let page = journal.search(&week).await.unwrap();
+    done(page.messages.len());
+    let done = timed("route.3, failed, 7 days, second page");
+    let second = MessageFilter {
+        after: page.next.clone(),
+        ..week.clone()
+    };
+    done(journal.search(&second).await.unwrap().messages.len());
+
+    let done = timed("route.3, all statuses, 7 days, first page of 50");
+    let any_status = MessageFilter {
+        status: None,
+        ..week.clone()
+    };
+    done(journal.search(&any_status).await.unwrap().messages.len());
+
+    let done = timed("text `patient 4321` over the newest 10,000");
+    let text = MessageFilter {
+        text: Some("patient 4321<".into()),
+        limit: 50,
+        ..MessageFilter::default()
+    };
+    let page = journal.search(&text).await.unwrap();
+    done(page.messages.len());
+    println!("  truncated: {}", page.truncated);
+    let done = timed("the same again");
+    done(journal.search(&text).await.unwrap().messages.len());
+    journal.shutdown().await;
 }

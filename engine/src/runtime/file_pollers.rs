@@ -35,8 +35,12 @@ async fn poll(engine: Arc<Engine>, route: Arc<Route>, stop: CancellationToken) {
         return;
     };
     loop {
-        if let Err(e) = take_files(&engine, &route, dir, config, pattern).await {
-            tracing::warn!(route = %route.id, dir = %dir.display(), "file source: {e}");
+        // A paused route leaves its files in the folder until it is resumed.
+        let paused = engine.route_states.is_paused(&route.id);
+        if !paused {
+            if let Err(e) = take_files(&engine, &route, dir, config, pattern).await {
+                tracing::warn!(route = %route.id, dir = %dir.display(), "file source: {e}");
+            }
         }
         tokio::select! {
             _ = tokio::time::sleep(config.every.0) => {}

@@ -5,11 +5,13 @@
 //! a reload opens new addresses before the swap and closes unused ones after.
 
 use super::pipeline::error_json;
+use super::route_states::paused_answer;
 use super::snapshot::Source;
 use super::Engine;
 use crate::exchange::{Exchange, Reply};
 use crate::sources::http::{exchange, request_headers};
 use crate::sources::soap::{self, SoapService};
+use crate::sources::ErrorAnswer;
 use crate::steps::StepError;
 use axum::body::Body;
 use axum::extract::{ConnectInfo, Request, State};
@@ -132,6 +134,9 @@ async fn handle_request(
         return to_response(error_json(status, code, &message, ""));
     };
     drop(snapshot);
+    if engine.route_states.is_paused(&route.id) {
+        return to_response(paused_answer(&ErrorAnswer::Json, &route.id));
+    }
     let Source::Http { config, .. } = &route.source else {
         unreachable!("only HTTP routes are in the listener table")
     };
@@ -236,6 +241,9 @@ async fn handle_soap(
             return soap::fault(request.version, FaultCode::Client, &message);
         }
     };
+    if engine.route_states.is_paused(&route.id) {
+        return paused_answer(&ErrorAnswer::Soap(request.version), &route.id);
+    }
     let config = soap::source_config(&route);
     let operation = config.operation.clone();
     let headers = request_headers(&parts.method, &parts.uri, &parts.headers, Some(remote));

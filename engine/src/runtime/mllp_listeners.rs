@@ -4,9 +4,11 @@
 //! their order. The route is chosen per message by MSH-9, in the snapshot
 //! current when the message arrived.
 
+use super::route_states::paused_answer;
 use super::Engine;
 use crate::exchange::Reply;
 use crate::sources::mllp::{self, Acknowledger, MllpService, Peer, Refusal};
+use crate::sources::ErrorAnswer;
 use crate::steps::StepError;
 use medbus_adapters::hl7::{AckCode, AckMode, Charset, Message, ParseOptions};
 use medbus_adapters::mllp::{encode_frame, FrameDecoder, MllpEvent};
@@ -125,6 +127,16 @@ async fn answer_frame(engine: &Arc<Engine>, peer: &Peer, frame: Vec<u8>) -> Vec<
     let (route, read) = choose_route(&service, &frame);
     let timezone = engine.settings().timezone;
     let (reply, message, refused_before) = match read {
+        Ok(message) if engine.route_states.is_paused(&route.id) => {
+            // AE, or CE in enhanced mode: the sender keeps the message and sends it again.
+            let message = Arc::new(message);
+            let acknowledger = Acknowledger::for_message(Some(message.clone()), timezone);
+            (
+                paused_answer(&ErrorAnswer::Mllp(acknowledger), &route.id),
+                Some(message),
+                None,
+            )
+        }
         Ok(message) => {
             let message = Arc::new(message);
             let ex = mllp::exchange(&route, frame, &message, peer);

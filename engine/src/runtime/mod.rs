@@ -1,6 +1,7 @@
 //! The running engine: the current configuration snapshot, the journal,
 //! the listeners, timers and delivery workers.
 
+pub mod activity;
 pub mod delivery;
 pub mod file_pollers;
 pub mod listeners;
@@ -8,6 +9,7 @@ pub mod mllp_listeners;
 pub mod pipeline;
 pub mod reload;
 pub mod reprocess;
+pub mod route_states;
 pub mod route_tasks;
 pub mod snapshot;
 pub mod timers;
@@ -35,6 +37,10 @@ pub struct Engine {
     pub file_pollers: route_tasks::RouteTasks,
     pub timers: route_tasks::RouteTasks,
     pub reloads: reload::Reloads,
+    /// Each route's messages since medbus started.
+    pub activity: activity::Activity,
+    /// Routes an operator paused.
+    pub route_states: route_states::RouteStates,
     ready: AtomicBool,
     /// Turns true once medbus is told to stop: listeners stop accepting,
     /// timers and delivery workers finish what they hold and end.
@@ -57,6 +63,8 @@ impl Engine {
             file_pollers: route_tasks::RouteTasks::new("file poller"),
             timers: route_tasks::RouteTasks::new("timer"),
             reloads: reload::Reloads::default(),
+            activity: activity::Activity::default(),
+            route_states: route_states::RouteStates::default(),
             ready: AtomicBool::new(false),
             stopping: tokio::sync::watch::channel(false).0,
             tasks: tokio_util::task::TaskTracker::new(),
@@ -140,6 +148,7 @@ impl Engine {
         started: Instant,
     ) -> Reply {
         let error_answer = route.source.error_answer(&ex);
+        let keys = pipeline::business_keys(route, &ex);
         let mut record = MessageRecord {
             id: ex.id.clone(),
             route: route.id.clone(),
@@ -154,6 +163,7 @@ impl Engine {
             duration_us: started.elapsed().as_micros() as i64,
             parent_id,
             caller: ex.caller,
+            keys,
             deliveries: processed.deliveries,
         };
         // Before anything is kept or handed on: the deliveries in memory
@@ -196,6 +206,12 @@ impl Engine {
             error
         });
         telemetry::message_done(&route.id, processed.status, logged.as_ref(), started.elapsed());
+        let last_error = logged.as_ref().map(|error| activity::LastError {
+            at: ex.received_at,
+            code: error.code.clone(),
+            message: error.message.clone(),
+        });
+        self.activity.count(&route.id, processed.status, last_error);
         self.deliveries.offer(self, route, fresh, &lanes);
         processed.reply
     }

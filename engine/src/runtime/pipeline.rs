@@ -182,6 +182,46 @@ fn error_reply(route: &Route, ex: &Exchange, error: &StepError) -> Reply {
     )
 }
 
+/// The longest key value the journal keeps, in bytes: longer values are cut
+/// (at a character boundary), so the key index stays compact.
+pub const MAX_KEY_VALUE: usize = 256;
+
+/// The route's business keys that have a value in the message as the steps
+/// left it: the first value at each path, as text.
+pub fn business_keys(route: &Route, ex: &Exchange) -> Vec<(String, String)> {
+    route
+        .spec
+        .keys
+        .iter()
+        .filter_map(|(name, path)| {
+            let first = match ex.lookup_ref(&path.0) {
+                Some(value) => key_text(&value),
+                None if path.0.has_wildcard() => ex.lookup_all(&path.0).iter().find_map(key_text),
+                None => None,
+            }?;
+            Some((name.0.clone(), first))
+        })
+        .collect()
+}
+
+/// A value as a key's text: strings as they are, numbers and booleans in
+/// their JSON form, a list by its first item; nothing for null, an empty
+/// string or an object.
+fn key_text(value: &Value) -> Option<String> {
+    let text = match value {
+        Value::String(s) if !s.is_empty() => s.replace('\0', ""),
+        Value::Number(n) => n.to_string(),
+        Value::Bool(b) => b.to_string(),
+        Value::Array(items) => return items.iter().find_map(key_text),
+        _ => return None,
+    };
+    let mut end = text.len().min(MAX_KEY_VALUE);
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    Some(text[..end].to_string())
+}
+
 /// The default error answer of HTTP routes.
 pub fn error_json(status: u16, code: &str, message: &str, id: &str) -> Reply {
     json_reply(
@@ -238,6 +278,19 @@ fn deliveries(route: &Route, ex: &Exchange) -> Result<Vec<NewDelivery>, String> 
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn key_values_are_the_first_scalar_as_text() {
+        assert_eq!(key_text(&json!("A0001")), Some("A0001".into()));
+        assert_eq!(key_text(&json!(42)), Some("42".into()));
+        assert_eq!(key_text(&json!([null, "P1", "P2"])), Some("P1".into()));
+        assert_eq!(key_text(&json!("")), None);
+        assert_eq!(key_text(&json!({"a": 1})), None);
+        assert_eq!(key_text(&Value::Null), None);
+        let long = "患".repeat(100);
+        let cut = key_text(&json!(long)).unwrap();
+        assert!(cut.len() <= MAX_KEY_VALUE && cut.chars().all(|c| c == '患'));
+    }
 
     #[test]
     fn a_trace_entry_holds_only_the_scopes_its_step_changed() {

@@ -187,6 +187,8 @@ pub async fn delivery(engine: &Arc<Engine>, id: &str, destination: &str) -> Resu
         duration_us: 0,
         parent_id: Some(original.id.clone()),
         caller: original.caller.clone(),
+        // The same business message: found by the original's keys too.
+        keys: original.keys.clone(),
         deliveries: vec![new_delivery.clone()],
     };
     engine.journal.record_redelivery(record, &sent_as).await?;

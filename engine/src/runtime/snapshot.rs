@@ -37,6 +37,8 @@ pub struct Snapshot {
     /// What each route was built from, by id: a reload keeps a route whose
     /// inputs are unchanged (the very same `Arc`, so its timer runs on).
     inputs: HashMap<String, RouteInputs>,
+    /// Each route's file as it was read for this snapshot, for the admin API.
+    texts: HashMap<String, Arc<str>>,
 }
 
 /// Everything a compiled route depends on besides the snapshot-wide
@@ -146,8 +148,10 @@ impl Snapshot {
         let mut soap: HashMap<(SocketAddr, String), SoapService> = HashMap::new();
         let mut mllp: HashMap<SocketAddr, MllpService> = HashMap::new();
         let mut inputs: HashMap<String, RouteInputs> = HashMap::new();
+        let mut texts: HashMap<String, Arc<str>> = HashMap::new();
         for file in files {
             let route_inputs = RouteInputs::of(&file.path, &file.route, &settings, &table_files);
+            let text: Arc<str> = std::fs::read_to_string(&file.path).unwrap_or_default().into();
             let Some(route) = build_route(file.path, file.route, &resources, &known_ids, &mut diagnostics) else {
                 continue;
             };
@@ -243,6 +247,7 @@ impl Snapshot {
             }
             by_id.insert(route.id.clone(), route.clone());
             inputs.entry(route.id.clone()).or_insert(route_inputs);
+            texts.insert(route.id.clone(), text);
             routes.push(route);
         }
         for service in soap.values() {
@@ -270,6 +275,7 @@ impl Snapshot {
             soap,
             mllp,
             inputs,
+            texts,
         })
     }
 
@@ -301,6 +307,11 @@ impl Snapshot {
 
     pub fn route(&self, id: &str) -> Option<&Arc<Route>> {
         self.by_id.get(id)
+    }
+
+    /// The text of route `id`'s file, as read for this snapshot.
+    pub fn route_text(&self, id: &str) -> Option<&Arc<str>> {
+        self.texts.get(id)
     }
 
     pub fn http_route(&self, addr: SocketAddr, method: &Method, path: &str) -> Option<&Arc<Route>> {

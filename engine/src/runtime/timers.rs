@@ -32,6 +32,10 @@ async fn run_timer(engine: Arc<Engine>, route: Arc<Route>, stop: CancellationTok
             _ = engine.stopping() => return,
         }
         last = next;
+        if engine.route_states.is_paused(&route.id) {
+            tracing::debug!(route = %route.id, "timer turn skipped: the route is paused");
+            continue;
+        }
         let mut headers = serde_json::Map::new();
         headers.insert("fired_at".into(), next.to_rfc3339().into());
         let ex = Exchange::new(&route.id, bytes::Bytes::from(body.clone()), None, headers);

@@ -118,6 +118,13 @@ async fn hand_over(
             response: None,
         };
     };
+    if engine.route_states.is_paused(target) {
+        return Attempt::Failed {
+            error: format!("route `{target}` is paused"),
+            failure: Failure::Connect,
+            response: None,
+        };
+    }
     let mut headers = serde_json::Map::new();
     headers.insert("from_route".into(), delivery.route.clone().into());
     headers.insert("from_message".into(), delivery.message_id.clone().into());

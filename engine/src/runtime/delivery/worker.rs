@@ -184,7 +184,10 @@ async fn run(
         let concurrency = policy.map_or(1, |p| p.concurrency);
         let ordered = policy.is_some_and(|p| p.is_ordered());
 
-        while running.len() < concurrency {
+        // A paused route's worker starts nothing and reads nothing: its
+        // deliveries wait in the journal (and its inbox) until a resume wakes it.
+        let paused = engine.route_states.is_paused(&worker.route);
+        while !paused && running.len() < concurrency {
             let Some(delivery) = queue.pop_front().or_else(|| inbox.try_recv().ok()) else {
                 break;
             };
@@ -196,7 +199,11 @@ async fn run(
                 id
             });
         }
-        let room = concurrency.saturating_sub(running.len());
+        let room = if paused {
+            0
+        } else {
+            concurrency.saturating_sub(running.len())
+        };
         if room > 0 && queue.is_empty() && Instant::now() >= read_at {
             read_at = Instant::now() + POLL_EVERY;
             let limit = if ordered { room as u32 } else { BATCH };

@@ -1,0 +1,263 @@
+//! The admin API, black-box: messages found by business key, status, text
+//! and time, page after page; one message whole with its trace and its
+//! delivery's attempts; routes with their counters and configuration; a
+//! paused route refusing messages and holding its deliveries, across a
+//! restart, until it is resumed.
+
+use medbus_tests::sink::Sink;
+use medbus_tests::{post, Medbus, Setup};
+use serde_json::{json, Value};
+use std::time::{Duration, Instant};
+
+fn push_route(sink: &Sink) -> String {
+    format!(
+        r#"
+id: t.push
+keys: {{ applyNo: body.applyNo, eventNo: body.eventNo }}
+source:
+  http: {{ path: /push }}
+steps:
+  - parse: {{ format: json }}
+  - authenticate:
+      secret: body.secret
+      callers: [vendor-*]
+  - validate:
+      required: [body.applyNo]
+destinations:
+  - name: sink
+    backoff: {{ initial: 300ms, max: 300ms }}
+    to: {{ http: {{ url: '{}' }} }}
+"#,
+        sink.url("/inbox")
+    )
+}
+
+async fn start(sink: &Sink) -> Medbus {
+    let setup = Setup::empty();
+    setup.write("routes/push.yaml", &push_route(sink));
+    setup.write("secrets.yaml", "vendor-a: secret-a\nvendor-b: secret-b\n");
+    setup.start().await
+}
+
+/// Posts a message to the route; its id.
+async fn push(medbus: &Medbus, body: Value) -> String {
+    let (_, answer) = post(&medbus.url("/push"), "application/json", body.to_string()).await;
+    answer["id"].as_str().unwrap_or_else(|| panic!("{answer}")).to_string()
+}
+
+/// GETs from the admin API; the status and the JSON answer.
+async fn admin_get(medbus: &Medbus, path: &str) -> (u16, Value) {
+    let response = reqwest::get(medbus.admin_url(path)).await.unwrap();
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap_or(Value::Null))
+}
+
+/// The ids of a search's messages.
+async fn found(medbus: &Medbus, query: &str) -> Vec<String> {
+    let (status, answer) = admin_get(medbus, &format!("/api/messages?{query}")).await;
+    assert_eq!(status, 200, "{query}: {answer}");
+    ids(&answer)
+}
+
+fn ids(page: &Value) -> Vec<String> {
+    page["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["id"].as_str().unwrap().to_string())
+        .collect()
+}
+
+fn encoded(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn messages_are_found_by_key_status_text_and_time_and_read_whole() {
+    let sink = Sink::start().await;
+    let medbus = start(&sink).await;
+    let first = push(
+        &medbus,
+        json!({"applyNo": "A1", "eventNo": "E1", "name": "张三", "secret": "secret-a"}),
+    )
+    .await;
+    let second = push(&medbus, json!({"applyNo": "A2", "eventNo": "E1", "secret": "secret-b"})).await;
+    let no_apply_no = push(&medbus, json!({"eventNo": "E2", "secret": "secret-a"})).await;
+    let bad_secret = push(&medbus, json!({"applyNo": "A4", "secret": "guess"})).await;
+
+    assert_eq!(found(&medbus, "key=applyNo:A1").await, vec![first.clone()]);
+    assert_eq!(found(&medbus, "key=eventNo:E1").await, [second.clone(), first.clone()]);
+    assert_eq!(
+        found(&medbus, "route=t.push&status=rejected").await,
+        [bad_secret.clone(), no_apply_no.clone()]
+    );
+    assert_eq!(
+        found(&medbus, &format!("text={}", encoded("张三"))).await,
+        vec![first.clone()]
+    );
+    assert!(found(&medbus, "route=t.other").await.is_empty());
+
+    // Two pages of two, newest first, then no more.
+    let (_, page) = admin_get(&medbus, "/api/messages?route=t.push&limit=2").await;
+    assert_eq!(ids(&page), [bad_secret.clone(), no_apply_no.clone()]);
+    let summary = &page["messages"][1];
+    assert_eq!(
+        (&summary["status"], &summary["caller"], &summary["keys"]),
+        (&json!("rejected"), &json!("vendor-a"), &json!({"eventNo": "E2"}))
+    );
+    assert_eq!(summary["error"]["code"], json!("MISSING_FIELD"), "{summary}");
+    let next = page["next"].as_str().unwrap();
+    let (_, page) = admin_get(&medbus, &format!("/api/messages?route=t.push&limit=2&before={next}")).await;
+    assert_eq!(ids(&page), [second.clone(), first.clone()]);
+    assert_eq!((&page["next"], &page["truncated"]), (&Value::Null, &json!(false)));
+
+    // A time range: from the second message on, before the last.
+    let (_, whole_second) = admin_get(&medbus, &format!("/api/messages/{second}")).await;
+    let (_, whole_last) = admin_get(&medbus, &format!("/api/messages/{bad_secret}")).await;
+    let from = encoded(whole_second["received_at"].as_str().unwrap());
+    let to = encoded(whole_last["received_at"].as_str().unwrap());
+    assert_eq!(
+        found(&medbus, &format!("from={from}&to={to}")).await,
+        [no_apply_no.clone(), second.clone()]
+    );
+
+    // One message whole, once its delivery is done.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let message = loop {
+        let (status, message) = admin_get(&medbus, &format!("/api/messages/{first}")).await;
+        assert_eq!(status, 200, "{message}");
+        if message["deliveries"][0]["status"] == json!("delivered") {
+            break message;
+        }
+        assert!(Instant::now() < deadline, "not delivered: {message}\n{}", medbus.logs());
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert_eq!(message["raw_encoding"], json!("utf-8"));
+    let raw: Value = serde_json::from_str(message["raw"].as_str().unwrap()).unwrap();
+    assert_eq!(raw["name"], json!("张三"));
+    assert_eq!(message["keys"], json!({"applyNo": "A1", "eventNo": "E1"}));
+    assert_eq!(message["caller"], json!("vendor-a"));
+    let steps: Vec<&str> = message["trace"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|step| step["step"].as_str().unwrap())
+        .collect();
+    assert_eq!(steps, ["parse", "authenticate", "validate"]);
+    let delivery = &message["deliveries"][0];
+    assert_eq!(delivery["destination"], json!("sink"));
+    assert_eq!(delivery["history"][0]["status"], json!("delivered"), "{delivery}");
+    assert_eq!(delivery["history"][0]["attempt"], json!(1));
+    assert!(delivery["payload"].as_str().unwrap().contains("A1"), "{delivery}");
+
+    let (status, answer) = admin_get(&medbus, "/api/messages/no-such-id").await;
+    assert_eq!((status, &answer["error"]["code"]), (404, &json!("UNKNOWN_MESSAGE")));
+    let (status, answer) = admin_get(&medbus, "/api/messages?key=applyNo").await;
+    assert_eq!((status, &answer["error"]["code"]), (400, &json!("BAD_KEY")));
+}
+
+/// POSTs to the admin API; the status and the JSON answer.
+async fn admin_post(medbus: &Medbus, path: &str) -> (u16, Value) {
+    let response = reqwest::Client::new()
+        .post(medbus.admin_url(path))
+        .send()
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap_or(Value::Null))
+}
+
+async fn route_summary(medbus: &Medbus, id: &str) -> Value {
+    let (status, answer) = admin_get(medbus, "/api/routes").await;
+    assert_eq!(status, 200, "{answer}");
+    answer["routes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|route| route["id"] == json!(id))
+        .cloned()
+        .unwrap_or_else(|| panic!("no route {id}: {answer}"))
+}
+
+/// Waits until the sink has received `count` requests, then checks no more come for `quiet`.
+async fn wait_received(sink: &Sink, medbus: &Medbus, count: usize) {
+    sink.wait_for_or(count, 10, || medbus.logs()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn routes_show_their_counters_and_a_paused_route_holds_everything_until_resumed() {
+    let sink = Sink::start().await;
+    let mut medbus = start(&sink).await;
+    push(&medbus, json!({"applyNo": "A1", "secret": "secret-a"})).await;
+    push(&medbus, json!({"secret": "secret-a"})).await;
+    wait_received(&sink, &medbus, 1).await;
+
+    let route = route_summary(&medbus, "t.push").await;
+    assert_eq!(route["state"], json!({"state": "active"}));
+    assert_eq!(
+        route["source"],
+        json!({"kind": "http", "listen": medbus.url("").trim_start_matches("http://"), "method": "POST", "path": "/push"})
+    );
+    assert_eq!(route["keys"], json!(["applyNo", "eventNo"]));
+    let counters = &route["counters"];
+    assert_eq!(
+        (&counters["received"], &counters["processed"], &counters["rejected"]),
+        (&json!(2), &json!(1), &json!(1)),
+        "{route}"
+    );
+    assert_eq!(route["last_error"]["code"], json!("MISSING_FIELD"), "{route}");
+
+    let (status, loaded) = admin_get(&medbus, "/api/routes/t.push").await;
+    assert_eq!(status, 200, "{loaded}");
+    assert!(loaded["file"].as_str().unwrap().ends_with("routes/push.yaml"));
+    assert!(loaded["yaml"]
+        .as_str()
+        .unwrap()
+        .contains("keys: { applyNo: body.applyNo"));
+    assert_eq!(loaded["spec"]["keys"]["applyNo"], json!("body.applyNo"));
+    let (status, answer) = admin_get(&medbus, "/api/routes/t.nothing").await;
+    assert_eq!((status, &answer["error"]["code"]), (404, &json!("UNKNOWN_ROUTE")));
+
+    // A delivery failing when the route is paused waits, however long.
+    sink.answer_with(503);
+    push(&medbus, json!({"applyNo": "A3", "secret": "secret-a"})).await;
+    wait_received(&sink, &medbus, 2).await;
+    let (status, answer) = admin_post(&medbus, "/api/routes/t.push/pause").await;
+    assert_eq!((status, &answer["state"]), (200, &json!("paused")), "{answer}");
+    sink.answer_with(200);
+    let (status, answer) = post(&medbus.url("/push"), "application/json", r#"{"applyNo":"A4"}"#).await;
+    assert_eq!(
+        (status, &answer["error"]["code"]),
+        (503, &json!("ROUTE_PAUSED")),
+        "{answer}"
+    );
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(sink.received().len(), 2, "the retry is held while the route is paused");
+    assert_eq!(route_summary(&medbus, "t.push").await["counters"]["queued"], json!(1));
+
+    // Still paused after a restart; resumed, the held delivery goes out.
+    medbus.restart().await;
+    assert_eq!(
+        route_summary(&medbus, "t.push").await["state"]["state"],
+        json!("paused")
+    );
+    let (status, _) = post(&medbus.url("/push"), "application/json", r#"{"applyNo":"A5"}"#).await;
+    assert_eq!(status, 503);
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    assert_eq!(sink.received().len(), 2, "held across the restart");
+    let (status, answer) = admin_post(&medbus, "/api/routes/t.push/resume").await;
+    assert_eq!((status, &answer["state"]), (200, &json!("active")), "{answer}");
+    let received = sink.wait_for_or(3, 10, || medbus.logs()).await;
+    assert!(received[2].body.contains("A3"), "{}", received[2].body);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while route_summary(&medbus, "t.push").await["counters"]["queued"] != json!(0) {
+        assert!(Instant::now() < deadline, "{}", medbus.logs());
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    push(&medbus, json!({"applyNo": "A6", "secret": "secret-a"})).await;
+}
