@@ -155,6 +155,34 @@ async fn messages_are_found_by_key_status_text_and_time_and_read_whole() {
     assert_eq!(delivery["history"][0]["attempt"], json!(1));
     assert!(delivery["payload"].as_str().unwrap().contains("A1"), "{delivery}");
 
+    // Statistics: per minute over the last hour, and per caller.
+    let (status, stats) = admin_get(&medbus, "/api/stats?route=t.push&bucket=1m").await;
+    assert_eq!(status, 200, "{stats}");
+    let buckets = stats["buckets"].as_array().unwrap();
+    assert!(buckets.len() >= 24 * 60, "the last day by default");
+    let sum = |name: &str| buckets.iter().map(|b| b[name].as_u64().unwrap()).sum::<u64>();
+    assert_eq!((sum("total"), sum("processed"), sum("rejected")), (4, 2, 2));
+    let busy = buckets.iter().find(|b| b["total"] != json!(0)).unwrap();
+    assert!(busy["latency_us"]["p95"].as_i64().unwrap() > 0, "{busy}");
+    let (status, callers) = admin_get(&medbus, "/api/stats/callers").await;
+    assert_eq!(status, 200, "{callers}");
+    let rows: Vec<(&str, &str, u64, f64)> = callers["callers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            (
+                c["caller"].as_str().unwrap(),
+                c["route"].as_str().unwrap(),
+                c["total"].as_u64().unwrap(),
+                c["error_rate"].as_f64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(rows, [("vendor-a", "t.push", 2, 0.5), ("vendor-b", "t.push", 1, 0.0)]);
+    let (status, answer) = admin_get(&medbus, "/api/stats?bucket=2h").await;
+    assert_eq!((status, &answer["error"]["code"]), (400, &json!("BAD_BUCKET")));
+
     let (status, answer) = admin_get(&medbus, "/api/messages/no-such-id").await;
     assert_eq!((status, &answer["error"]["code"]), (404, &json!("UNKNOWN_MESSAGE")));
     let (status, answer) = admin_get(&medbus, "/api/messages?key=applyNo").await;

@@ -7,6 +7,7 @@ mod messages;
 mod reload;
 mod reprocess;
 mod routes;
+mod stats;
 mod time;
 
 use crate::runtime::Engine;
@@ -27,6 +28,7 @@ pub fn serve(engine: Arc<Engine>, metrics: PrometheusHandle, listener: TcpListen
         .merge(reprocess::routes(engine.clone()))
         .merge(messages::routes(engine.clone()))
         .merge(routes::routes(engine.clone()))
+        .merge(stats::routes(engine.clone()))
         .route("/api/reload", get(reload::last).post(reload::post))
         .route("/api/reload/history", get(reload::history))
         .with_state((engine, metrics));
