@@ -183,6 +183,10 @@ async fn messages_are_found_by_key_status_text_and_time_and_read_whole() {
     let (status, answer) = admin_get(&medbus, "/api/stats?bucket=2h").await;
     assert_eq!((status, &answer["error"]["code"]), (400, &json!("BAD_BUCKET")));
 
+    let (status, document) = admin_get(&medbus, "/api/openapi.json").await;
+    assert_eq!((status, &document["openapi"]), (200, &json!("3.1.0")));
+    assert!(document["paths"]["/api/messages"]["get"].is_object());
+
     let (status, answer) = admin_get(&medbus, "/api/messages/no-such-id").await;
     assert_eq!((status, &answer["error"]["code"]), (404, &json!("UNKNOWN_MESSAGE")));
     let (status, answer) = admin_get(&medbus, "/api/messages?key=applyNo").await;

@@ -4,6 +4,7 @@
 
 mod api_error;
 mod messages;
+mod openapi;
 mod reload;
 mod reprocess;
 mod routes;
@@ -29,6 +30,7 @@ pub fn serve(engine: Arc<Engine>, metrics: PrometheusHandle, listener: TcpListen
         .merge(messages::routes(engine.clone()))
         .merge(routes::routes(engine.clone()))
         .merge(stats::routes(engine.clone()))
+        .merge(openapi::routes())
         .route("/api/reload", get(reload::last).post(reload::post))
         .route("/api/reload/history", get(reload::history))
         .with_state((engine, metrics));
