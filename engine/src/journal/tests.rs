@@ -1469,6 +1469,21 @@ async fn search_a_million_messages() {
         move |found: usize| println!("{name}: {found} found in {:.2?}", started.elapsed())
     };
 
+    let done = timed("newest 50, no condition");
+    done(
+        journal
+            .search(&MessageFilter {
+                limit: 50,
+                ..MessageFilter::default()
+            })
+            .await
+            .unwrap()
+            .messages
+            .len(),
+    );
+    let done = timed("last error of route.3");
+    done(journal.last_error("route.3").await.unwrap().into_iter().count());
+
     let done = timed("key applyNo:A777777");
     let filter = MessageFilter {
         key: Some(("applyNo".into(), "A777777".into())),
