@@ -293,3 +293,85 @@ async fn routes_show_their_counters_and_a_paused_route_holds_everything_until_re
     }
     push(&medbus, json!({"applyNo": "A6", "secret": "secret-a"})).await;
 }
+
+const ADT_A01: &str = "MSH|^~\\&|HIS|XMZSYY|EMPI|PLATFORM|20261122093000||ADT^A01^ADT_A01|MSG00001|P|2.5\r\
+EVN|A01|20261122093000\r\
+PID|1||P0001^^^XMZSYY^PI||张^三||19800101|M\r";
+
+const PING: &str = r#"<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Body><ns:ping xmlns:ns="http://t.example/"><p>hi</p></ns:ping></soap:Body></soap:Envelope>"#;
+
+/// Sends one framed HL7 message on a new connection; the ACK's text.
+async fn mllp_exchange(port: u16, message: &str) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", port)).await.unwrap();
+    stream
+        .write_all(&[&[0x0b][..], message.as_bytes(), &[0x1c, 0x0d]].concat())
+        .await
+        .unwrap();
+    let mut answer = Vec::new();
+    while !answer.ends_with(&[0x1c, 0x0d]) {
+        let mut chunk = [0u8; 4096];
+        let n = tokio::time::timeout(Duration::from_secs(10), stream.read(&mut chunk))
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(n > 0, "the connection closed");
+        answer.extend_from_slice(&chunk[..n]);
+    }
+    String::from_utf8_lossy(&answer).into_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hl7_keys_are_found_and_paused_soap_and_mllp_routes_answer_in_their_protocol() {
+    let port = medbus_tests::free_port();
+    let setup = Setup::empty();
+    setup.write(
+        "routes/adt.yaml",
+        &format!(
+            "id: t.adt\nkeys: {{ PatientID: PID-3.1, MSH-10: MSH-10 }}\n\
+             source:\n  mllp: {{ listen: 127.0.0.1:{port}, messages: [ADT^A01] }}\n"
+        ),
+    );
+    setup.write(
+        "routes/ping.yaml",
+        "id: t.ping\nsource:\n  soap: { service: Pings, path: /ws, namespace: 'http://t.example/', operation: ping, params: [p] }\n",
+    );
+    let medbus = setup.start().await;
+
+    assert!(mllp_exchange(port, ADT_A01).await.contains("MSA|AA|MSG00001"));
+    let by_patient = found(&medbus, "key=PatientID:P0001").await;
+    assert_eq!(by_patient.len(), 1);
+    assert_eq!(found(&medbus, "key=MSH-10:MSG00001").await, by_patient);
+
+    let (status, _) = admin_post(&medbus, "/api/routes/t.adt/pause").await;
+    assert_eq!(status, 200);
+    let ack = mllp_exchange(port, ADT_A01).await;
+    assert!(ack.contains("MSA|AE|MSG00001") && ack.contains("ROUTE_PAUSED"), "{ack}");
+    assert_eq!(
+        found(&medbus, "route=t.adt").await.len(),
+        1,
+        "a paused route journals nothing"
+    );
+
+    let soap = |body: &'static str| {
+        let url = medbus.url("/ws");
+        async move {
+            let response = reqwest::Client::new()
+                .post(url)
+                .header("content-type", "text/xml; charset=utf-8")
+                .header("soapaction", "\"ping\"")
+                .body(body)
+                .send()
+                .await
+                .unwrap();
+            (response.status().as_u16(), response.text().await.unwrap())
+        }
+    };
+    assert_eq!(soap(PING).await.0, 200);
+    admin_post(&medbus, "/api/routes/t.ping/pause").await;
+    let (status, fault) = soap(PING).await;
+    assert_eq!(status, 500, "{fault}");
+    assert!(fault.contains("Server") && fault.contains("ROUTE_PAUSED"), "{fault}");
+    admin_post(&medbus, "/api/routes/t.ping/resume").await;
+    assert_eq!(soap(PING).await.0, 200);
+}
