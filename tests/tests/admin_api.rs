@@ -322,7 +322,7 @@ async fn mllp_exchange(port: u16, message: &str) -> String {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn hl7_keys_are_found_and_paused_soap_and_mllp_routes_answer_in_their_protocol() {
+async fn hl7_keys_are_found_and_paused_timer_soap_and_mllp_routes_stop_in_their_own_way() {
     let port = medbus_tests::free_port();
     let setup = Setup::empty();
     setup.write(
@@ -336,7 +336,19 @@ async fn hl7_keys_are_found_and_paused_soap_and_mllp_routes_answer_in_their_prot
         "routes/ping.yaml",
         "id: t.ping\nsource:\n  soap: { service: Pings, path: /ws, namespace: 'http://t.example/', operation: ping, params: [p] }\n",
     );
+    setup.write("routes/tick.yaml", "id: t.tick\nsource:\n  timer: { every: 100ms }\n");
     let medbus = setup.start().await;
+
+    // A paused timer skips its turns; resumed, it fires again.
+    admin_post(&medbus, "/api/routes/t.tick/pause").await;
+    let ticks = || async { found(&medbus, "route=t.tick&limit=500").await.len() };
+    let before = ticks().await;
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    assert!(ticks().await <= before + 1, "at most the turn under way when it paused");
+    let paused = ticks().await;
+    admin_post(&medbus, "/api/routes/t.tick/resume").await;
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    assert!(ticks().await >= paused + 3, "{}", medbus.logs());
 
     assert!(mllp_exchange(port, ADT_A01).await.contains("MSA|AA|MSG00001"));
     let by_patient = found(&medbus, "key=PatientID:P0001").await;
