@@ -155,6 +155,38 @@ async fn messages_are_found_by_key_status_text_and_time_and_read_whole() {
     assert_eq!(delivery["history"][0]["attempt"], json!(1));
     assert!(delivery["payload"].as_str().unwrap().contains("A1"), "{delivery}");
 
+    // Statistics: per minute over the last hour, and per caller.
+    let (status, stats) = admin_get(&medbus, "/api/stats?route=t.push&bucket=1m").await;
+    assert_eq!(status, 200, "{stats}");
+    let buckets = stats["buckets"].as_array().unwrap();
+    assert!(buckets.len() >= 24 * 60, "the last day by default");
+    let sum = |name: &str| buckets.iter().map(|b| b[name].as_u64().unwrap()).sum::<u64>();
+    assert_eq!((sum("total"), sum("processed"), sum("rejected")), (4, 2, 2));
+    let busy = buckets.iter().find(|b| b["total"] != json!(0)).unwrap();
+    assert!(busy["latency_us"]["p95"].as_i64().unwrap() > 0, "{busy}");
+    let (status, callers) = admin_get(&medbus, "/api/stats/callers").await;
+    assert_eq!(status, 200, "{callers}");
+    let rows: Vec<(&str, &str, u64, f64)> = callers["callers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            (
+                c["caller"].as_str().unwrap(),
+                c["route"].as_str().unwrap(),
+                c["total"].as_u64().unwrap(),
+                c["error_rate"].as_f64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(rows, [("vendor-a", "t.push", 2, 0.5), ("vendor-b", "t.push", 1, 0.0)]);
+    let (status, answer) = admin_get(&medbus, "/api/stats?bucket=2h").await;
+    assert_eq!((status, &answer["error"]["code"]), (400, &json!("BAD_BUCKET")));
+
+    let (status, document) = admin_get(&medbus, "/api/openapi.json").await;
+    assert_eq!((status, &document["openapi"]), (200, &json!("3.1.0")));
+    assert!(document["paths"]["/api/messages"]["get"].is_object());
+
     let (status, answer) = admin_get(&medbus, "/api/messages/no-such-id").await;
     assert_eq!((status, &answer["error"]["code"]), (404, &json!("UNKNOWN_MESSAGE")));
     let (status, answer) = admin_get(&medbus, "/api/messages?key=applyNo").await;
@@ -260,4 +292,98 @@ async fn routes_show_their_counters_and_a_paused_route_holds_everything_until_re
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     push(&medbus, json!({"applyNo": "A6", "secret": "secret-a"})).await;
+}
+
+const ADT_A01: &str = "MSH|^~\\&|HIS|XMZSYY|EMPI|PLATFORM|20261122093000||ADT^A01^ADT_A01|MSG00001|P|2.5\r\
+EVN|A01|20261122093000\r\
+PID|1||P0001^^^XMZSYY^PI||张^三||19800101|M\r";
+
+const PING: &str = r#"<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Body><ns:ping xmlns:ns="http://t.example/"><p>hi</p></ns:ping></soap:Body></soap:Envelope>"#;
+
+/// Sends one framed HL7 message on a new connection; the ACK's text.
+async fn mllp_exchange(port: u16, message: &str) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", port)).await.unwrap();
+    stream
+        .write_all(&[&[0x0b][..], message.as_bytes(), &[0x1c, 0x0d]].concat())
+        .await
+        .unwrap();
+    let mut answer = Vec::new();
+    while !answer.ends_with(&[0x1c, 0x0d]) {
+        let mut chunk = [0u8; 4096];
+        let n = tokio::time::timeout(Duration::from_secs(10), stream.read(&mut chunk))
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(n > 0, "the connection closed");
+        answer.extend_from_slice(&chunk[..n]);
+    }
+    String::from_utf8_lossy(&answer).into_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hl7_keys_are_found_and_paused_timer_soap_and_mllp_routes_stop_in_their_own_way() {
+    let port = medbus_tests::free_port();
+    let setup = Setup::empty();
+    setup.write(
+        "routes/adt.yaml",
+        &format!(
+            "id: t.adt\nkeys: {{ PatientID: PID-3.1, MSH-10: MSH-10 }}\n\
+             source:\n  mllp: {{ listen: 127.0.0.1:{port}, messages: [ADT^A01] }}\n"
+        ),
+    );
+    setup.write(
+        "routes/ping.yaml",
+        "id: t.ping\nsource:\n  soap: { service: Pings, path: /ws, namespace: 'http://t.example/', operation: ping, params: [p] }\n",
+    );
+    setup.write("routes/tick.yaml", "id: t.tick\nsource:\n  timer: { every: 100ms }\n");
+    let medbus = setup.start().await;
+
+    // A paused timer skips its turns; resumed, it fires again.
+    admin_post(&medbus, "/api/routes/t.tick/pause").await;
+    let ticks = || async { found(&medbus, "route=t.tick&limit=500").await.len() };
+    let before = ticks().await;
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    assert!(ticks().await <= before + 1, "at most the turn under way when it paused");
+    let paused = ticks().await;
+    admin_post(&medbus, "/api/routes/t.tick/resume").await;
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    assert!(ticks().await >= paused + 3, "{}", medbus.logs());
+
+    assert!(mllp_exchange(port, ADT_A01).await.contains("MSA|AA|MSG00001"));
+    let by_patient = found(&medbus, "key=PatientID:P0001").await;
+    assert_eq!(by_patient.len(), 1);
+    assert_eq!(found(&medbus, "key=MSH-10:MSG00001").await, by_patient);
+
+    let (status, _) = admin_post(&medbus, "/api/routes/t.adt/pause").await;
+    assert_eq!(status, 200);
+    let ack = mllp_exchange(port, ADT_A01).await;
+    assert!(ack.contains("MSA|AE|MSG00001") && ack.contains("ROUTE_PAUSED"), "{ack}");
+    assert_eq!(
+        found(&medbus, "route=t.adt").await.len(),
+        1,
+        "a paused route journals nothing"
+    );
+
+    let soap = |body: &'static str| {
+        let url = medbus.url("/ws");
+        async move {
+            let response = reqwest::Client::new()
+                .post(url)
+                .header("content-type", "text/xml; charset=utf-8")
+                .header("soapaction", "\"ping\"")
+                .body(body)
+                .send()
+                .await
+                .unwrap();
+            (response.status().as_u16(), response.text().await.unwrap())
+        }
+    };
+    assert_eq!(soap(PING).await.0, 200);
+    admin_post(&medbus, "/api/routes/t.ping/pause").await;
+    let (status, fault) = soap(PING).await;
+    assert_eq!(status, 500, "{fault}");
+    assert!(fault.contains("Server") && fault.contains("ROUTE_PAUSED"), "{fault}");
+    admin_post(&medbus, "/api/routes/t.ping/resume").await;
+    assert_eq!(soap(PING).await.0, 200);
 }

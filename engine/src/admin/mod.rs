@@ -4,9 +4,11 @@
 mod api_error;
 pub mod auth;
 mod messages;
+mod openapi;
 mod reload;
 mod reprocess;
 mod routes;
+mod stats;
 mod time;
 
 use crate::runtime::Engine;
@@ -28,6 +30,8 @@ pub fn serve(engine: Arc<Engine>, metrics: PrometheusHandle, listener: TcpListen
         .merge(reprocess::routes(engine.clone()))
         .merge(messages::routes(engine.clone()))
         .merge(routes::routes(engine.clone()))
+        .merge(stats::routes(engine.clone()))
+        .merge(openapi::routes())
         .route("/api/reload", get(reload::last).post(reload::post))
         .route("/api/reload/history", get(reload::history))
         .merge(auth::routes(gate.clone()));

@@ -150,9 +150,12 @@ pub struct KeyName(pub String);
 impl<'de> Deserialize<'de> for KeyName {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let name = String::deserialize(d)?;
-        if name.is_empty() || name.len() > MAX_KEY_NAME || name.contains(|c: char| c.is_whitespace() || c == ':') {
+        if name.is_empty()
+            || name.len() > MAX_KEY_NAME
+            || name.contains(|c: char| c.is_whitespace() || c.is_control() || c == ':')
+        {
             return Err(serde::de::Error::custom(format!(
-                "key name `{name}` is empty, longer than {MAX_KEY_NAME} bytes, or holds a space or `:`; \
+                "key name `{name}` is empty, longer than {MAX_KEY_NAME} bytes, or holds a space, a control character or `:`; \
                  expected e.g. `applyNo` or `MSH-10`"
             )));
         }
@@ -189,5 +192,33 @@ impl JsonSchema for KeyPath {
             "type": "string",
             "description": "a path such as `body.root.applyNo` or `vars.patient_id`, or an HL7 path such as `PID-3.1`"
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn route(keys: &str) -> Result<RouteSpec, String> {
+        serde_saphyr::from_str(&format!("id: t.k\nkeys: {keys}\nsource:\n  http: {{ path: /k }}\n"))
+            .map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn keys_name_paths_of_either_syntax() {
+        let spec = route("{ applyNo: body.root.applyNo, MSH-10: MSH-10, PatientID: PID-3.1 }").unwrap();
+        let keys: Vec<(&str, String)> = spec.keys.iter().map(|(n, p)| (n.0.as_str(), p.0.to_string())).collect();
+        assert_eq!(
+            keys,
+            [
+                ("applyNo", "body.root.applyNo".to_string()),
+                ("MSH-10", "MSH-10".into()),
+                ("PatientID", "PID-3.1".into())
+            ]
+        );
+        assert!(spec.keys[1].0.hl7().is_some());
+        assert!(route("{ applyNo: root.applyNo }").unwrap_err().contains("not a scope"));
+        assert!(route("{ 'a b': body.x }").unwrap_err().contains("key name `a b`"));
+        assert!(route("{ 'a:b': body.x }").unwrap_err().contains("key name `a:b`"));
     }
 }

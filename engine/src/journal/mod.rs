@@ -17,6 +17,7 @@ mod rows;
 mod shared;
 mod sql;
 mod sqlite;
+pub mod stats;
 mod store;
 mod writer;
 
@@ -26,8 +27,11 @@ mod tests;
 pub use records::{
     DeliveryAttempt, DeliveryStatus, DeliveryUpdate, DueKind, MessageFilter, MessageRecord, MessageStatus,
     MessageSummary, NewDelivery, PendingDelivery, PruneCursor, PruneCutoffs, Pruned, ReprocessSelection, RouteState,
-    SearchCursor, SearchPage, SelectedStatus, StoredDelivery, StoredMessage, UnknownStatus, TEXT_SCAN_LIMIT,
+    SearchCursor, SearchPage, SelectedStatus, StatsQuery, StoredDelivery, StoredMessage, UnknownStatus,
+    TEXT_SCAN_LIMIT,
 };
+use stats::{StatsRow, Tally};
+use std::collections::BTreeMap;
 
 use crate::settings::{Durability, JournalLocation};
 use batch::Op;
@@ -102,6 +106,17 @@ pub struct JournalStats {
     pub committed: u64,
     /// Writes reported failed.
     pub failed: u64,
+}
+
+fn tally<G: Ord>(rows: Vec<StatsRow<G>>) -> BTreeMap<G, Tally> {
+    let mut tallies: BTreeMap<G, Tally> = BTreeMap::new();
+    for row in rows {
+        tallies
+            .entry(row.group)
+            .or_default()
+            .add(row.status, row.class, row.count);
+    }
+    tallies
 }
 
 impl Journal {
@@ -187,6 +202,24 @@ impl Journal {
     /// with its business keys.
     pub async fn search(&self, filter: &MessageFilter) -> Result<SearchPage, JournalError> {
         self.inner.store.search(filter).await
+    }
+
+    /// Message counts by status and latency histograms per time bucket
+    /// (the bucket's index from `query.from`); buckets without messages are absent.
+    pub async fn stats_over_time(&self, query: &StatsQuery) -> Result<BTreeMap<i64, Tally>, JournalError> {
+        let found = self.inner.store.stats_over_time(query).await?;
+        Ok(tally(found))
+    }
+
+    /// Message counts by status and latency histograms per (caller, route),
+    /// of the messages received in `[from, to)` from a known caller.
+    pub async fn stats_by_caller(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<BTreeMap<(String, String), Tally>, JournalError> {
+        let found = self.inner.store.stats_by_caller(from, to).await?;
+        Ok(tally(found))
     }
 
     /// Every route an operator paused or resumed, as last set.

@@ -371,6 +371,17 @@ impl std::ops::AddAssign for Pruned {
     }
 }
 
+/// Which messages statistics count: received in `[from, to)`, in buckets
+/// of `bucket_us` counted from `from`, of one route and one caller when set.
+#[derive(Clone, Debug, PartialEq)]
+pub struct StatsQuery {
+    pub route: Option<String>,
+    pub caller: Option<String>,
+    pub from: DateTime<Utc>,
+    pub to: DateTime<Utc>,
+    pub bucket_us: i64,
+}
+
 /// Whether a route is paused, as an operator last set it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RouteState {

@@ -304,6 +304,17 @@ pub(super) fn route_state(row: &impl JournalRow) -> Result<RouteState, JournalEr
     })
 }
 
+/// A row of a statistics query, with its group read by the caller.
+pub(super) fn stats_row<G>(row: &impl JournalRow, group: G) -> Result<super::stats::StatsRow<G>, JournalError> {
+    let class = row.int("class")?;
+    Ok(super::stats::StatsRow {
+        group,
+        status: row.message_status("status")?,
+        class: usize::try_from(class).map_err(|_| malformed("class", format!("{class} is not a class")))?,
+        count: row.count("n")?.into(),
+    })
+}
+
 /// A row of a search built by [`super::sql::search`].
 pub(super) fn summary(row: &impl JournalRow) -> Result<MessageSummary, JournalError> {
     Ok(MessageSummary {

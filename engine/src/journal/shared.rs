@@ -115,6 +115,37 @@ macro_rules! shared_queries {
                 Ok(page)
             }
 
+            /// Counts by time bucket, status and latency class.
+            pub async fn stats_over_time(&self, query: &StatsQuery) -> Result<Vec<StatsRow<i64>>, JournalError> {
+                let text = sql::stats_over_time(query.route.is_some(), query.caller.is_some());
+                let mut q = sqlx::query(&text)
+                    .bind(rows::micros(query.from))
+                    .bind(rows::micros(query.to))
+                    .bind(query.bucket_us);
+                for value in [&query.route, &query.caller].into_iter().flatten() {
+                    q = q.bind(value.as_str());
+                }
+                let found = q.fetch_all(&self.reader).await?;
+                found.iter().map(|row| rows::stats_row(row, row.int("bucket")?)).collect()
+            }
+
+            /// Counts by caller and route, status and latency class.
+            pub async fn stats_by_caller(
+                &self,
+                from: chrono::DateTime<chrono::Utc>,
+                to: chrono::DateTime<chrono::Utc>,
+            ) -> Result<Vec<StatsRow<(String, String)>>, JournalError> {
+                let found = sqlx::query(&sql::stats_by_caller())
+                    .bind(rows::micros(from))
+                    .bind(rows::micros(to))
+                    .fetch_all(&self.reader)
+                    .await?;
+                found
+                    .iter()
+                    .map(|row| rows::stats_row(row, (row.text("caller")?, row.text("route")?)))
+                    .collect()
+            }
+
             /// Every route an operator paused or resumed.
             pub async fn route_states(&self) -> Result<Vec<RouteState>, JournalError> {
                 let rows = sqlx::query(sql::ROUTE_STATES).fetch_all(&self.reader).await?;

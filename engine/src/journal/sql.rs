@@ -190,6 +190,38 @@ pub(super) const LAST_ERROR: &str = "\
                        ORDER BY received_at_us DESC LIMIT 1) AS f \
     ) AS last ORDER BY received_at_us DESC LIMIT 1";
 
+/// Messages of `[$1, $2)` by time bucket (`$3` microseconds wide, counted
+/// from `$1`), status and latency class; `$4` route and `$5` caller when set.
+pub(super) fn stats_over_time(route: bool, caller: bool) -> String {
+    let mut sql = format!(
+        "SELECT (m.received_at_us - $1) / $3 AS bucket, m.status, {} AS class, COUNT(*) AS n \
+         FROM messages m WHERE m.received_at_us >= $1 AND m.received_at_us < $2",
+        *super::stats::LATENCY_CLASS_SQL
+    );
+    if route {
+        sql.push_str(" AND m.route = $4");
+    }
+    if caller {
+        sql.push_str(if route {
+            " AND m.caller = $5"
+        } else {
+            " AND m.caller = $4"
+        });
+    }
+    sql.push_str(" GROUP BY bucket, m.status, class");
+    sql
+}
+
+/// Messages of `[$1, $2)` with a caller, by caller, route, status and latency class.
+pub(super) fn stats_by_caller() -> String {
+    format!(
+        "SELECT m.caller, m.route, m.status, {} AS class, COUNT(*) AS n FROM messages m \
+         WHERE m.caller IS NOT NULL AND m.received_at_us >= $1 AND m.received_at_us < $2 \
+         GROUP BY m.caller, m.route, m.status, class",
+        *super::stats::LATENCY_CLASS_SQL
+    )
+}
+
 /// The SQL each backend writes its own way.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(super) enum Dialect {

@@ -5,10 +5,11 @@
 use super::batch::Batch;
 use super::records::{
     DueKind, MessageFilter, PendingDelivery, PruneCursor, PruneCutoffs, ReprocessSelection, RouteState, SearchCursor,
-    SearchPage, SelectedStatus, StoredMessage,
+    SearchPage, SelectedStatus, StatsQuery, StoredMessage,
 };
 use super::rows::{self, JournalRow, MessageRow};
 use super::sql::{self, SearchArg};
+use super::stats::StatsRow;
 use super::store::DueQuery;
 use super::store::WriteError;
 use super::{JournalError, MessageSummary};

@@ -4,10 +4,11 @@ use super::batch::Batch;
 use super::postgres::PostgresStore;
 use super::records::{
     DueKind, MessageFilter, PendingDelivery, PruneCursor, PruneCutoffs, ReprocessSelection, RouteState, SearchPage,
-    StoredMessage,
+    StatsQuery, StoredMessage,
 };
 use super::rows::MessageRow;
 use super::sqlite::SqliteStore;
+use super::stats::StatsRow;
 use super::JournalError;
 use crate::settings::{Durability, JournalLocation};
 use chrono::{DateTime, Utc};
@@ -91,6 +92,24 @@ impl Store {
         match self {
             Store::Sqlite(s) => s.search(filter).await,
             Store::Postgres(s) => s.search(filter).await,
+        }
+    }
+
+    pub async fn stats_over_time(&self, query: &StatsQuery) -> Result<Vec<StatsRow<i64>>, JournalError> {
+        match self {
+            Store::Sqlite(s) => s.stats_over_time(query).await,
+            Store::Postgres(s) => s.stats_over_time(query).await,
+        }
+    }
+
+    pub async fn stats_by_caller(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<StatsRow<(String, String)>>, JournalError> {
+        match self {
+            Store::Sqlite(s) => s.stats_by_caller(from, to).await,
+            Store::Postgres(s) => s.stats_by_caller(from, to).await,
         }
     }
 

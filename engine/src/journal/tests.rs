@@ -1203,6 +1203,72 @@ async fn routes_have_queue_counts_and_a_last_error(fixture: Fixture) {
     journal.shutdown().await;
 }
 
+/// Counts by bucket, status and caller, with latency percentiles.
+async fn statistics_count_by_bucket_and_caller(fixture: Fixture) {
+    let journal = fixture.open().await;
+    let record = |route: &str, second: i64, status: MessageStatus, micros: i64, caller: Option<&str>| {
+        let mut record = message(route, at(second));
+        record.status = status;
+        record.duration_us = micros;
+        record.caller = caller.map(str::to_string);
+        record
+    };
+    let records = [
+        record("a", 0, MessageStatus::Processed, 1_200, Some("vendor-1")),
+        record("a", 10, MessageStatus::Processed, 1_300, Some("vendor-1")),
+        record("a", 20, MessageStatus::Rejected, 60_000, Some("vendor-2")),
+        record("a", 70, MessageStatus::Failed, 2_500, Some("vendor-1")),
+        record("b", 80, MessageStatus::Processed, 400, None),
+        record("a", 500, MessageStatus::Processed, 1_000, Some("vendor-1")),
+    ];
+    for r in &records {
+        journal.record(r.clone()).await.unwrap();
+    }
+    let query = StatsQuery {
+        route: Some("a".into()),
+        caller: None,
+        from: at(0),
+        to: at(120),
+        bucket_us: 60_000_000,
+    };
+    let buckets = journal.stats_over_time(&query).await.unwrap();
+    assert_eq!(buckets.keys().copied().collect::<Vec<_>>(), [0, 1]);
+    let first = &buckets[&0];
+    assert_eq!(
+        (
+            first.total(),
+            first.count(MessageStatus::Processed),
+            first.count(MessageStatus::Rejected)
+        ),
+        (3, 2, 1)
+    );
+    let p50 = first.percentile(0.5).unwrap();
+    assert!((1_000..=1_500).contains(&p50), "{p50}");
+    assert!(first.percentile(0.99).unwrap() >= 50_000);
+    assert_eq!(buckets[&1].count(MessageStatus::Failed), 1);
+
+    let vendor_1 = StatsQuery {
+        route: None,
+        caller: Some("vendor-1".into()),
+        ..query.clone()
+    };
+    let buckets = journal.stats_over_time(&vendor_1).await.unwrap();
+    assert_eq!((buckets[&0].total(), buckets[&1].total()), (2, 1));
+
+    let callers = journal.stats_by_caller(at(0), at(600)).await.unwrap();
+    let keys: Vec<_> = callers.keys().cloned().collect();
+    assert_eq!(
+        keys,
+        [
+            ("vendor-1".to_string(), "a".to_string()),
+            ("vendor-2".to_string(), "a".to_string())
+        ]
+    );
+    let vendor_1 = &callers[&("vendor-1".to_string(), "a".to_string())];
+    assert_eq!((vendor_1.total(), vendor_1.count(MessageStatus::Failed)), (4, 1));
+    journal.shutdown().await;
+}
+
 macro_rules! on_both_backends {
     ($($scenario:ident),* $(,)?) => {
         mod sqlite_backend {
@@ -1244,6 +1310,7 @@ on_both_backends!(
     searches_page_newest_first_and_find_text,
     route_states_are_kept,
     routes_have_queue_counts_and_a_last_error,
+    statistics_count_by_bucket_and_caller,
 );
 
 /// Under constant load with retention, the SQLite file stops growing: the
@@ -1402,6 +1469,21 @@ async fn search_a_million_messages() {
         move |found: usize| println!("{name}: {found} found in {:.2?}", started.elapsed())
     };
 
+    let done = timed("newest 50, no condition");
+    done(
+        journal
+            .search(&MessageFilter {
+                limit: 50,
+                ..MessageFilter::default()
+            })
+            .await
+            .unwrap()
+            .messages
+            .len(),
+    );
+    let done = timed("last error of route.3");
+    done(journal.last_error("route.3").await.unwrap().into_iter().count());
+
     let done = timed("key applyNo:A777777");
     let filter = MessageFilter {
         key: Some(("applyNo".into(), "A777777".into())),
@@ -1451,8 +1533,45 @@ async fn search_a_million_messages() {
     };
     let page = journal.search(&text).await.unwrap();
     done(page.messages.len());
-    println!("  truncated: {}", page.truncated);
+    assert!(
+        page.truncated && page.next.is_some(),
+        "the window ends before the page is full"
+    );
     let done = timed("the same again");
     done(journal.search(&text).await.unwrap().messages.len());
+
+    let done = timed("stats route.3, 7 days by hour (100,000 messages)");
+    let hourly = StatsQuery {
+        route: Some("route.3".into()),
+        caller: None,
+        from: at(0) + chrono::Duration::days(20),
+        to: at(0) + chrono::Duration::days(27),
+        bucket_us: 3_600_000_000,
+    };
+    done(journal.stats_over_time(&hourly).await.unwrap().len());
+    let done = timed("stats all routes, 1 day by 5 minutes (33,000 messages)");
+    let five_minutes = StatsQuery {
+        route: None,
+        to: at(0) + chrono::Duration::days(21),
+        bucket_us: 300_000_000,
+        ..hourly
+    };
+    done(journal.stats_over_time(&five_minutes).await.unwrap().len());
+    let done = timed("stats per caller and route, 1 day");
+    done(
+        journal
+            .stats_by_caller(at(0) + chrono::Duration::days(20), at(0) + chrono::Duration::days(21))
+            .await
+            .unwrap()
+            .len(),
+    );
+    let done = timed("stats per caller and route, 30 days (333,000 messages)");
+    done(
+        journal
+            .stats_by_caller(at(0), at(0) + chrono::Duration::days(31))
+            .await
+            .unwrap()
+            .len(),
+    );
     journal.shutdown().await;
 }

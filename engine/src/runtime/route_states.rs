@@ -40,6 +40,7 @@ impl RouteStates {
 
 /// The answer to a message for a paused route, in its source's own error form.
 pub fn paused_answer(answer: &ErrorAnswer, route: &str) -> Reply {
+    tracing::debug!(route = %route, "message refused: the route is paused");
     let message = format!("route `{route}` is paused; send the message again later");
     answer.reply(503, "ROUTE_PAUSED", &message, None, "")
 }
