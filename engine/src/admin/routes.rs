@@ -8,6 +8,7 @@
 //! - `POST /api/routes/{id}/pause`, `POST /api/routes/{id}/resume`.
 
 use super::api_error::ApiError;
+use super::auth::Caller;
 use super::messages::journal_error;
 use super::time::time_text;
 use crate::journal::RouteState;
@@ -16,7 +17,7 @@ use crate::runtime::snapshot::{Route, Source};
 use crate::runtime::Engine;
 use axum::extract::{Path, State};
 use axum::routing::{get, post};
-use axum::{Json, Router};
+use axum::{Extension, Json, Router};
 use serde_json::{json, Value};
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -154,19 +155,34 @@ async fn one(State(engine): State<Arc<Engine>>, Path(id): Path<String>) -> Resul
     })))
 }
 
-async fn pause(State(engine): State<Arc<Engine>>, Path(id): Path<String>) -> Result<Json<Value>, ApiError> {
-    set_paused(&engine, &id, true).await
+async fn pause(
+    State(engine): State<Arc<Engine>>,
+    caller: Option<Extension<Caller>>,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    set_paused(&engine, &id, true, caller).await
 }
 
-async fn resume(State(engine): State<Arc<Engine>>, Path(id): Path<String>) -> Result<Json<Value>, ApiError> {
-    set_paused(&engine, &id, false).await
+async fn resume(
+    State(engine): State<Arc<Engine>>,
+    caller: Option<Extension<Caller>>,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    set_paused(&engine, &id, false, caller).await
 }
 
-async fn set_paused(engine: &Arc<Engine>, id: &str, paused: bool) -> Result<Json<Value>, ApiError> {
+/// Pauses or resumes, recording who did (the user or token the auth layer found).
+async fn set_paused(
+    engine: &Arc<Engine>,
+    id: &str,
+    paused: bool,
+    caller: Option<Extension<Caller>>,
+) -> Result<Json<Value>, ApiError> {
     if engine.snapshot().route(id).is_none() {
         return Err(unknown_route(id));
     }
-    let done = engine.set_paused(id, paused, None).await.map_err(journal_error)?;
+    let by = caller.map(|Extension(caller)| caller.name);
+    let done = engine.set_paused(id, paused, by).await.map_err(journal_error)?;
     let changed_at = time_text(done.changed_at);
     let mut answer = state(paused.then_some(done));
     answer["id"] = json!(id);
