@@ -7,6 +7,7 @@
 //! - `POST /api/reprocess`: in bulk, by route, status and time range.
 
 use super::api_error::ApiError;
+use super::time::parse_time;
 use crate::journal::{ReprocessSelection, SelectedStatus};
 use crate::runtime::reprocess::{self, ReprocessError, Reprocessed};
 use crate::runtime::Engine;
@@ -14,7 +15,6 @@ use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, State};
 use axum::routing::post;
 use axum::{Json, Router};
-use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use serde_json::{json, Value};
 use std::sync::Arc;
@@ -127,17 +127,7 @@ fn selection(request: &BulkRequest) -> Result<ReprocessSelection, ApiError> {
             "`destination` goes with status `dead`: it re-delivers that destination's dead letters",
         ));
     }
-    let time = |name: &str, text: &str| {
-        DateTime::parse_from_rfc3339(text)
-            .map(|t| t.with_timezone(&Utc))
-            .map_err(|e| {
-                ApiError::bad_request(
-                    "BAD_TIME",
-                    format!("`{name}` is not an RFC 3339 time ({e}); expected e.g. 2026-03-01T08:00:00+08:00"),
-                )
-            })
-    };
-    let (from, to) = (time("from", &request.from)?, time("to", &request.to)?);
+    let (from, to) = (parse_time("from", &request.from)?, parse_time("to", &request.to)?);
     if from >= to {
         return Err(ApiError::bad_request("BAD_TIME", "`from` must be before `to`"));
     }
