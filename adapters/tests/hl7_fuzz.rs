@@ -160,25 +160,7 @@ fn mutated_messages_never_panic() {
     let mut accepted = 0;
     for case in 0..6_000 {
         let mut bytes = seeds[rng.below(seeds.len())].clone();
-        for _ in 0..1 + rng.below(3) {
-            let at = rng.below(bytes.len() + 1);
-            match rng.below(4) {
-                0 => {
-                    let end = (at + rng.below(8)).min(bytes.len());
-                    bytes.drain(at..end);
-                }
-                1 => {
-                    let piece = rng.pick(PIECES);
-                    bytes.splice(at..at, piece.iter().copied());
-                }
-                2 if at < bytes.len() => bytes[at] = rng.next() as u8,
-                _ => {
-                    let end = (at + rng.below(32)).min(bytes.len());
-                    let copy = bytes[at..end].to_vec();
-                    bytes.splice(at..at, copy);
-                }
-            }
-        }
+        rng.mutate(&mut bytes, PIECES);
         accepted += usize::from(Message::parse(&bytes).is_ok());
         let options = if case % 5 == 0 {
             gbk.clone()

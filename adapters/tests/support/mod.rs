@@ -19,4 +19,28 @@ impl Rng {
     pub fn pick<'a>(&mut self, items: &[&'a [u8]]) -> &'a [u8] {
         items[self.below(items.len())]
     }
+
+    /// One to three random edits of `bytes`: a cut, an inserted piece, a changed byte, a
+    /// repeated run.
+    pub fn mutate(&mut self, bytes: &mut Vec<u8>, pieces: &[&[u8]]) {
+        for _ in 0..1 + self.below(3) {
+            let at = self.below(bytes.len() + 1);
+            match self.below(4) {
+                0 => {
+                    let end = (at + self.below(8)).min(bytes.len());
+                    bytes.drain(at..end);
+                }
+                1 => {
+                    let piece = self.pick(pieces);
+                    bytes.splice(at..at, piece.iter().copied());
+                }
+                2 if at < bytes.len() => bytes[at] = self.next() as u8,
+                _ => {
+                    let end = (at + self.below(32)).min(bytes.len());
+                    let copy = bytes[at..end].to_vec();
+                    bytes.splice(at..at, copy);
+                }
+            }
+        }
+    }
 }

@@ -158,30 +158,39 @@ fn summary(message: &MessageSummary) -> Value {
     })
 }
 
+/// A message whole: what a search shows of it, and its bodies and deliveries.
 fn whole(message: &StoredMessage) -> Value {
     let (raw, raw_encoding) = match std::str::from_utf8(&message.raw) {
         Ok(text) => (text.to_string(), "utf-8"),
         Err(_) => (base64::engine::general_purpose::STANDARD.encode(&message.raw), "base64"),
     };
-    json!({
-        "id": message.id,
-        "route": message.route,
-        "received_at": time_text(message.received_at),
-        "status": message.status.as_str(),
-        "duration_us": message.duration_us,
-        "caller": message.caller,
-        "parent_id": message.parent_id,
-        "content_type": message.content_type,
-        "source": message.source,
-        "raw": raw,
-        "raw_encoding": raw_encoding,
-        "trace": message.trace,
-        "reply": message.reply,
-        "error": message.error,
-        "keys": keys_object(&message.keys),
-        "pruned_at": message.pruned_at.map(time_text),
-        "deliveries": message.deliveries.iter().map(delivery).collect::<Vec<_>>(),
-    })
+    let mut value = summary(&MessageSummary {
+        id: message.id.clone(),
+        route: message.route.clone(),
+        received_at: message.received_at,
+        status: message.status,
+        content_type: message.content_type.clone(),
+        duration_us: message.duration_us,
+        parent_id: message.parent_id.clone(),
+        caller: message.caller.clone(),
+        error: message.error.clone(),
+        keys: message.keys.clone(),
+    });
+    for (name, part) in [
+        ("source", message.source.clone()),
+        ("raw", Value::String(raw)),
+        ("raw_encoding", Value::String(raw_encoding.into())),
+        ("trace", message.trace.clone()),
+        ("reply", json!(message.reply)),
+        ("pruned_at", json!(message.pruned_at.map(time_text))),
+        (
+            "deliveries",
+            Value::Array(message.deliveries.iter().map(delivery).collect()),
+        ),
+    ] {
+        value[name] = part;
+    }
+    value
 }
 
 fn delivery(delivery: &StoredDelivery) -> Value {

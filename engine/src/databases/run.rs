@@ -160,51 +160,36 @@ enum Scalar {
     Text(String),
 }
 
-impl Driver for Sqlite {
-    fn bind_value<'q>(
-        query: Query<'q, Self, Self::Arguments<'q>>,
-        value: Value,
-    ) -> Query<'q, Self, Self::Arguments<'q>> {
-        match scalar(value) {
-            Scalar::Null => query.bind(None::<String>),
-            Scalar::Bool(b) => query.bind(b),
-            Scalar::Int(i) => query.bind(i),
-            Scalar::Float(f) => query.bind(f),
-            Scalar::Text(s) => query.bind(s),
+/// SQLite and MariaDB bind a NULL as any text NULL; only the row reader differs.
+macro_rules! driver_binding_plain_nulls {
+    ($db:ty, $read_row:path) => {
+        impl Driver for $db {
+            fn bind_value<'q>(
+                query: Query<'q, Self, Self::Arguments<'q>>,
+                value: Value,
+            ) -> Query<'q, Self, Self::Arguments<'q>> {
+                match scalar(value) {
+                    Scalar::Null => query.bind(None::<String>),
+                    Scalar::Bool(b) => query.bind(b),
+                    Scalar::Int(i) => query.bind(i),
+                    Scalar::Float(f) => query.bind(f),
+                    Scalar::Text(s) => query.bind(s),
+                }
+            }
+
+            fn read_row(row: &Self::Row) -> Result<Map<String, Value>, String> {
+                $read_row(row)
+            }
+
+            fn rows_affected(result: &Self::QueryResult) -> u64 {
+                result.rows_affected()
+            }
         }
-    }
-
-    fn read_row(row: &Self::Row) -> Result<Map<String, Value>, String> {
-        rows::sqlite(row)
-    }
-
-    fn rows_affected(result: &Self::QueryResult) -> u64 {
-        result.rows_affected()
-    }
+    };
 }
 
-impl Driver for MySql {
-    fn bind_value<'q>(
-        query: Query<'q, Self, Self::Arguments<'q>>,
-        value: Value,
-    ) -> Query<'q, Self, Self::Arguments<'q>> {
-        match scalar(value) {
-            Scalar::Null => query.bind(None::<String>),
-            Scalar::Bool(b) => query.bind(b),
-            Scalar::Int(i) => query.bind(i),
-            Scalar::Float(f) => query.bind(f),
-            Scalar::Text(s) => query.bind(s),
-        }
-    }
-
-    fn read_row(row: &Self::Row) -> Result<Map<String, Value>, String> {
-        rows::mysql(row)
-    }
-
-    fn rows_affected(result: &Self::QueryResult) -> u64 {
-        result.rows_affected()
-    }
-}
+driver_binding_plain_nulls!(Sqlite, rows::sqlite);
+driver_binding_plain_nulls!(MySql, rows::mysql);
 
 /// A NULL whose type PostgreSQL infers from where it is used, so that it
 /// fits any column (a text-typed NULL would not go into an integer column).
