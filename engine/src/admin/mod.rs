@@ -1,10 +1,13 @@
-//! The admin listener: `/health`, `/metrics` and the admin API (reload,
-//! reprocess, routes, messages), behind the login and roles of [`auth`].
+//! The admin listener: `/health`, `/metrics`, the admin API (reload,
+//! reprocess, routes, messages), behind the login and roles of [`auth`],
+//! and the web console at `/`.
 
 mod api_error;
 pub mod auth;
+mod console;
 mod messages;
 mod openapi;
+mod overview;
 mod reload;
 mod reprocess;
 mod routes;
@@ -31,12 +34,15 @@ pub fn serve(engine: Arc<Engine>, metrics: PrometheusHandle, listener: TcpListen
         .merge(messages::routes(engine.clone()))
         .merge(routes::routes(engine.clone()))
         .merge(stats::routes(engine.clone()))
+        .merge(overview::routes(engine.clone()))
         .merge(openapi::routes())
         .route("/api/reload", get(reload::last).post(reload::post))
         .route("/api/reload/history", get(reload::history))
         .merge(auth::routes(gate.clone()));
     // Last: the guard covers only the routes added before it.
-    let app = auth::guard(app, gate).with_state((engine, metrics));
+    let app = auth::guard(app, gate)
+        .fallback(console::file)
+        .with_state((engine, metrics));
     tokio::spawn(async move {
         let app = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
         if let Err(e) = axum::serve(listener, app).await {

@@ -15,6 +15,7 @@ mod records;
 pub mod retention;
 mod rows;
 mod shared;
+mod size;
 mod sql;
 mod sqlite;
 pub mod stats;

@@ -35,7 +35,7 @@ const SYNCHRONOUS_COMMIT_ON: &str = "SELECT set_config('synchronous_commit', 'on
 #[derive(Clone, Debug)]
 pub(super) struct PostgresStore {
     writer: PgPool,
-    reader: PgPool,
+    pub(super) reader: PgPool,
 }
 
 impl PostgresStore {

@@ -39,7 +39,7 @@ const READERS: u32 = 4;
 #[derive(Clone, Debug)]
 pub(super) struct SqliteStore {
     writer: SqlitePool,
-    reader: SqlitePool,
+    pub(super) reader: SqlitePool,
 }
 
 impl SqliteStore {
