@@ -4,7 +4,8 @@
 //! whose destination is down, an HL7 route with a message in it) and runs
 //! the browser script, which logs in, watches counters rise, finds a message
 //! by business key, opens its trace, fixes and re-delivers a dead delivery,
-//! reloads a broken route, and checks what a viewer may not do. Screenshots
+//! reloads a broken route, pauses a route, and checks what a viewer may not
+//! do and what only an admin sees. Screenshots
 //! land in tests/console/artifacts/.
 
 use medbus_tests::hl7::mllp_send;
@@ -24,9 +25,10 @@ fn settings(mllp_port: u16) -> String {
         )
     };
     format!(
-        "log: info\nlisteners:\n  his: 127.0.0.1:{mllp_port}\nadmin:\n  users:\n{}{}",
+        "log: info\nlisteners:\n  his: 127.0.0.1:{mllp_port}\nadmin:\n  users:\n{}{}{}",
         user("viewer"),
-        user("operator")
+        user("operator"),
+        user("admin")
     )
 }
 
@@ -102,6 +104,7 @@ async fn the_console_in_a_real_browser() {
         .env("VENDOR_SECRET", "e2e-secret")
         .env("VIEWER_PASSWORD", demo_password("viewer"))
         .env("OPERATOR_PASSWORD", demo_password("operator"))
+        .env("ADMIN_PASSWORD", demo_password("admin"))
         .kill_on_drop(true)
         .output();
     let output = tokio::time::timeout(BROWSER_RUN_LIMIT, browser_run)

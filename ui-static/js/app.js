@@ -1,6 +1,6 @@
 // The console's shell: login, header, language, the reload button, and the
 // hash router that shows one view at a time (#/, #/messages?..., #/messages/<id>,
-// #/routes/<id>, #/callers).
+// #/routes/<id>, #/callers, #/users).
 
 import { get, post, onUnauthorized, ApiError } from './api.js';
 import { h, replace, toast } from './dom.js';
@@ -11,6 +11,7 @@ import * as messages from './views/messages.js';
 import * as message from './views/message.js';
 import * as route from './views/route.js';
 import * as callers from './views/callers.js';
+import * as users from './views/users.js';
 
 const ROLES = ['viewer', 'operator', 'admin'];
 
@@ -37,6 +38,7 @@ function viewFor(parts) {
   if (parts[0] === 'messages' && parts.length === 2) return [message, { id: parts[1] }];
   if (parts[0] === 'routes' && parts.length === 2) return [route, { id: parts[1] }];
   if (parts[0] === 'callers') return [callers, {}];
+  if (parts[0] === 'users') return [users, {}];
   return [null, {}];
 }
 
@@ -71,6 +73,7 @@ function renderHeader() {
     h('a', { href: '#/', dataset: { section: '' } }, t('nav.dashboard')),
     h('a', { href: '#/messages', dataset: { section: 'messages' } }, t('nav.messages')),
     h('a', { href: '#/callers', dataset: { section: 'callers' } }, t('nav.callers')),
+    session.may('admin') ? h('a', { href: '#/users', dataset: { section: 'users' } }, t('nav.users')) : null,
   );
   const operator = session.may('operator');
   const actions = document.getElementById('top-actions');

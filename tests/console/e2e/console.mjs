@@ -6,7 +6,7 @@
 //   DESTINATION_PORT                   where e2e.push delivers: down until this script listens
 //   CHROMIUM, ARTIFACTS                the browser, and where screenshots go
 //   VENDOR_SECRET                      the caller vendor-120's secret
-//   VIEWER_PASSWORD, OPERATOR_PASSWORD
+//   VIEWER_PASSWORD, OPERATOR_PASSWORD, ADMIN_PASSWORD
 // Each step prints its name; a failing step leaves FAILED-<step>.png.
 
 import { chromium } from 'playwright-core';
@@ -271,7 +271,36 @@ await step('the callers page answers', async () => {
   await operator.waitForSelector('#callers-window', WAIT);
   await operator.waitForSelector('#callers-table tr[data-caller="vendor-120"][data-route="e2e.push"]', WAIT);
   assert.match(await operator.textContent('#callers-table tr[data-caller="vendor-120"]'), /\d+\.\d%/);
+  await operator.click('#callers-table tr[data-caller="vendor-120"] td:nth-child(2)');
+  await operator.waitForSelector('#caller-chart svg', WAIT);
+  assert.match(await operator.textContent('#caller-chart'), /vendor-120 · e2e\.push/);
   await shot(operator, '12-callers');
+});
+
+await step('the operator pauses and resumes a route from its page', async () => {
+  await operator.goto(`${admin}/#/routes/e2e.push`);
+  await operator.click('#pause-button');
+  await operator.waitForSelector('#resume-button', WAIT);
+  const refused = await fetch(`${routes}/push`, { method: 'POST', body: '{}', headers: { 'content-type': 'application/json' } });
+  assert.equal(refused.status, 503);
+  assert.match(await operator.textContent('main'), /operator/);
+  await shot(operator, '13-route-paused');
+  await operator.click('#resume-button');
+  await operator.waitForSelector('#pause-button', WAIT);
+  assert.match(await operator.textContent('#route-yaml'), /id: e2e\.push/);
+});
+
+await step('only an admin sees who may use the console', async () => {
+  assert.equal(await operator.$('#nav a[data-section="users"]'), null);
+  const root = await newPage();
+  current = root;
+  await login(root, 'admin', setting('ADMIN_PASSWORD'));
+  await root.click('#nav a[data-section="users"]');
+  await root.waitForSelector('#users-table tr[data-user="viewer"]', WAIT);
+  assert.equal(await root.$$eval('#users-table tbody tr', (rows) => rows.length), 3);
+  await shot(root, '14-users');
+  await root.context().close();
+  current = operator;
 });
 
 await step('no page error happened', async () => {
