@@ -226,7 +226,7 @@ async fn routes_show_their_counters_and_a_paused_route_holds_everything_until_re
     let sink = Sink::start().await;
     let mut medbus = start(&sink).await;
     push(&medbus, json!({"applyNo": "A1", "secret": "secret-a"})).await;
-    push(&medbus, json!({"secret": "secret-a"})).await;
+    let refused = push(&medbus, json!({"secret": "secret-a"})).await;
     wait_received(&sink, &medbus, 1).await;
 
     let route = route_summary(&medbus, "t.push").await;
@@ -243,6 +243,12 @@ async fn routes_show_their_counters_and_a_paused_route_holds_everything_until_re
         "{route}"
     );
     assert_eq!(route["last_error"]["code"], json!("MISSING_FIELD"), "{route}");
+    assert_eq!(counters["replied"], json!(2), "{route}");
+    // A reprocessed message is received again, and answers no one.
+    let (status, again) = admin_post(&medbus, &format!("/api/messages/{refused}/reprocess")).await;
+    assert_eq!(status, 200, "{again}");
+    let counters = route_summary(&medbus, "t.push").await["counters"].clone();
+    assert_eq!((&counters["received"], &counters["replied"]), (&json!(3), &json!(2)));
 
     let (status, loaded) = admin_get(&medbus, "/api/routes/t.push").await;
     assert_eq!(status, 200, "{loaded}");

@@ -57,7 +57,7 @@ fn assert_figures(answer: &Value, backend: &str) {
     );
     assert_eq!(
         answer["messages"],
-        json!({"received": 2, "processed": 1, "filtered": 0, "rejected": 1, "failed": 0}),
+        json!({"received": 2, "replied": 2, "processed": 1, "filtered": 0, "rejected": 1, "failed": 0}),
         "{answer}"
     );
     assert_eq!(answer["deliveries"], json!({"queued": 0, "dead": 1}), "{answer}");

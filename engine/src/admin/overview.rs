@@ -20,11 +20,12 @@ pub fn routes<S: Clone + Send + Sync + 'static>(engine: Arc<Engine>) -> Router<S
 
 async fn overview(State(engine): State<Arc<Engine>>) -> Result<Json<Value>, ApiError> {
     let snapshot = engine.snapshot();
-    let (mut received, mut processed, mut filtered, mut rejected, mut failed) = (0, 0, 0, 0, 0);
+    let (mut received, mut replied, mut processed, mut filtered, mut rejected, mut failed) = (0, 0, 0, 0, 0, 0);
     let mut paused = 0;
     for route in &snapshot.routes {
         let activity = engine.activity.of(&route.id);
         received += activity.received;
+        replied += activity.replied;
         processed += activity.processed;
         filtered += activity.filtered;
         rejected += activity.rejected;
@@ -52,7 +53,7 @@ async fn overview(State(engine): State<Arc<Engine>>) -> Result<Json<Value>, ApiE
         "since": time_text(engine.activity.since),
         "routes": { "total": snapshot.routes.len(), "active": snapshot.routes.len() - paused, "paused": paused },
         "messages": {
-            "received": received, "processed": processed, "filtered": filtered,
+            "received": received, "replied": replied, "processed": processed, "filtered": filtered,
             "rejected": rejected, "failed": failed,
         },
         "deliveries": { "queued": queued, "dead": dead },

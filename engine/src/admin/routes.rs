@@ -88,6 +88,7 @@ fn summary(engine: &Engine, route: &Route, (queued, dead): (i64, i64)) -> Value 
         "destinations": route.destinations.iter().map(|d| d.name.as_str()).collect::<Vec<_>>(),
         "counters": {
             "received": activity.received,
+            "replied": activity.replied,
             "processed": activity.processed,
             "filtered": activity.filtered,
             "rejected": activity.rejected,

@@ -17,6 +17,8 @@ pub struct Activity {
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct RouteActivity {
     pub received: u64,
+    /// Messages answered to their sender (HTTP, SOAP, MLLP; never timers and folders).
+    pub replied: u64,
     pub processed: u64,
     pub filtered: u64,
     pub rejected: u64,
@@ -44,14 +46,16 @@ impl Default for Activity {
 }
 
 impl Activity {
-    /// Counts a journaled message; a rejected or failed one becomes the route's last error.
-    pub fn count(&self, route: &str, status: MessageStatus, error: Option<LastError>) {
+    /// Counts a journaled message, and whether it is answered to its sender;
+    /// a rejected or failed one becomes the route's last error.
+    pub fn count(&self, route: &str, status: MessageStatus, replied: bool, error: Option<LastError>) {
         let mut routes = self.routes.lock().unwrap();
         let activity = match routes.get_mut(route) {
             Some(activity) => activity,
             None => routes.entry(route.to_string()).or_default(),
         };
         activity.received += 1;
+        activity.replied += u64::from(replied);
         *match status {
             MessageStatus::Processed => &mut activity.processed,
             MessageStatus::Filtered => &mut activity.filtered,
@@ -91,12 +95,13 @@ mod tests {
             code: code.into(),
             message: "m".into(),
         };
-        activity.count("r", MessageStatus::Processed, None);
-        activity.count("r", MessageStatus::Rejected, Some(error("A")));
+        activity.count("r", MessageStatus::Processed, true, None);
+        activity.count("r", MessageStatus::Rejected, true, Some(error("A")));
         activity.learn_last_error("r", Some(error("OLD")));
-        activity.count("r", MessageStatus::Failed, Some(error("B")));
+        activity.count("r", MessageStatus::Failed, false, Some(error("B")));
         let r = activity.of("r");
         assert_eq!((r.received, r.processed, r.rejected, r.failed), (3, 1, 1, 1));
+        assert_eq!(r.replied, 2);
         assert_eq!(
             r.last_error.unwrap().code,
             "B",

@@ -148,6 +148,8 @@ impl Engine {
         started: Instant,
     ) -> Reply {
         let error_answer = route.source.error_answer(&ex);
+        // A reprocessed or handed-over message answers no one waiting.
+        let replied = route.source.answers_sender() && parent_id.is_none();
         let keys = pipeline::business_keys(route, &ex);
         let mut record = MessageRecord {
             id: ex.id.clone(),
@@ -211,7 +213,7 @@ impl Engine {
             code: error.code.clone(),
             message: error.message.clone(),
         });
-        self.activity.count(&route.id, processed.status, last_error);
+        self.activity.count(&route.id, processed.status, replied, last_error);
         self.deliveries.offer(self, route, fresh, &lanes);
         processed.reply
     }

@@ -27,6 +27,11 @@ impl Source {
         }
     }
 
+    /// Whether a sender waits for the route's answer: HTTP, SOAP, MLLP.
+    pub fn answers_sender(&self) -> bool {
+        matches!(self, Source::Http { .. } | Source::Soap { .. } | Source::Mllp { .. })
+    }
+
     /// The answer to a message processed without a route `reply`: an ACK
     /// for MLLP, `{"status":"accepted","id":...}` otherwise.
     pub fn accepted_reply(&self, ex: &Exchange) -> Reply {

@@ -135,6 +135,7 @@ await step("the route's counters rise as messages arrive, without a page reload"
   const refused = await push({ applyNo: 'A1009', eventNo: 'E2026' });
   assert.equal(refused.error?.code, 'MISSING_FIELD', JSON.stringify(refused));
   await waitForText(operator, counter('e2e.push', 'received'), '4');
+  await waitForText(operator, counter('e2e.push', 'replied'), '4');
   await waitForText(operator, counter('e2e.push', 'processed'), '3');
   await waitForText(operator, counter('e2e.push', 'rejected'), '1');
   // The chart follows too: the ADT message and these four, in the last minutes' bars.

@@ -68,6 +68,7 @@ export function routeRow(route) {
     h('td', { class: 'mono' }, listenerText(route.source)),
     h('td', {}, stateBadge(route.state)),
     counterCell(c.received, 'received'),
+    counterCell(c.replied, 'replied'),
     counterCell(c.processed, 'processed'),
     counterCell(c.filtered, 'filtered'),
     counterCell(c.rejected, 'rejected', 'count-bad'),
@@ -85,8 +86,8 @@ export function routeRow(route) {
 }
 
 export function routesTable(routes) {
-  const head = ['col.route', 'col.listener', 'col.state', 'col.received', 'col.processed', 'col.filtered', 'col.rejected', 'col.failed', 'col.queued', 'col.dead', 'col.last_error'];
-  const numeric = new Set(['col.received', 'col.processed', 'col.filtered', 'col.rejected', 'col.failed', 'col.queued', 'col.dead']);
+  const head = ['col.route', 'col.listener', 'col.state', 'col.received', 'col.replied', 'col.processed', 'col.filtered', 'col.rejected', 'col.failed', 'col.queued', 'col.dead', 'col.last_error'];
+  const numeric = new Set(['col.received', 'col.replied', 'col.processed', 'col.filtered', 'col.rejected', 'col.failed', 'col.queued', 'col.dead']);
   return h(
     'div',
     { class: 'table-wrap' },
