@@ -90,18 +90,26 @@ function stepDetail(entry, state) {
   };
   const diffButton = h('button', { type: 'button', id: 'show-diff', onclick: () => show('diff') }, t('view.changed'));
   const outputButton = h('button', { type: 'button', id: 'show-output', onclick: () => show('output') }, t('view.output'));
+  // A source that decodes the message itself (SOAP parameters, HL7 over MLLP) leaves no record
+  // of the body before the first step that changes it: there is nothing to compare with.
+  const unknown = scopes.filter((scope) => !(scope in state.before));
   holder.append(
     h('div', { class: 'section-head' }, h('h3', {}, `${entry.index + 1}. ${entry.step}`), h('div', { class: 'view-switch' }, diffButton, outputButton)),
+    unknown.length ? h('p', { class: 'muted' }, t('msg.before_unknown', { scopes: unknown.join(', ') })) : null,
     content,
   );
-  show('diff');
+  show(unknown.length ? 'output' : 'diff');
   return holder;
 }
 
 function traceSection(m) {
   const trace = m.trace ?? [];
   if (trace.length === 0) return h('p', { class: 'muted' }, t('msg.no_trace'));
-  const initial = m.raw_encoding === 'utf-8' && m.raw !== null ? { body: m.raw } : {};
+  // Before the steps the body is the raw text, unless the source decoded it (then the
+  // journal holds only what the steps made of it).
+  const firstBodyWriter = trace.find((entry) => entry.output && 'body' in entry.output);
+  const rawBody = firstBodyWriter?.step === 'parse' && m.raw_encoding === 'utf-8' && m.raw !== null;
+  const initial = { vars: {}, headers: m.source ?? {}, ...(rawBody ? { body: m.raw } : {}) };
   const states = statesOfTrace(trace, initial);
   const detail = h('div', { class: 'panel' });
   const rows = trace.map((entry, i) =>
