@@ -316,3 +316,35 @@ async fn the_shipped_demo_users_and_token_log_in() {
     let (status, _) = answer(reqwest::Client::new().get(medbus.admin_url("/api/reload/history"))).await;
     assert_eq!(status, 401, "the shipped admin API needs a login");
 }
+
+#[tokio::test]
+async fn an_address_that_fails_too_often_must_wait_and_a_token_still_works() {
+    let medbus = setup_with_users().start().await;
+    // Ten wrong passwords at once: each answers after a second, together in about one.
+    let started = std::time::Instant::now();
+    let guesses: Vec<String> = (0..10).map(|i| format!("guess-{i}")).collect();
+    let attempts = guesses.iter().map(|guess| login(&medbus, "admin", guess));
+    for response in futures::future::join_all(attempts).await {
+        assert_eq!(response.status(), 401);
+    }
+    assert!(started.elapsed() < std::time::Duration::from_secs(5));
+
+    // The eleventh, even with the right password, is refused at once.
+    let response = login(&medbus, "admin", "admin-pass").await;
+    assert_eq!(response.status(), 429);
+    let retry_after: u64 = response.headers()["retry-after"].to_str().unwrap().parse().unwrap();
+    assert!((850..=900).contains(&retry_after), "{retry_after}");
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "TOO_MANY_LOGINS");
+    assert!(refusal_logged(&medbus, "too_many_logins", "admin"), "{}", medbus.logs());
+    assert!(medbus.metrics().await.contains(r#"reason="too_many_logins""#));
+
+    // Tokens are not logins: they still work.
+    let (status, _) = answer(
+        reqwest::Client::new()
+            .get(medbus.admin_url("/api/me"))
+            .bearer_auth(TOKEN),
+    )
+    .await;
+    assert_eq!(status, 200);
+}

@@ -114,6 +114,15 @@ async function logout() {
   showLogin();
 }
 
+function loginError(e) {
+  if (e instanceof ApiError && e.status === 401) return t('login.failed');
+  if (e instanceof ApiError && e.status === 429) {
+    const seconds = Number(e.message.match(/(\d+) s/)?.[1] ?? 0);
+    return t('login.too_many', { minutes: Math.max(1, Math.ceil(seconds / 60)) });
+  }
+  return e.message;
+}
+
 function showLogin(message = '') {
   if (stopView) stopView();
   stopView = null;
@@ -141,7 +150,7 @@ function showLogin(message = '') {
           await post('/api/login', { name: name.value, password: password.value });
           await start();
         } catch (e) {
-          error.textContent = e instanceof ApiError && e.status === 401 ? t('login.failed') : e.message;
+          error.textContent = loginError(e);
           submit.disabled = false;
         }
       },

@@ -50,11 +50,27 @@ async fn login(
         Err(rejection) => return ApiError::from(rejection).into_response(),
     };
     let remote = remote.map(|Extension(ConnectInfo(addr))| addr);
+    let address = remote.map(|r| r.ip());
+    if let Some(wait) = address.and_then(|ip| gate.login_limit.wait_for(ip, arrived)) {
+        return Refusal {
+            reason: Reason::TooManyLogins {
+                retry_after_secs: wait.as_secs_f64().ceil() as u64,
+            },
+            method: &Method::POST,
+            path: "/api/login",
+            remote,
+            user: Some(&request.name),
+        }
+        .answer();
+    }
     let settings = gate.engine.settings();
     let user = settings.admin.user(&request.name).cloned();
     let phc = user.as_ref().map(|u| u.password_hash().to_string());
     let verified = gate.verify_password(request.password, phc).await;
     let Some(user) = user.filter(|_| verified) else {
+        if let Some(ip) = address {
+            gate.login_limit.failed(ip, Instant::now());
+        }
         tokio::time::sleep_until((arrived + FAILED_LOGIN_DELAY).into()).await;
         return Refusal {
             reason: Reason::LoginFailed,
@@ -65,6 +81,9 @@ async fn login(
         }
         .answer();
     };
+    if let Some(ip) = address {
+        gate.login_limit.succeeded(ip);
+    }
     let ttl = settings.admin.session_ttl;
     let (id, session) = gate
         .sessions

@@ -5,6 +5,7 @@
 //! [`Caller`] as an extension for the handlers.
 
 use super::csrf;
+use super::login_limit::LoginLimit;
 use super::refusal::{Reason, Refusal};
 use super::roles::{self, Access, Role};
 use super::sessions::{self, Sessions};
@@ -26,6 +27,7 @@ const CONCURRENT_PASSWORD_CHECKS: usize = 2;
 pub struct Gate {
     pub(super) engine: Arc<Engine>,
     pub(super) sessions: Sessions,
+    pub(super) login_limit: LoginLimit,
     /// Whether the admin listener is bound to a loopback address.
     local_listener: bool,
     password_checks: tokio::sync::Semaphore,
@@ -74,6 +76,7 @@ impl Gate {
         Arc::new(Gate {
             engine,
             sessions: Sessions::default(),
+            login_limit: LoginLimit::default(),
             local_listener,
             password_checks: tokio::sync::Semaphore::new(CONCURRENT_PASSWORD_CHECKS),
         })

@@ -6,6 +6,7 @@ mod api;
 pub mod commands;
 mod csrf;
 mod gate;
+mod login_limit;
 pub mod password;
 mod prompt;
 mod refusal;

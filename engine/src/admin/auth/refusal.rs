@@ -1,6 +1,6 @@
 //! A refused admin API request: one warning in the log (method, path,
 //! remote address, user), one count in
-//! `medbus_admin_refused_total{reason}`, and the 401 or 403 answer.
+//! `medbus_admin_refused_total{reason}`, and the 401, 403 or 429 answer.
 
 use super::roles::Role;
 use super::sessions;
@@ -20,6 +20,8 @@ pub enum Reason {
     SessionEnded,
     /// `POST /api/login` with a wrong name or password.
     LoginFailed,
+    /// `POST /api/login` from an address that failed too often lately.
+    TooManyLogins { retry_after_secs: u64 },
     /// A cookie-authenticated request that acts, without `X-Medbus-Csrf`.
     Csrf,
     /// The caller's role is not enough.
@@ -34,13 +36,14 @@ impl Reason {
             Reason::BadToken => "bad_token",
             Reason::SessionEnded => "session_ended",
             Reason::LoginFailed => "login_failed",
+            Reason::TooManyLogins { .. } => "too_many_logins",
             Reason::Csrf => "csrf",
             Reason::Role { .. } => "role",
         }
     }
 
     fn is_unauthenticated(self) -> bool {
-        !matches!(self, Reason::Csrf | Reason::Role { .. })
+        !matches!(self, Reason::Csrf | Reason::Role { .. } | Reason::TooManyLogins { .. })
     }
 }
 
@@ -81,6 +84,11 @@ impl Refusal<'_> {
                 "the session has ended (expired, logged out, or the user was changed); log in again",
             ),
             Reason::LoginFailed => ApiError::new(401, "LOGIN_FAILED", "wrong name or password"),
+            Reason::TooManyLogins { retry_after_secs } => ApiError::new(
+                429,
+                "TOO_MANY_LOGINS",
+                format!("too many failed logins from this address; try again in {retry_after_secs} s"),
+            ),
             Reason::Csrf => ApiError::new(
                 403,
                 "CSRF",
@@ -103,6 +111,11 @@ impl Refusal<'_> {
                 header::WWW_AUTHENTICATE,
                 HeaderValue::from_static("Bearer realm=\"medbus admin\""),
             );
+        }
+        if let Reason::TooManyLogins { retry_after_secs } = self.reason {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
         }
         if self.reason == Reason::SessionEnded {
             if let Ok(clear) = HeaderValue::from_str(&sessions::clear_cookie()) {
