@@ -51,7 +51,7 @@ async fn login(
     };
     let remote = remote.map(|Extension(ConnectInfo(addr))| addr);
     let address = remote.map(|r| r.ip());
-    if let Some(wait) = address.and_then(|ip| gate.login_limit.wait_for(ip, arrived)) {
+    if let Some(Err(wait)) = address.map(|ip| gate.login_limit.attempt(ip, arrived)) {
         return Refusal {
             reason: Reason::TooManyLogins {
                 retry_after_secs: wait.as_secs_f64().ceil() as u64,
@@ -68,9 +68,6 @@ async fn login(
     let phc = user.as_ref().map(|u| u.password_hash().to_string());
     let verified = gate.verify_password(request.password, phc).await;
     let Some(user) = user.filter(|_| verified) else {
-        if let Some(ip) = address {
-            gate.login_limit.failed(ip, Instant::now());
-        }
         tokio::time::sleep_until((arrived + FAILED_LOGIN_DELAY).into()).await;
         return Refusal {
             reason: Reason::LoginFailed,
