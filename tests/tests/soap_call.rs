@@ -337,10 +337,11 @@ async fn the_soap_destination_delivers_once_spyne_is_up_and_dead_letters_what_sp
     }
     tokio::time::sleep(Duration::from_millis(800)).await;
     let waiting = deliveries(&medbus, &ids[0]).await;
+    // `crash` gives up after 3 attempts 100 to 300 ms apart: on a busy machine the five posts
+    // take long enough for its retries to run out before the check.
     assert!(
-        waiting
-            .iter()
-            .all(|(_, status, attempts, _)| status == "pending" && *attempts >= 1),
+        waiting.iter().all(|(name, status, attempts, _)| *attempts >= 1
+            && (status == "pending" || name == "crash" && status == "dead" && *attempts == 3)),
         "{waiting:?}"
     );
 
