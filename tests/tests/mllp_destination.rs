@@ -146,6 +146,20 @@ async fn delivery(medbus: &Medbus, message: &str) -> Option<Delivery> {
     })
 }
 
+/// The error of each attempt of the `his` delivery of `message`, in order.
+async fn attempt_errors(medbus: &Medbus, message: &str) -> Vec<String> {
+    let url = format!("sqlite://{}?mode=ro", medbus.journal_file().display());
+    let mut db = sqlx::SqliteConnection::connect(&url).await.unwrap();
+    sqlx::query_scalar(
+        "SELECT COALESCE(a.error, '') FROM delivery_attempts a JOIN deliveries d ON d.id = a.delivery_id \
+         WHERE d.message_id = $1 AND d.destination = 'his' ORDER BY a.attempt",
+    )
+    .bind(message)
+    .fetch_all(&mut db)
+    .await
+    .unwrap()
+}
+
 /// Waits until the delivery of `message` is no longer pending.
 async fn settled(medbus: &Medbus, message: &str) -> Delivery {
     let deadline = Instant::now() + Duration::from_secs(30);
@@ -223,10 +237,23 @@ async fn hl7apy_acks_deliver_retry_or_dead_letter_as_their_code_says() {
         .iter()
         .map(|(id, code, _)| (id.as_str(), code.as_str()))
         .collect();
-    assert_eq!(
-        codes,
-        [("A1", "AA"), ("A2", "AR"), ("A3", "AE"), ("A3", "AE"), ("A3", "AE")]
+    // Each AE attempt reached hl7apy. On a busy machine an attempt may instead find its pooled
+    // connection closed by the server: it fails as a network error, reaching nobody, and counts.
+    let attempt_errors = attempt_errors(&medbus, &failing).await;
+    let answered_ae = attempt_errors
+        .iter()
+        .filter(|e| e.starts_with("the receiver answered AE"))
+        .count();
+    assert!(
+        attempt_errors
+            .iter()
+            .all(|e| e.starts_with("the receiver answered AE") || e.contains("connection")),
+        "{attempt_errors:?}"
     );
+    let mut expected = vec![("A1", "AA"), ("A2", "AR")];
+    expected.extend(std::iter::repeat_n(("A3", "AE"), answered_ae));
+    assert_eq!(codes, expected, "{attempt_errors:?}");
+    assert!(answered_ae >= 2, "{attempt_errors:?}");
     assert_eq!(
         received[0].2,
         adt("A1", "P001", "张^三"),
