@@ -128,7 +128,9 @@ await step('the operator logs in and sees every route', async () => {
 
 await step("the route's counters rise as messages arrive, without a page reload", async () => {
   for (let i = 0; i < 3; i += 1) {
-    const answer = await push({ applyNo: `A100${i}`, eventNo: 'E2026', name: '张三' });
+    // A1002's name is markup: the console must show it as text.
+    const name = i === 2 ? '<img src=x onerror="window.injected=1">张三' : '张三';
+    const answer = await push({ applyNo: `A100${i}`, eventNo: 'E2026', name });
     assert.ok(answer.id, JSON.stringify(answer));
     if (i === 1) pushedId = answer.id;
   }
@@ -163,6 +165,18 @@ await step('a message is found by its business key and its trace opens', async (
   await operator.click('#trace-table tbody tr[data-step="0"]');
   await operator.waitForFunction(() => document.querySelector('#step-diff')?.textContent.includes('body.applyNo'), null, WAIT);
   await shot(operator, '04-trace');
+});
+
+await step('markup in a message is shown as text', async () => {
+  await searchByKey(operator, 'applyNo', 'A1002');
+  await operator.click('#messages-table tbody tr[data-message]');
+  await operator.waitForSelector('#message-input', WAIT);
+  assert.match(await operator.textContent('#message-input'), /<img src=x onerror=/);
+  assert.equal(await operator.$('main img'), null);
+  assert.equal(await operator.evaluate(() => window.injected), undefined);
+  await searchByKey(operator, 'applyNo', 'A1001');
+  await operator.click('#messages-table tbody tr[data-message]');
+  await operator.waitForSelector('#trace-table', WAIT);
 });
 
 const delivered = [];
