@@ -146,18 +146,26 @@ async fn delivery(medbus: &Medbus, message: &str) -> Option<Delivery> {
     })
 }
 
-/// The error of each attempt of the `his` delivery of `message`, in order.
+/// The error of each attempt of the `his` delivery of `message`, in order, as the admin API shows them.
 async fn attempt_errors(medbus: &Medbus, message: &str) -> Vec<String> {
-    let url = format!("sqlite://{}?mode=ro", medbus.journal_file().display());
-    let mut db = sqlx::SqliteConnection::connect(&url).await.unwrap();
-    sqlx::query_scalar(
-        "SELECT COALESCE(a.error, '') FROM delivery_attempts a JOIN deliveries d ON d.id = a.delivery_id \
-         WHERE d.message_id = $1 AND d.destination = 'his' ORDER BY a.attempt",
-    )
-    .bind(message)
-    .fetch_all(&mut db)
-    .await
-    .unwrap()
+    let whole: Value = reqwest::get(medbus.admin_url(&format!("/api/messages/{message}")))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let his = whole["deliveries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["destination"] == "his")
+        .unwrap_or_else(|| panic!("{whole}"));
+    his["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|attempt| attempt["error"].as_str().unwrap_or_default().to_string())
+        .collect()
 }
 
 /// Waits until the delivery of `message` is no longer pending.
