@@ -1,6 +1,6 @@
 //! One group commit's worth of writes, arranged for multi-row statements.
 
-use super::rows::{DeliveryRow, MessageRow, UpdateRow};
+use super::rows::{BodyRow, DeliveryRow, MessageRow, UpdateRow};
 use std::collections::HashMap;
 
 /// One caller's write.
@@ -35,6 +35,12 @@ pub(super) struct NewDeliveryRef<'a> {
     pub delivery: &'a DeliveryRow,
 }
 
+/// A delivery body with its message.
+pub(super) struct BodyRef<'a> {
+    pub message: &'a MessageRow,
+    pub body: &'a BodyRow,
+}
+
 /// A business key with its message.
 pub(super) struct KeyRef<'a> {
     pub message_id: &'a str,
@@ -47,6 +53,7 @@ pub(super) struct KeyRef<'a> {
 pub(super) struct Batch<'a> {
     pub messages: Vec<&'a MessageRow>,
     pub deliveries: Vec<NewDeliveryRef<'a>>,
+    pub bodies: Vec<BodyRef<'a>>,
     pub keys: Vec<KeyRef<'a>>,
     /// Every update in arrival order: each one is an attempt in the history.
     pub updates: Vec<&'a UpdateRow>,
@@ -61,6 +68,7 @@ impl<'a> Batch<'a> {
         let mut batch = Batch {
             messages: Vec::new(),
             deliveries: Vec::new(),
+            bodies: Vec::new(),
             keys: Vec::new(),
             updates: Vec::new(),
             latest: Vec::new(),
@@ -77,6 +85,9 @@ impl<'a> Batch<'a> {
                             delivery,
                         });
                     }
+                    batch
+                        .bodies
+                        .extend(message.bodies.iter().map(|body| BodyRef { message, body }));
                     batch.keys.extend(message.keys.iter().map(|(name, value)| KeyRef {
                         message_id: &message.id,
                         name,

@@ -106,11 +106,10 @@ impl PostgresStore {
             q.build().execute(&mut *tx).await?;
         }
 
-        for chunk in batch.deliveries.chunks(MAX_BINDS / 14) {
+        for chunk in batch.deliveries.chunks(MAX_BINDS / 13) {
             let mut q = QueryBuilder::<Postgres>::new(
                 "INSERT INTO deliveries (id, message_id, route, destination, ordinal, status, \
-                 payload, content_type, context, attempts, created_at_us, next_attempt_at_us, \
-                 updated_at_us, order_key) ",
+                 content_type, attempts, created_at_us, next_attempt_at_us, updated_at_us, order_key, body) ",
             );
             q.push_values(chunk, |mut b, d| {
                 b.push_bind(d.delivery.id.as_str())
@@ -119,15 +118,26 @@ impl PostgresStore {
                     .push_bind(d.delivery.destination.as_str())
                     .push_bind(d.ordinal)
                     .push("'pending'")
-                    .push_bind(d.delivery.payload.as_str())
                     .push_bind(d.delivery.content_type.as_str())
-                    .push_bind(d.delivery.context.as_str())
-                    .push_unseparated("::json")
                     .push("0")
                     .push_bind(d.message.received_at_us)
                     .push_bind(d.message.received_at_us)
                     .push_bind(d.message.received_at_us)
-                    .push_bind(d.delivery.order_key.as_deref());
+                    .push_bind(d.delivery.order_key.as_deref())
+                    .push_bind(d.delivery.body);
+            });
+            q.build().execute(&mut *tx).await?;
+        }
+
+        for chunk in batch.bodies.chunks(MAX_BINDS / 4) {
+            let mut q =
+                QueryBuilder::<Postgres>::new("INSERT INTO delivery_bodies (message_id, body, payload, context) ");
+            q.push_values(chunk, |mut b, body| {
+                b.push_bind(body.message.id.as_str())
+                    .push_bind(body.body.body)
+                    .push_bind(body.body.payload.as_str())
+                    .push_bind(body.body.context.as_str())
+                    .push_unseparated("::json");
             });
             q.build().execute(&mut *tx).await?;
         }

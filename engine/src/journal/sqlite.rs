@@ -27,7 +27,7 @@ use std::time::Duration;
 pub(super) static MIGRATOR: Migrator = sqlx::migrate!("migrations/sqlite");
 
 /// Rows in one multi-row statement at most: a power of two, and 1,024 rows
-/// of 14 columns stay under SQLite's 32,766 bound variables.
+/// of 13 columns stay under SQLite's 32,766 bound variables.
 const ROWS_PER_STATEMENT: usize = 1024;
 
 /// Prepared statements the writing connection keeps: one per shape of batch
@@ -121,25 +121,36 @@ impl SqliteStore {
         for chunk in batch.deliveries.chunks(ROWS_PER_STATEMENT) {
             q.push(
                 "INSERT INTO deliveries (id, message_id, route, destination, ordinal, status, \
-                 payload, content_type, context, attempts, created_at_us, next_attempt_at_us, \
-                 updated_at_us, order_key) SELECT * FROM (",
+                 content_type, attempts, created_at_us, next_attempt_at_us, updated_at_us, order_key, body) \
+                 SELECT * FROM (",
             );
             q.push_values(padded(chunk), |mut b, d| {
-                let Some(d) = d else { return nulls(b, 14) };
+                let Some(d) = d else { return nulls(b, 13) };
                 b.push_bind(d.delivery.id.as_str())
                     .push_bind(d.message.id.as_str())
                     .push_bind(d.message.route.as_str())
                     .push_bind(d.delivery.destination.as_str())
                     .push_bind(d.ordinal)
                     .push("'pending'")
-                    .push_bind(d.delivery.payload.as_str())
                     .push_bind(d.delivery.content_type.as_str())
-                    .push_bind(d.delivery.context.as_str())
                     .push("0")
                     .push_bind(d.message.received_at_us)
                     .push_bind(d.message.received_at_us)
                     .push_bind(d.message.received_at_us)
-                    .push_bind(d.delivery.order_key.as_deref());
+                    .push_bind(d.delivery.order_key.as_deref())
+                    .push_bind(d.delivery.body);
+            });
+            q.push(") WHERE column1 IS NOT NULL;\n");
+        }
+
+        for chunk in batch.bodies.chunks(ROWS_PER_STATEMENT) {
+            q.push("INSERT INTO delivery_bodies (message_id, body, payload, context) SELECT * FROM (");
+            q.push_values(padded(chunk), |mut b, body| {
+                let Some(body) = body else { return nulls(b, 4) };
+                b.push_bind(body.message.id.as_str())
+                    .push_bind(body.body.body)
+                    .push_bind(body.body.payload.as_str())
+                    .push_bind(body.body.context.as_str());
             });
             q.push(") WHERE column1 IS NOT NULL;\n");
         }
