@@ -55,11 +55,12 @@ pub(super) struct Batch<'a> {
     pub deliveries: Vec<NewDeliveryRef<'a>>,
     pub bodies: Vec<BodyRef<'a>>,
     pub keys: Vec<KeyRef<'a>>,
-    /// Every update in arrival order: each one is an attempt in the history.
-    pub updates: Vec<&'a UpdateRow>,
-    /// The last update of each delivery: what its row becomes. An UPDATE
-    /// joined to several source rows for one target picks one at random,
-    /// so each delivery appears here once.
+    /// The updates a later one of the same delivery follows in this batch,
+    /// in arrival order: attempts that go straight into the history.
+    pub superseded: Vec<&'a UpdateRow>,
+    /// The last update of each delivery: what its row becomes (its last
+    /// attempt is the row itself). An UPDATE joined to several source rows
+    /// for one target picks one at random, so each delivery appears here once.
     pub latest: Vec<&'a UpdateRow>,
 }
 
@@ -70,7 +71,7 @@ impl<'a> Batch<'a> {
             deliveries: Vec::new(),
             bodies: Vec::new(),
             keys: Vec::new(),
-            updates: Vec::new(),
+            superseded: Vec::new(),
             latest: Vec::new(),
         };
         let mut latest_index: HashMap<&str, usize> = HashMap::new();
@@ -94,16 +95,13 @@ impl<'a> Batch<'a> {
                         value,
                     }));
                 }
-                Op::Update(update) => {
-                    batch.updates.push(update);
-                    match latest_index.get(update.id.as_str()) {
-                        Some(&i) => batch.latest[i] = update,
-                        None => {
-                            latest_index.insert(&update.id, batch.latest.len());
-                            batch.latest.push(update);
-                        }
+                Op::Update(update) => match latest_index.get(update.id.as_str()) {
+                    Some(&i) => batch.superseded.push(std::mem::replace(&mut batch.latest[i], update)),
+                    None => {
+                        latest_index.insert(&update.id, batch.latest.len());
+                        batch.latest.push(update);
                     }
-                }
+                },
             }
         }
         batch
@@ -128,10 +126,11 @@ mod tests {
     }
 
     #[test]
-    fn keeps_every_attempt_and_the_last_state_of_each_delivery() {
+    fn keeps_superseded_attempts_and_the_last_state_of_each_delivery() {
         let ops = [update("a", 1), update("b", 1), update("a", 2)];
         let batch = Batch::new(&ops);
-        assert_eq!(batch.updates.len(), 3);
+        let superseded: Vec<_> = batch.superseded.iter().map(|u| (u.id.as_str(), u.attempts)).collect();
+        assert_eq!(superseded, [("a", 1)]);
         let latest: Vec<_> = batch.latest.iter().map(|u| (u.id.as_str(), u.attempts)).collect();
         assert_eq!(latest, [("a", 2), ("b", 1)]);
     }

@@ -150,10 +150,22 @@ impl PostgresStore {
             q.build().execute(&mut *tx).await?;
         }
 
-        for chunk in batch.latest.chunks(MAX_BINDS / 7) {
+        for chunk in batch.latest.chunks(MAX_BINDS / 8) {
+            // Each delivery's last attempt so far moves from its row into the
+            // history before the row takes the new one.
+            let ids: Vec<&str> = chunk.iter().map(|u| u.id.as_str()).collect();
+            sqlx::query(
+                "INSERT INTO delivery_attempts (delivery_id, attempt, at_us, status, error, response, duration_us) \
+                 SELECT id, attempts, updated_at_us, status, last_error, response, last_duration_us \
+                 FROM deliveries WHERE id = ANY($1) AND last_duration_us IS NOT NULL",
+            )
+            .bind(&ids)
+            .execute(&mut *tx)
+            .await?;
+
             let mut q = QueryBuilder::<Postgres>::new(
                 "WITH u (id, status, attempts, next_attempt_at_us, last_error, response, \
-                 updated_at_us) AS (",
+                 updated_at_us, duration_us) AS (",
             );
             q.push_values(chunk, |mut b, u| {
                 b.push_bind(u.id.as_str())
@@ -162,12 +174,13 @@ impl PostgresStore {
                     .push_bind(u.next_attempt_at_us)
                     .push_bind(u.error.as_deref())
                     .push_bind(u.response.as_deref())
-                    .push_bind(u.at_us);
+                    .push_bind(u.at_us)
+                    .push_bind(u.duration_us);
             });
             q.push(
                 ") UPDATE deliveries SET status = u.status, attempts = u.attempts, \
                  next_attempt_at_us = u.next_attempt_at_us, last_error = u.last_error, \
-                 response = u.response::json, updated_at_us = u.updated_at_us \
+                 response = u.response::json, updated_at_us = u.updated_at_us, last_duration_us = u.duration_us \
                  FROM u WHERE deliveries.id = u.id",
             );
             let done = q.build().execute(&mut *tx).await?;
@@ -176,7 +189,7 @@ impl PostgresStore {
             }
         }
 
-        for chunk in batch.updates.chunks(MAX_BINDS / 7) {
+        for chunk in batch.superseded.chunks(MAX_BINDS / 7) {
             let mut q = QueryBuilder::<Postgres>::new(
                 "INSERT INTO delivery_attempts (delivery_id, attempt, at_us, status, error, \
                  response, duration_us) ",

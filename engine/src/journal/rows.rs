@@ -278,9 +278,12 @@ pub(super) fn stored_message(row: &impl JournalRow) -> Result<StoredMessage, Jou
     })
 }
 
-/// A row of [`super::sql::MESSAGE_DELIVERIES`]; the history is added by the caller.
-pub(super) fn stored_delivery(row: &impl JournalRow) -> Result<StoredDelivery, JournalError> {
-    Ok(StoredDelivery {
+/// A row of [`super::sql::MESSAGE_DELIVERIES`], with its last attempt when
+/// the row holds it (migration 0008); the earlier ones are added by the caller.
+pub(super) fn stored_delivery(
+    row: &impl JournalRow,
+) -> Result<(StoredDelivery, Option<DeliveryAttempt>), JournalError> {
+    let delivery = StoredDelivery {
         id: row.text("id")?,
         destination: row.text("destination")?,
         status: row.delivery_status("status")?,
@@ -294,7 +297,16 @@ pub(super) fn stored_delivery(row: &impl JournalRow) -> Result<StoredDelivery, J
         last_error: row.text_opt("last_error")?,
         response: row.json_opt("response")?,
         history: Vec::new(),
-    })
+    };
+    let last = row.int_opt("last_duration_us")?.map(|duration_us| DeliveryAttempt {
+        attempt: delivery.attempts,
+        at: delivery.updated_at,
+        status: delivery.status,
+        error: delivery.last_error.clone(),
+        response: delivery.response.clone(),
+        duration_us,
+    });
+    Ok((delivery, last))
 }
 
 /// A row of [`super::sql::MESSAGE_ATTEMPTS`], with the delivery it belongs to.
@@ -355,13 +367,17 @@ pub(super) fn summary(row: &impl JournalRow) -> Result<MessageSummary, JournalEr
 /// Puts each attempt into its delivery's history and the deliveries into the message.
 pub(super) fn assemble(
     mut message: StoredMessage,
-    mut deliveries: Vec<StoredDelivery>,
+    deliveries: Vec<(StoredDelivery, Option<DeliveryAttempt>)>,
     attempts: Vec<(String, DeliveryAttempt)>,
 ) -> StoredMessage {
+    let (mut deliveries, last): (Vec<_>, Vec<_>) = deliveries.into_iter().unzip();
     for (delivery_id, attempt) in attempts {
         if let Some(delivery) = deliveries.iter_mut().find(|d| d.id == delivery_id) {
             delivery.history.push(attempt);
         }
+    }
+    for (delivery, last) in deliveries.iter_mut().zip(last) {
+        delivery.history.extend(last);
     }
     message.deliveries = deliveries;
     message

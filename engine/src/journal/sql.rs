@@ -59,7 +59,7 @@ pub(super) const MESSAGE: &str = "\
 pub(super) const MESSAGE_DELIVERIES: &str = "\
     SELECT d.id, d.destination, d.status, b.payload, d.content_type, CAST(b.context AS TEXT) AS context, \
            d.attempts, d.created_at_us, d.next_attempt_at_us, d.updated_at_us, d.last_error, \
-           CAST(d.response AS TEXT) AS response \
+           CAST(d.response AS TEXT) AS response, d.last_duration_us \
     FROM deliveries d JOIN delivery_bodies b ON b.message_id = d.message_id AND b.body = d.body \
     WHERE d.message_id = $1 \
     ORDER BY d.ordinal";

@@ -164,31 +164,29 @@ impl SqliteStore {
             q.push(") WHERE column1 IS NOT NULL;\n");
         }
 
-        // Padding rows have a NULL id, which no delivery has.
+        // Each delivery's last attempt so far moves from its row into the
+        // history before the row takes the new one. An update naming no
+        // delivery inserts a history row whose foreign key fails: so the
+        // batch learns of it. Padding rows have a NULL id.
         for chunk in batch.latest.chunks(ROWS_PER_STATEMENT) {
-            q.push(
-                "WITH u (id, status, attempts, next_attempt_at_us, last_error, response, \
-                 updated_at_us) AS (",
-            );
-            q.push_values(padded(chunk), |mut b, u| {
-                let Some(u) = u else { return nulls(b, 7) };
-                b.push_bind(u.id.as_str())
-                    .push_bind(u.status)
-                    .push_bind(u.attempts)
-                    .push_bind(u.next_attempt_at_us)
-                    .push_bind(u.error.as_deref())
-                    .push_bind(u.response.as_deref())
-                    .push_bind(u.at_us);
+            q.push("WITH u (id) AS (");
+            q.push_values(padded(chunk), |mut b, u| match u {
+                Some(u) => {
+                    b.push_bind(u.id.as_str());
+                }
+                None => nulls(b, 1),
             });
             q.push(
-                ") UPDATE deliveries SET status = u.status, attempts = u.attempts, \
-                 next_attempt_at_us = u.next_attempt_at_us, last_error = u.last_error, \
-                 response = u.response, updated_at_us = u.updated_at_us \
-                 FROM u WHERE deliveries.id = u.id;\n",
+                ") INSERT INTO delivery_attempts (delivery_id, attempt, at_us, status, error, response, \
+                 duration_us) \
+                 SELECT u.id, COALESCE(d.attempts, 0), COALESCE(d.updated_at_us, 0), COALESCE(d.status, 'pending'), \
+                        d.last_error, d.response, COALESCE(d.last_duration_us, 0) \
+                 FROM u LEFT JOIN deliveries d ON d.id = u.id \
+                 WHERE u.id IS NOT NULL AND (d.id IS NULL OR d.last_duration_us IS NOT NULL);\n",
             );
         }
 
-        for chunk in batch.updates.chunks(ROWS_PER_STATEMENT) {
+        for chunk in batch.superseded.chunks(ROWS_PER_STATEMENT) {
             q.push(
                 "INSERT INTO delivery_attempts (delivery_id, attempt, at_us, status, error, \
                  response, duration_us) SELECT * FROM (",
@@ -206,6 +204,30 @@ impl SqliteStore {
             q.push(") WHERE column1 IS NOT NULL;\n");
         }
 
+        for chunk in batch.latest.chunks(ROWS_PER_STATEMENT) {
+            q.push(
+                "WITH u (id, status, attempts, next_attempt_at_us, last_error, response, \
+                 updated_at_us, duration_us) AS (",
+            );
+            q.push_values(padded(chunk), |mut b, u| {
+                let Some(u) = u else { return nulls(b, 8) };
+                b.push_bind(u.id.as_str())
+                    .push_bind(u.status)
+                    .push_bind(u.attempts)
+                    .push_bind(u.next_attempt_at_us)
+                    .push_bind(u.error.as_deref())
+                    .push_bind(u.response.as_deref())
+                    .push_bind(u.at_us)
+                    .push_bind(u.duration_us);
+            });
+            q.push(
+                ") UPDATE deliveries SET status = u.status, attempts = u.attempts, \
+                 next_attempt_at_us = u.next_attempt_at_us, last_error = u.last_error, \
+                 response = u.response, updated_at_us = u.updated_at_us, last_duration_us = u.duration_us \
+                 FROM u WHERE deliveries.id = u.id;\n",
+            );
+        }
+
         q.push("COMMIT;");
         match q.build().execute(&mut *connection).await {
             Ok(_) => Ok(()),
@@ -213,10 +235,10 @@ impl SqliteStore {
                 // Whatever statement failed, the transaction may still be open.
                 let _ = sqlx::query("ROLLBACK").execute(&mut *connection).await;
                 match error {
-                    // Every update also appends an attempt, whose foreign key
-                    // finds an unknown delivery.
+                    // An unknown delivery's update inserts an attempt whose
+                    // foreign key finds no delivery.
                     sqlx::Error::Database(e)
-                        if !batch.updates.is_empty() && e.kind() == sqlx::error::ErrorKind::ForeignKeyViolation =>
+                        if !batch.latest.is_empty() && e.kind() == sqlx::error::ErrorKind::ForeignKeyViolation =>
                     {
                         Err(WriteError::UnknownDelivery)
                     }

@@ -871,6 +871,55 @@ async fn deliveries_with_the_same_body_share_it(fixture: Fixture) {
     journal.shutdown().await;
 }
 
+/// A delivery's last attempt is its row (migration 0008): one done at the
+/// first attempt writes no history row, and the attempts before the last
+/// move into the history as later ones come, in order.
+async fn the_last_attempt_lives_in_the_delivery_row(fixture: Fixture) {
+    let journal = fixture.open().await;
+    let mut record = message("once", at(0));
+    record.deliveries = vec![delivery("fast"), delivery("slow")];
+    let (fast, slow) = (record.deliveries[0].id.clone(), record.deliveries[1].id.clone());
+    journal.record(record.clone()).await.unwrap();
+    journal
+        .update_delivery(update(&fast, DeliveryStatus::Delivered, 1, at(1)))
+        .await
+        .unwrap();
+    for (attempts, status) in [(1, DeliveryStatus::Pending), (2, DeliveryStatus::Pending)] {
+        journal
+            .update_delivery(DeliveryUpdate {
+                error: Some(format!("refused {attempts}")),
+                ..update(&slow, status, attempts, at(i64::from(attempts)))
+            })
+            .await
+            .unwrap();
+    }
+    journal
+        .update_delivery(update(&slow, DeliveryStatus::Dead, 3, at(3)))
+        .await
+        .unwrap();
+    let history_rows = format!("SELECT COUNT(*) FROM delivery_attempts WHERE delivery_id = '{fast}'");
+    assert_eq!(fixture.count(&history_rows).await, 0);
+    let stored = journal.message(&record.id).await.unwrap().unwrap();
+    let history = |i: usize| -> Vec<_> {
+        stored.deliveries[i]
+            .history
+            .iter()
+            .map(|a| (a.attempt, a.status, a.error.clone()))
+            .collect()
+    };
+    assert_eq!(history(0), [(1, DeliveryStatus::Delivered, None)]);
+    assert_eq!(
+        history(1),
+        [
+            (1, DeliveryStatus::Pending, Some("refused 1".to_string())),
+            (2, DeliveryStatus::Pending, Some("refused 2".to_string())),
+            (3, DeliveryStatus::Dead, None)
+        ]
+    );
+    assert_eq!(stored.deliveries[1].history[2].at, at(3));
+    journal.shutdown().await;
+}
+
 async fn durability_reaches_the_writer(fixture: Fixture) {
     for (durability, sqlite, postgres) in [(Durability::Full, "2", "on"), (Durability::Normal, "1", "off")] {
         let journal = Journal::open(&fixture.location, durability).await.unwrap();
@@ -1431,6 +1480,7 @@ on_both_backends!(
     migrations_are_idempotent,
     an_upgrade_keeps_pending_deliveries_deliverable,
     deliveries_with_the_same_body_share_it,
+    the_last_attempt_lives_in_the_delivery_row,
     durability_reaches_the_writer,
     invalid_text_is_refused_before_writing,
     selects_messages_to_reprocess,
