@@ -1,8 +1,8 @@
-"""Tally the WAL frames of a SQLite journal per B-tree.
-usage: walpages.py hold DB      -- holds a read snapshot (so the WAL is never reset) until stdin closes
-       walpages.py tally DB     -- frames per btree, per message
+"""The WAL frames of a SQLite journal by B-tree: each frame is one page a commit rewrote.
+usage: wal_frames.py hold DB   -- holds a read snapshot until stdin closes, so no checkpoint resets the WAL
+       wal_frames.py tally DB  -- frames per B-tree and per message (pages now free count as "?free/new")
 """
-import sqlite3, struct, sys, collections, os
+import sqlite3, struct, sys, collections
 mode, db = sys.argv[1], sys.argv[2]
 if mode == "hold":
     c = sqlite3.connect(db, isolation_level=None)
@@ -18,7 +18,6 @@ c = sqlite3.connect(db)
 owner = dict(c.execute("SELECT pageno, name FROM dbstat"))
 msgs = c.execute("SELECT count(*) FROM messages").fetchone()[0]
 dels = c.execute("SELECT count(*) FROM deliveries").fetchone()[0]
-commits = sum(1 for _ in [])  # not counted here
 per = collections.Counter()
 for p, k in frames.items(): per[owner.get(p, "?free/new")] += k
 print(f"page_size {page_size}, frames {n} ({n*(page_size+24)/1e6:.1f} MB), messages {msgs}, deliveries {dels}, distinct pages {len(frames)}")
