@@ -34,7 +34,7 @@ free_ports() { # count -> that many distinct ports nobody listens on
   done
   echo "${picked[@]}"
 }
-read -r bare_port http_port admin_port adt_port route_port < <(free_ports 5)
+read -r bare_port http_port admin_port adt_port route_port hub_port hub_demo_port demo_port < <(free_ports 8)
 
 measure() { # port connections -> "msg/s p99_ms failed"
   local line
@@ -65,6 +65,8 @@ read -r bare1_rate bare1_p99 bare1_failed < <(measure "$bare_port" 1)
 read -r bare8_rate bare8_p99 bare8_failed < <(measure "$bare_port" 8)
 
 cp -r routes scripts templates mappings medbus.yaml secrets.example.yaml "$work/"
+# The demo platform on a free port, not the default a medbus already running may hold.
+sed -i "s#127.0.0.1:18091#127.0.0.1:$demo_port#g" "$work"/routes/his-adt/*.yaml "$work/medbus.yaml"
 mkdir -p "$work/routes/bench"
 cat > "$work/routes/bench/adt-a01.yaml" <<YAML
 id: bench.adt-a01
@@ -77,7 +79,8 @@ steps:
   - map: { path: vars.genderCode, table: sex, to: name, as: vars.genderName }
 YAML
 MEDBUS_HTTP_ADDR="127.0.0.1:$http_port" MEDBUS_ADMIN_ADDR="127.0.0.1:$admin_port" MEDBUS_DATA_DIR="$work/data" \
-MEDBUS_LISTENER_HIS_ADT="127.0.0.1:$adt_port" MEDBUS_LOG=warn MEDBUS_JOURNAL_DURABILITY="${DURABILITY:-full}" \
+MEDBUS_LISTENER_HIS_ADT="127.0.0.1:$adt_port" MEDBUS_LISTENER_HIS_DEMO="127.0.0.1:$demo_port" \
+MEDBUS_LISTENER_ER_HUB="127.0.0.1:$hub_port" MEDBUS_LISTENER_ER_DEMO="127.0.0.1:$hub_demo_port" MEDBUS_LOG=warn MEDBUS_JOURNAL_DURABILITY="${DURABILITY:-full}" \
   "$bin/medbus" run -c "$work/medbus.yaml" 2> "$work/medbus.log" &
 for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$admin_port/health" >/dev/null && break; sleep 0.1; done
 curl -sf "http://127.0.0.1:$admin_port/health" >/dev/null || {

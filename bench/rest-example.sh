@@ -38,6 +38,8 @@ read -r bare_rps bare_p99 _ < <(measure http://127.0.0.1:19100/api/patients)
 # The bare server stays up as the person registry: medbus delivers every
 # registration to it while under load, as in production.
 MEDBUS_HTTP_ADDR=127.0.0.1:19080 MEDBUS_ADMIN_ADDR=127.0.0.1:19081 MEDBUS_DATA_DIR="$work/data" \
+MEDBUS_LISTENER_ER_HUB=127.0.0.1:19088 MEDBUS_LISTENER_ER_DEMO=127.0.0.1:19090 \
+MEDBUS_LISTENER_HIS_ADT=127.0.0.1:19075 MEDBUS_LISTENER_HIS_DEMO=127.0.0.1:19091 \
 MEDBUS_VALUE_REGISTRY_URL=http://127.0.0.1:19100/registry MEDBUS_LOG=warn \
 MEDBUS_JOURNAL_DURABILITY="${DURABILITY:-full}" "$bin/medbus" run -c medbus.yaml 2> "$work/medbus.log" &
 for _ in $(seq 1 100); do curl -sf http://127.0.0.1:19081/health >/dev/null && break; sleep 0.1; done

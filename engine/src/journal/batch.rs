@@ -1,6 +1,6 @@
 //! One group commit's worth of writes, arranged for multi-row statements.
 
-use super::rows::{DeliveryRow, MessageRow, UpdateRow};
+use super::rows::{BodyRow, DeliveryRow, MessageRow, UpdateRow};
 use std::collections::HashMap;
 
 /// One caller's write.
@@ -35,6 +35,12 @@ pub(super) struct NewDeliveryRef<'a> {
     pub delivery: &'a DeliveryRow,
 }
 
+/// A delivery body with its message.
+pub(super) struct BodyRef<'a> {
+    pub message: &'a MessageRow,
+    pub body: &'a BodyRow,
+}
+
 /// A business key with its message.
 pub(super) struct KeyRef<'a> {
     pub message_id: &'a str,
@@ -47,12 +53,14 @@ pub(super) struct KeyRef<'a> {
 pub(super) struct Batch<'a> {
     pub messages: Vec<&'a MessageRow>,
     pub deliveries: Vec<NewDeliveryRef<'a>>,
+    pub bodies: Vec<BodyRef<'a>>,
     pub keys: Vec<KeyRef<'a>>,
-    /// Every update in arrival order: each one is an attempt in the history.
-    pub updates: Vec<&'a UpdateRow>,
-    /// The last update of each delivery: what its row becomes. An UPDATE
-    /// joined to several source rows for one target picks one at random,
-    /// so each delivery appears here once.
+    /// The updates a later one of the same delivery follows in this batch,
+    /// in arrival order: attempts that go straight into the history.
+    pub superseded: Vec<&'a UpdateRow>,
+    /// The last update of each delivery: what its row becomes (its last
+    /// attempt is the row itself). An UPDATE joined to several source rows
+    /// for one target picks one at random, so each delivery appears here once.
     pub latest: Vec<&'a UpdateRow>,
 }
 
@@ -61,8 +69,9 @@ impl<'a> Batch<'a> {
         let mut batch = Batch {
             messages: Vec::new(),
             deliveries: Vec::new(),
+            bodies: Vec::new(),
             keys: Vec::new(),
-            updates: Vec::new(),
+            superseded: Vec::new(),
             latest: Vec::new(),
         };
         let mut latest_index: HashMap<&str, usize> = HashMap::new();
@@ -77,22 +86,22 @@ impl<'a> Batch<'a> {
                             delivery,
                         });
                     }
+                    batch
+                        .bodies
+                        .extend(message.bodies.iter().map(|body| BodyRef { message, body }));
                     batch.keys.extend(message.keys.iter().map(|(name, value)| KeyRef {
                         message_id: &message.id,
                         name,
                         value,
                     }));
                 }
-                Op::Update(update) => {
-                    batch.updates.push(update);
-                    match latest_index.get(update.id.as_str()) {
-                        Some(&i) => batch.latest[i] = update,
-                        None => {
-                            latest_index.insert(&update.id, batch.latest.len());
-                            batch.latest.push(update);
-                        }
+                Op::Update(update) => match latest_index.get(update.id.as_str()) {
+                    Some(&i) => batch.superseded.push(std::mem::replace(&mut batch.latest[i], update)),
+                    None => {
+                        latest_index.insert(&update.id, batch.latest.len());
+                        batch.latest.push(update);
                     }
-                }
+                },
             }
         }
         batch
@@ -117,10 +126,11 @@ mod tests {
     }
 
     #[test]
-    fn keeps_every_attempt_and_the_last_state_of_each_delivery() {
+    fn keeps_superseded_attempts_and_the_last_state_of_each_delivery() {
         let ops = [update("a", 1), update("b", 1), update("a", 2)];
         let batch = Batch::new(&ops);
-        assert_eq!(batch.updates.len(), 3);
+        let superseded: Vec<_> = batch.superseded.iter().map(|u| (u.id.as_str(), u.attempts)).collect();
+        assert_eq!(superseded, [("a", 1)]);
         let latest: Vec<_> = batch.latest.iter().map(|u| (u.id.as_str(), u.attempts)).collect();
         assert_eq!(latest, [("a", 2), ("b", 1)]);
     }

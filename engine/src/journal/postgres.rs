@@ -106,11 +106,10 @@ impl PostgresStore {
             q.build().execute(&mut *tx).await?;
         }
 
-        for chunk in batch.deliveries.chunks(MAX_BINDS / 14) {
+        for chunk in batch.deliveries.chunks(MAX_BINDS / 13) {
             let mut q = QueryBuilder::<Postgres>::new(
                 "INSERT INTO deliveries (id, message_id, route, destination, ordinal, status, \
-                 payload, content_type, context, attempts, created_at_us, next_attempt_at_us, \
-                 updated_at_us, order_key) ",
+                 content_type, attempts, created_at_us, next_attempt_at_us, updated_at_us, order_key, body) ",
             );
             q.push_values(chunk, |mut b, d| {
                 b.push_bind(d.delivery.id.as_str())
@@ -119,15 +118,26 @@ impl PostgresStore {
                     .push_bind(d.delivery.destination.as_str())
                     .push_bind(d.ordinal)
                     .push("'pending'")
-                    .push_bind(d.delivery.payload.as_str())
                     .push_bind(d.delivery.content_type.as_str())
-                    .push_bind(d.delivery.context.as_str())
-                    .push_unseparated("::json")
                     .push("0")
                     .push_bind(d.message.received_at_us)
                     .push_bind(d.message.received_at_us)
                     .push_bind(d.message.received_at_us)
-                    .push_bind(d.delivery.order_key.as_deref());
+                    .push_bind(d.delivery.order_key.as_deref())
+                    .push_bind(d.delivery.body);
+            });
+            q.build().execute(&mut *tx).await?;
+        }
+
+        for chunk in batch.bodies.chunks(MAX_BINDS / 4) {
+            let mut q =
+                QueryBuilder::<Postgres>::new("INSERT INTO delivery_bodies (message_id, body, payload, context) ");
+            q.push_values(chunk, |mut b, body| {
+                b.push_bind(body.message.id.as_str())
+                    .push_bind(body.body.body)
+                    .push_bind(body.body.payload.as_str())
+                    .push_bind(body.body.context.as_str())
+                    .push_unseparated("::json");
             });
             q.build().execute(&mut *tx).await?;
         }
@@ -140,10 +150,22 @@ impl PostgresStore {
             q.build().execute(&mut *tx).await?;
         }
 
-        for chunk in batch.latest.chunks(MAX_BINDS / 7) {
+        for chunk in batch.latest.chunks(MAX_BINDS / 8) {
+            // Each delivery's last attempt so far moves from its row into the
+            // history before the row takes the new one.
+            let ids: Vec<&str> = chunk.iter().map(|u| u.id.as_str()).collect();
+            sqlx::query(
+                "INSERT INTO delivery_attempts (delivery_id, attempt, at_us, status, error, response, duration_us) \
+                 SELECT id, attempts, updated_at_us, status, last_error, response, last_duration_us \
+                 FROM deliveries WHERE id = ANY($1) AND last_duration_us IS NOT NULL",
+            )
+            .bind(&ids)
+            .execute(&mut *tx)
+            .await?;
+
             let mut q = QueryBuilder::<Postgres>::new(
                 "WITH u (id, status, attempts, next_attempt_at_us, last_error, response, \
-                 updated_at_us) AS (",
+                 updated_at_us, duration_us) AS (",
             );
             q.push_values(chunk, |mut b, u| {
                 b.push_bind(u.id.as_str())
@@ -152,12 +174,13 @@ impl PostgresStore {
                     .push_bind(u.next_attempt_at_us)
                     .push_bind(u.error.as_deref())
                     .push_bind(u.response.as_deref())
-                    .push_bind(u.at_us);
+                    .push_bind(u.at_us)
+                    .push_bind(u.duration_us);
             });
             q.push(
                 ") UPDATE deliveries SET status = u.status, attempts = u.attempts, \
                  next_attempt_at_us = u.next_attempt_at_us, last_error = u.last_error, \
-                 response = u.response::json, updated_at_us = u.updated_at_us \
+                 response = u.response::json, updated_at_us = u.updated_at_us, last_duration_us = u.duration_us \
                  FROM u WHERE deliveries.id = u.id",
             );
             let done = q.build().execute(&mut *tx).await?;
@@ -166,7 +189,7 @@ impl PostgresStore {
             }
         }
 
-        for chunk in batch.updates.chunks(MAX_BINDS / 7) {
+        for chunk in batch.superseded.chunks(MAX_BINDS / 7) {
             let mut q = QueryBuilder::<Postgres>::new(
                 "INSERT INTO delivery_attempts (delivery_id, attempt, at_us, status, error, \
                  response, duration_us) ",

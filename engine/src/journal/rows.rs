@@ -29,6 +29,8 @@ pub(super) struct MessageRow {
     pub caller: Option<String>,
     pub keys: Vec<(String, String)>,
     pub deliveries: Vec<DeliveryRow>,
+    /// The distinct payloads and contexts of its deliveries.
+    pub bodies: Vec<BodyRow>,
 }
 
 /// A new delivery ready to be written beside its message.
@@ -36,10 +38,19 @@ pub(super) struct MessageRow {
 pub(super) struct DeliveryRow {
     pub id: String,
     pub destination: String,
-    pub payload: String,
     pub content_type: String,
-    pub context: String,
     pub order_key: Option<String>,
+    /// Its payload and context: the message's body with this number.
+    pub body: i64,
+}
+
+/// A payload and context one or more of a message's deliveries carry,
+/// numbered by the first of them.
+#[derive(Debug)]
+pub(super) struct BodyRow {
+    pub body: i64,
+    pub payload: String,
+    pub context: String,
 }
 
 /// A delivery attempt's outcome ready to be written.
@@ -73,24 +84,33 @@ impl MessageRow {
             no_nul("key name", name)?;
             no_nul("key value", value)?;
         }
-        let deliveries = record
-            .deliveries
-            .into_iter()
-            .map(|d| {
-                no_nul("delivery id", &d.id)?;
-                no_nul("delivery destination", &d.destination)?;
-                no_nul("delivery payload", &d.payload)?;
-                no_nul("delivery content_type", &d.content_type)?;
-                Ok(DeliveryRow {
-                    id: d.id,
-                    destination: d.destination,
-                    payload: d.payload,
-                    content_type: d.content_type,
-                    context: d.context.to_string(),
-                    order_key: d.order_key,
-                })
-            })
-            .collect::<Result<Vec<_>, JournalError>>()?;
+        let mut bodies: Vec<BodyRow> = Vec::new();
+        let mut deliveries = Vec::with_capacity(record.deliveries.len());
+        for (ordinal, d) in record.deliveries.into_iter().enumerate() {
+            no_nul("delivery id", &d.id)?;
+            no_nul("delivery destination", &d.destination)?;
+            no_nul("delivery payload", &d.payload)?;
+            no_nul("delivery content_type", &d.content_type)?;
+            let context = d.context.to_string();
+            let body = match bodies.iter().find(|b| b.payload == d.payload && b.context == context) {
+                Some(same) => same.body,
+                None => {
+                    bodies.push(BodyRow {
+                        body: ordinal as i64,
+                        payload: d.payload,
+                        context,
+                    });
+                    ordinal as i64
+                }
+            };
+            deliveries.push(DeliveryRow {
+                id: d.id,
+                destination: d.destination,
+                content_type: d.content_type,
+                order_key: d.order_key,
+                body,
+            });
+        }
         Ok(MessageRow {
             id: record.id,
             route: record.route,
@@ -107,13 +127,14 @@ impl MessageRow {
             caller: record.caller,
             keys: record.keys,
             deliveries,
+            bodies,
         })
     }
 
     /// Bytes this row carries, to bound a batch's size.
     pub fn size(&self) -> usize {
-        let deliveries: usize = self.deliveries.iter().map(|d| d.payload.len() + d.context.len()).sum();
-        self.raw.len() + self.source.len() + self.trace.len() + deliveries
+        let bodies: usize = self.bodies.iter().map(|b| b.payload.len() + b.context.len()).sum();
+        self.raw.len() + self.source.len() + self.trace.len() + bodies
     }
 }
 
@@ -257,9 +278,12 @@ pub(super) fn stored_message(row: &impl JournalRow) -> Result<StoredMessage, Jou
     })
 }
 
-/// A row of [`super::sql::MESSAGE_DELIVERIES`]; the history is added by the caller.
-pub(super) fn stored_delivery(row: &impl JournalRow) -> Result<StoredDelivery, JournalError> {
-    Ok(StoredDelivery {
+/// A row of [`super::sql::MESSAGE_DELIVERIES`], with its last attempt when
+/// the row holds it (migration 0008); the earlier ones are added by the caller.
+pub(super) fn stored_delivery(
+    row: &impl JournalRow,
+) -> Result<(StoredDelivery, Option<DeliveryAttempt>), JournalError> {
+    let delivery = StoredDelivery {
         id: row.text("id")?,
         destination: row.text("destination")?,
         status: row.delivery_status("status")?,
@@ -273,7 +297,16 @@ pub(super) fn stored_delivery(row: &impl JournalRow) -> Result<StoredDelivery, J
         last_error: row.text_opt("last_error")?,
         response: row.json_opt("response")?,
         history: Vec::new(),
-    })
+    };
+    let last = row.int_opt("last_duration_us")?.map(|duration_us| DeliveryAttempt {
+        attempt: delivery.attempts,
+        at: delivery.updated_at,
+        status: delivery.status,
+        error: delivery.last_error.clone(),
+        response: delivery.response.clone(),
+        duration_us,
+    });
+    Ok((delivery, last))
 }
 
 /// A row of [`super::sql::MESSAGE_ATTEMPTS`], with the delivery it belongs to.
@@ -334,13 +367,17 @@ pub(super) fn summary(row: &impl JournalRow) -> Result<MessageSummary, JournalEr
 /// Puts each attempt into its delivery's history and the deliveries into the message.
 pub(super) fn assemble(
     mut message: StoredMessage,
-    mut deliveries: Vec<StoredDelivery>,
+    deliveries: Vec<(StoredDelivery, Option<DeliveryAttempt>)>,
     attempts: Vec<(String, DeliveryAttempt)>,
 ) -> StoredMessage {
+    let (mut deliveries, last): (Vec<_>, Vec<_>) = deliveries.into_iter().unzip();
     for (delivery_id, attempt) in attempts {
         if let Some(delivery) = deliveries.iter_mut().find(|d| d.id == delivery_id) {
             delivery.history.push(attempt);
         }
+    }
+    for (delivery, last) in deliveries.iter_mut().zip(last) {
+        delivery.history.extend(last);
     }
     message.deliveries = deliveries;
     message

@@ -283,24 +283,35 @@ macro_rules! shared_queries {
                     .execute(&mut *tx)
                     .await?;
                     for (ordinal, delivery) in message.deliveries.iter().enumerate() {
-                        sqlx::query(concat!(
-                            "INSERT INTO deliveries (id, message_id, route, destination, ordinal, status, payload, \
-                             content_type, context, attempts, created_at_us, next_attempt_at_us, updated_at_us, \
-                             sent_as_id, order_key) VALUES ($1, $2, $3, $4, $5, 'pending', $6, $7, $8",
-                            $json,
-                            ", 0, $9, $9, $9, $10, $11)"
-                        ))
+                        sqlx::query(
+                            "INSERT INTO deliveries (id, message_id, route, destination, ordinal, status, \
+                             content_type, attempts, created_at_us, next_attempt_at_us, updated_at_us, \
+                             sent_as_id, order_key, body) \
+                             VALUES ($1, $2, $3, $4, $5, 'pending', $6, 0, $7, $7, $7, $8, $9, $10)",
+                        )
                         .bind(delivery.id.as_str())
                         .bind(message.id.as_str())
                         .bind(message.route.as_str())
                         .bind(delivery.destination.as_str())
                         .bind(ordinal as i64)
-                        .bind(delivery.payload.as_str())
                         .bind(delivery.content_type.as_str())
-                        .bind(delivery.context.as_str())
                         .bind(message.received_at_us)
                         .bind(sent_as)
                         .bind(delivery.order_key.as_deref())
+                        .bind(delivery.body)
+                        .execute(&mut *tx)
+                        .await?;
+                    }
+                    for body in &message.bodies {
+                        sqlx::query(concat!(
+                            "INSERT INTO delivery_bodies (message_id, body, payload, context) VALUES ($1, $2, $3, $4",
+                            $json,
+                            ")"
+                        ))
+                        .bind(message.id.as_str())
+                        .bind(body.body)
+                        .bind(body.payload.as_str())
+                        .bind(body.context.as_str())
                         .execute(&mut *tx)
                         .await?;
                     }

@@ -27,7 +27,7 @@ use std::time::Duration;
 pub(super) static MIGRATOR: Migrator = sqlx::migrate!("migrations/sqlite");
 
 /// Rows in one multi-row statement at most: a power of two, and 1,024 rows
-/// of 14 columns stay under SQLite's 32,766 bound variables.
+/// of 13 columns stay under SQLite's 32,766 bound variables.
 const ROWS_PER_STATEMENT: usize = 1024;
 
 /// Prepared statements the writing connection keeps: one per shape of batch
@@ -121,25 +121,36 @@ impl SqliteStore {
         for chunk in batch.deliveries.chunks(ROWS_PER_STATEMENT) {
             q.push(
                 "INSERT INTO deliveries (id, message_id, route, destination, ordinal, status, \
-                 payload, content_type, context, attempts, created_at_us, next_attempt_at_us, \
-                 updated_at_us, order_key) SELECT * FROM (",
+                 content_type, attempts, created_at_us, next_attempt_at_us, updated_at_us, order_key, body) \
+                 SELECT * FROM (",
             );
             q.push_values(padded(chunk), |mut b, d| {
-                let Some(d) = d else { return nulls(b, 14) };
+                let Some(d) = d else { return nulls(b, 13) };
                 b.push_bind(d.delivery.id.as_str())
                     .push_bind(d.message.id.as_str())
                     .push_bind(d.message.route.as_str())
                     .push_bind(d.delivery.destination.as_str())
                     .push_bind(d.ordinal)
                     .push("'pending'")
-                    .push_bind(d.delivery.payload.as_str())
                     .push_bind(d.delivery.content_type.as_str())
-                    .push_bind(d.delivery.context.as_str())
                     .push("0")
                     .push_bind(d.message.received_at_us)
                     .push_bind(d.message.received_at_us)
                     .push_bind(d.message.received_at_us)
-                    .push_bind(d.delivery.order_key.as_deref());
+                    .push_bind(d.delivery.order_key.as_deref())
+                    .push_bind(d.delivery.body);
+            });
+            q.push(") WHERE column1 IS NOT NULL;\n");
+        }
+
+        for chunk in batch.bodies.chunks(ROWS_PER_STATEMENT) {
+            q.push("INSERT INTO delivery_bodies (message_id, body, payload, context) SELECT * FROM (");
+            q.push_values(padded(chunk), |mut b, body| {
+                let Some(body) = body else { return nulls(b, 4) };
+                b.push_bind(body.message.id.as_str())
+                    .push_bind(body.body.body)
+                    .push_bind(body.body.payload.as_str())
+                    .push_bind(body.body.context.as_str());
             });
             q.push(") WHERE column1 IS NOT NULL;\n");
         }
@@ -153,31 +164,29 @@ impl SqliteStore {
             q.push(") WHERE column1 IS NOT NULL;\n");
         }
 
-        // Padding rows have a NULL id, which no delivery has.
+        // Each delivery's last attempt so far moves from its row into the
+        // history before the row takes the new one. An update naming no
+        // delivery inserts a history row whose foreign key fails: so the
+        // batch learns of it. Padding rows have a NULL id.
         for chunk in batch.latest.chunks(ROWS_PER_STATEMENT) {
-            q.push(
-                "WITH u (id, status, attempts, next_attempt_at_us, last_error, response, \
-                 updated_at_us) AS (",
-            );
-            q.push_values(padded(chunk), |mut b, u| {
-                let Some(u) = u else { return nulls(b, 7) };
-                b.push_bind(u.id.as_str())
-                    .push_bind(u.status)
-                    .push_bind(u.attempts)
-                    .push_bind(u.next_attempt_at_us)
-                    .push_bind(u.error.as_deref())
-                    .push_bind(u.response.as_deref())
-                    .push_bind(u.at_us);
+            q.push("WITH u (id) AS (");
+            q.push_values(padded(chunk), |mut b, u| match u {
+                Some(u) => {
+                    b.push_bind(u.id.as_str());
+                }
+                None => nulls(b, 1),
             });
             q.push(
-                ") UPDATE deliveries SET status = u.status, attempts = u.attempts, \
-                 next_attempt_at_us = u.next_attempt_at_us, last_error = u.last_error, \
-                 response = u.response, updated_at_us = u.updated_at_us \
-                 FROM u WHERE deliveries.id = u.id;\n",
+                ") INSERT INTO delivery_attempts (delivery_id, attempt, at_us, status, error, response, \
+                 duration_us) \
+                 SELECT u.id, COALESCE(d.attempts, 0), COALESCE(d.updated_at_us, 0), COALESCE(d.status, 'pending'), \
+                        d.last_error, d.response, COALESCE(d.last_duration_us, 0) \
+                 FROM u LEFT JOIN deliveries d ON d.id = u.id \
+                 WHERE u.id IS NOT NULL AND (d.id IS NULL OR d.last_duration_us IS NOT NULL);\n",
             );
         }
 
-        for chunk in batch.updates.chunks(ROWS_PER_STATEMENT) {
+        for chunk in batch.superseded.chunks(ROWS_PER_STATEMENT) {
             q.push(
                 "INSERT INTO delivery_attempts (delivery_id, attempt, at_us, status, error, \
                  response, duration_us) SELECT * FROM (",
@@ -195,6 +204,30 @@ impl SqliteStore {
             q.push(") WHERE column1 IS NOT NULL;\n");
         }
 
+        for chunk in batch.latest.chunks(ROWS_PER_STATEMENT) {
+            q.push(
+                "WITH u (id, status, attempts, next_attempt_at_us, last_error, response, \
+                 updated_at_us, duration_us) AS (",
+            );
+            q.push_values(padded(chunk), |mut b, u| {
+                let Some(u) = u else { return nulls(b, 8) };
+                b.push_bind(u.id.as_str())
+                    .push_bind(u.status)
+                    .push_bind(u.attempts)
+                    .push_bind(u.next_attempt_at_us)
+                    .push_bind(u.error.as_deref())
+                    .push_bind(u.response.as_deref())
+                    .push_bind(u.at_us)
+                    .push_bind(u.duration_us);
+            });
+            q.push(
+                ") UPDATE deliveries SET status = u.status, attempts = u.attempts, \
+                 next_attempt_at_us = u.next_attempt_at_us, last_error = u.last_error, \
+                 response = u.response, updated_at_us = u.updated_at_us, last_duration_us = u.duration_us \
+                 FROM u WHERE deliveries.id = u.id;\n",
+            );
+        }
+
         q.push("COMMIT;");
         match q.build().execute(&mut *connection).await {
             Ok(_) => Ok(()),
@@ -202,10 +235,10 @@ impl SqliteStore {
                 // Whatever statement failed, the transaction may still be open.
                 let _ = sqlx::query("ROLLBACK").execute(&mut *connection).await;
                 match error {
-                    // Every update also appends an attempt, whose foreign key
-                    // finds an unknown delivery.
+                    // An unknown delivery's update inserts an attempt whose
+                    // foreign key finds no delivery.
                     sqlx::Error::Database(e)
-                        if !batch.updates.is_empty() && e.kind() == sqlx::error::ErrorKind::ForeignKeyViolation =>
+                        if !batch.latest.is_empty() && e.kind() == sqlx::error::ErrorKind::ForeignKeyViolation =>
                     {
                         Err(WriteError::UnknownDelivery)
                     }

@@ -742,6 +742,184 @@ async fn migrations_are_idempotent(fixture: Fixture) {
     assert_eq!(applied as usize, expected);
 }
 
+impl Fixture {
+    /// Creates the journal's schema as it was after migration `last`, before the later ones.
+    async fn migrate_up_to(&self, last: i64) {
+        let all = if self.is_sqlite() {
+            &sqlite::MIGRATOR
+        } else {
+            &postgres::MIGRATOR
+        };
+        let migrator = sqlx::migrate::Migrator {
+            migrations: std::borrow::Cow::Owned(all.iter().filter(|m| m.version <= last).cloned().collect()),
+            ..sqlx::migrate::Migrator::DEFAULT
+        };
+        match &self.location {
+            JournalLocation::Sqlite(path) => {
+                std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+                let options = sqlx::sqlite::SqliteConnectOptions::new()
+                    .filename(path)
+                    .create_if_missing(true);
+                let mut conn = sqlx::SqliteConnection::connect_with(&options).await.unwrap();
+                migrator.run(&mut conn).await.unwrap();
+                conn.close().await.unwrap();
+            }
+            JournalLocation::Postgres(url) => {
+                let mut conn = sqlx::PgConnection::connect(url).await.unwrap();
+                migrator.run(&mut conn).await.unwrap();
+                conn.close().await.unwrap();
+            }
+        }
+    }
+}
+
+/// A journal written before deliveries kept their payload and context apart
+/// (migration 0007): after the upgrade its pending delivery is still due, with
+/// its payload and context, and can be delivered; a delivered one keeps its
+/// payload, response and history.
+async fn an_upgrade_keeps_pending_deliveries_deliverable(fixture: Fixture) {
+    fixture.migrate_up_to(6).await;
+    let us = at(0).timestamp_micros();
+    fixture
+        .execute(&format!(
+            "INSERT INTO messages (id, route, received_at_us, status, source, content_type, raw, trace, duration_us)
+             VALUES ('m1', 'old', {us}, 'processed', '{{}}', 'text/plain', {raw}, '[]', 5);
+             INSERT INTO deliveries (id, message_id, route, destination, ordinal, status, payload, content_type,
+                                     context, attempts, created_at_us, next_attempt_at_us, updated_at_us, response)
+             VALUES ('d1', 'm1', 'old', 'registry', 0, 'pending', '<p>1</p>', 'application/xml',
+                     '{{\"vars\":{{\"n\":1}}}}', 0, {us}, {us}, {us}, NULL),
+                    ('d2', 'm1', 'old', 'archive', 1, 'delivered', '<p>2</p>', 'application/xml',
+                     '{{}}', 1, {us}, NULL, {us}, '{{\"status\":200}}');
+             INSERT INTO delivery_attempts (delivery_id, attempt, at_us, status, response, duration_us)
+             VALUES ('d2', 1, {us}, 'delivered', '{{\"status\":200}}', 7);",
+            raw = if fixture.is_sqlite() { "X'6869'" } else { "'\\x6869'" },
+        ))
+        .await;
+    let journal = fixture.open().await;
+    let due = journal
+        .due_deliveries("old", "registry", at(1), 10, DueKind::All)
+        .await
+        .unwrap();
+    assert_eq!(due.len(), 1);
+    assert_eq!(
+        (due[0].id.as_str(), due[0].payload.as_str(), &due[0].context),
+        ("d1", "<p>1</p>", &json!({"vars": {"n": 1}}))
+    );
+    journal
+        .update_delivery(update("d1", DeliveryStatus::Delivered, 1, at(2)))
+        .await
+        .unwrap();
+    let stored = journal.message("m1").await.unwrap().unwrap();
+    let deliveries: Vec<_> = stored
+        .deliveries
+        .iter()
+        .map(|d| (d.id.as_str(), d.status, d.payload.as_str(), d.history.len()))
+        .collect();
+    assert_eq!(
+        deliveries,
+        [
+            ("d1", DeliveryStatus::Delivered, "<p>1</p>", 1),
+            ("d2", DeliveryStatus::Delivered, "<p>2</p>", 1)
+        ]
+    );
+    assert_eq!(stored.deliveries[1].response, Some(json!({"status": 200})));
+    assert!(journal.pending_destinations().await.unwrap().is_empty());
+    journal.shutdown().await;
+}
+
+/// Deliveries of one message with the same payload and context share one
+/// stored body; each still reads back its own, also after an update.
+async fn deliveries_with_the_same_body_share_it(fixture: Fixture) {
+    let journal = fixture.open().await;
+    let mut record = message("hub", at(0));
+    let (hospital, hub_db, monitor) = (delivery("x"), delivery("x"), delivery("monitor"));
+    record.deliveries = vec![
+        NewDelivery {
+            destination: "hospital".into(),
+            ..hospital
+        },
+        NewDelivery {
+            destination: "hub-db".into(),
+            ..hub_db
+        },
+        monitor,
+    ];
+    let ids: Vec<_> = record.deliveries.iter().map(|d| d.id.clone()).collect();
+    journal.record(record.clone()).await.unwrap();
+    assert_eq!(fixture.count("SELECT COUNT(*) FROM delivery_bodies").await, 2);
+    journal
+        .update_delivery(update(&ids[1], DeliveryStatus::Delivered, 1, at(1)))
+        .await
+        .unwrap();
+    let stored = journal.message(&record.id).await.unwrap().unwrap();
+    let read: Vec<_> = stored
+        .deliveries
+        .iter()
+        .map(|d| (d.destination.as_str(), d.payload.as_str(), d.context.clone()))
+        .collect();
+    let written: Vec<_> = record
+        .deliveries
+        .iter()
+        .map(|d| (d.destination.as_str(), d.payload.as_str(), d.context.clone()))
+        .collect();
+    assert_eq!(read, written);
+    let due = journal
+        .due_deliveries("hub", "hospital", at(1), 10, DueKind::All)
+        .await
+        .unwrap();
+    assert_eq!((due.len(), due[0].payload.as_str()), (1, "<to>x</to>"));
+    journal.shutdown().await;
+}
+
+/// A delivery's last attempt is its row (migration 0008): one done at the
+/// first attempt writes no history row, and the attempts before the last
+/// move into the history as later ones come, in order.
+async fn the_last_attempt_lives_in_the_delivery_row(fixture: Fixture) {
+    let journal = fixture.open().await;
+    let mut record = message("once", at(0));
+    record.deliveries = vec![delivery("fast"), delivery("slow")];
+    let (fast, slow) = (record.deliveries[0].id.clone(), record.deliveries[1].id.clone());
+    journal.record(record.clone()).await.unwrap();
+    journal
+        .update_delivery(update(&fast, DeliveryStatus::Delivered, 1, at(1)))
+        .await
+        .unwrap();
+    for (attempts, status) in [(1, DeliveryStatus::Pending), (2, DeliveryStatus::Pending)] {
+        journal
+            .update_delivery(DeliveryUpdate {
+                error: Some(format!("refused {attempts}")),
+                ..update(&slow, status, attempts, at(i64::from(attempts)))
+            })
+            .await
+            .unwrap();
+    }
+    journal
+        .update_delivery(update(&slow, DeliveryStatus::Dead, 3, at(3)))
+        .await
+        .unwrap();
+    let history_rows = format!("SELECT COUNT(*) FROM delivery_attempts WHERE delivery_id = '{fast}'");
+    assert_eq!(fixture.count(&history_rows).await, 0);
+    let stored = journal.message(&record.id).await.unwrap().unwrap();
+    let history = |i: usize| -> Vec<_> {
+        stored.deliveries[i]
+            .history
+            .iter()
+            .map(|a| (a.attempt, a.status, a.error.clone()))
+            .collect()
+    };
+    assert_eq!(history(0), [(1, DeliveryStatus::Delivered, None)]);
+    assert_eq!(
+        history(1),
+        [
+            (1, DeliveryStatus::Pending, Some("refused 1".to_string())),
+            (2, DeliveryStatus::Pending, Some("refused 2".to_string())),
+            (3, DeliveryStatus::Dead, None)
+        ]
+    );
+    assert_eq!(stored.deliveries[1].history[2].at, at(3));
+    journal.shutdown().await;
+}
+
 async fn durability_reaches_the_writer(fixture: Fixture) {
     for (durability, sqlite, postgres) in [(Durability::Full, "2", "on"), (Durability::Normal, "1", "off")] {
         let journal = Journal::open(&fixture.location, durability).await.unwrap();
@@ -1300,6 +1478,9 @@ on_both_backends!(
     one_faulty_write_fails_alone,
     reopening_keeps_everything,
     migrations_are_idempotent,
+    an_upgrade_keeps_pending_deliveries_deliverable,
+    deliveries_with_the_same_body_share_it,
+    the_last_attempt_lives_in_the_delivery_row,
     durability_reaches_the_writer,
     invalid_text_is_refused_before_writing,
     selects_messages_to_reprocess,
