@@ -99,7 +99,10 @@ impl Worker {
     }
 
     /// Reads due deliveries and claims those not held already.
-    async fn read(&self, engine: &Engine, ordered: bool, limit: u32) -> Vec<PendingDelivery> {
+    /// Due deliveries this worker does not hold yet, up to `limit`, and whether more may
+    /// be due: the read was full and brought new ones (a read of only held ones says no,
+    /// so that a worker busy with them does not read again and again).
+    async fn read(&self, engine: &Engine, ordered: bool, limit: u32) -> (Vec<PendingDelivery>, bool) {
         let kind = {
             let mut claims = self.claims.lock().unwrap();
             claims.finished_during_read = Some(HashSet::new());
@@ -120,10 +123,11 @@ impl Worker {
             Err(e) => {
                 tracing::error!(route = %self.route, destination = %self.destination, "cannot read the delivery queue: {e}");
                 claims.backlog |= kind == DueKind::All;
-                return Vec::new();
+                return (Vec::new(), false);
             }
         };
-        if kind == DueKind::All && due.len() as u32 >= limit {
+        let full = due.len() as u32 >= limit;
+        if kind == DueKind::All && full {
             claims.backlog = true;
         }
         let fresh: Vec<_> = due
@@ -133,7 +137,8 @@ impl Worker {
         for delivery in &fresh {
             claims.held.insert(delivery.id.clone());
         }
-        fresh
+        let more_due = full && !fresh.is_empty();
+        (fresh, more_due)
     }
 
     /// Whether the destination has nothing queued at all, due or not.
@@ -207,7 +212,13 @@ async fn run(
         if room > 0 && queue.is_empty() && Instant::now() >= read_at {
             read_at = Instant::now() + POLL_EVERY;
             let limit = if ordered { room as u32 } else { BATCH };
-            queue.extend(worker.read(&engine, ordered, limit).await);
+            let (found, more_due) = worker.read(&engine, ordered, limit).await;
+            if more_due {
+                // Read again as soon as these went out, not at the next poll, or a
+                // backlog drains at no more than BATCH per POLL_EVERY.
+                read_at = Instant::now();
+            }
+            queue.extend(found);
             if !queue.is_empty() {
                 continue;
             }
