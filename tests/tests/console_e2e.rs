@@ -66,6 +66,7 @@ steps:
   - parse: { format: hl7 }
   - validate:
       required: [PID-3.1, PID-5.1]
+  - set: { PID-8: { value: F } }
 "#;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -1,5 +1,7 @@
 // What a step changed: the differences between two JSON values, path by path.
 
+import { looksLikeHl7, parseEr7 } from './hl7.js';
+
 /** A path segment: `.name`, or `[index]`, or `["odd name"]`. */
 function step(path, key) {
   if (typeof key === 'number') return `${path}[${key}]`;
@@ -81,20 +83,63 @@ export function hl7Positions(tree) {
 }
 
 /**
+ * An ER7 message's positions, named as `hl7Positions` names its tree's: what an MLLP
+ * source's body was before the first step, which the journal keeps only as text.
+ */
+export function er7Positions(text) {
+  const positions = {};
+  const occurrences = {};
+  for (const segment of parseEr7(text).segments) {
+    if (segment.id === '?') continue;
+    occurrences[segment.id] = (occurrences[segment.id] ?? 0) + 1;
+    const count = occurrences[segment.id];
+    const name = count > 1 ? `${segment.id}[${count}]` : segment.id;
+    const header = segment.id === 'MSH' || segment.id === 'FHS' || segment.id === 'BHS';
+    for (const field of segment.fields) {
+      const base = `${name}-${field.number}`;
+      if (header && field.number <= 2) {
+        if (field.value !== '') positions[base] = field.value;
+        continue;
+      }
+      const repeated = field.repetitions.length > 1;
+      field.repetitions.forEach((components, r) => {
+        const at = repeated ? `${base}[${r + 1}]` : base;
+        const single = components.length === 1 && components[0].length === 1;
+        components.forEach((subcomponents, c) => {
+          subcomponents.forEach((value, s) => {
+            if (value === '') return;
+            const path = single ? at : subcomponents.length === 1 ? `${at}.${c + 1}` : `${at}.${c + 1}.${s + 1}`;
+            positions[path] = value;
+          });
+        });
+      });
+    }
+  }
+  return positions;
+}
+
+const positionsOf = (value) => {
+  if (isHl7Tree(value)) return hl7Positions(value);
+  if (typeof value === 'string' && looksLikeHl7(value)) return er7Positions(value);
+  return null;
+};
+
+/**
  * What changed in one scope (`body`, `vars` ...). An HL7 message's tree is
  * compared position by position (`body PID-5.1`), not by its JSON shape.
  */
 export function diffScope(scope, before, after) {
   if (!isHl7Tree(before) && !isHl7Tree(after)) return diffValues(before, after, scope);
   const changes = [];
-  if (before !== undefined && !isHl7Tree(before)) changes.push({ path: scope, kind: 'removed', before });
-  const old = isHl7Tree(before) ? hl7Positions(before) : {};
+  const old = positionsOf(before);
+  if (before !== undefined && old === null) changes.push({ path: scope, kind: 'removed', before });
   const now = isHl7Tree(after) ? hl7Positions(after) : {};
-  for (const position of [...Object.keys(old), ...Object.keys(now).filter((p) => !(p in old))]) {
+  const was = old ?? {};
+  for (const position of [...Object.keys(was), ...Object.keys(now).filter((p) => !(p in was))]) {
     const path = `${scope} ${position}`;
-    if (!(position in now)) changes.push({ path, kind: 'removed', before: old[position] });
-    else if (!(position in old)) changes.push({ path, kind: 'added', after: now[position] });
-    else if (old[position] !== now[position]) changes.push({ path, kind: 'changed', before: old[position], after: now[position] });
+    if (!(position in now)) changes.push({ path, kind: 'removed', before: was[position] });
+    else if (!(position in was)) changes.push({ path, kind: 'added', after: now[position] });
+    else if (was[position] !== now[position]) changes.push({ path, kind: 'changed', before: was[position], after: now[position] });
   }
   if (after !== undefined && !isHl7Tree(after)) changes.push(...leaves(after, scope, 'added'));
   return changes;

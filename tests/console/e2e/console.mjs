@@ -217,6 +217,11 @@ await step('an HL7 message shows its segments and fields by name', async () => {
   assert.match(input, /PID-5/);
   assert.match(input, /患者姓名/);
   assert.match(input, /张三/);
+  // The set step's change, by HL7 position.
+  await operator.click('#trace-table tbody tr[data-step="2"]');
+  await operator.waitForFunction(() => document.querySelector('#step-diff')?.textContent.includes('body PID-8'), null, WAIT);
+  const change = await operator.$$eval('#step-diff tbody tr', (rows) => rows.map((r) => Array.from(r.children, (c) => c.textContent)));
+  assert.deepEqual(change, [['body PID-8', '修改', 'M', 'F']]);
   await shot(operator, '07-hl7');
 });
 

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { diffValues, diffScope, hl7Positions, isHl7Tree, statesOfTrace } from '../../../ui-static/js/diff.js';
+import { diffValues, diffScope, er7Positions, hl7Positions, isHl7Tree, statesOfTrace } from '../../../ui-static/js/diff.js';
 
 test('objects are compared path by path, in document order', () => {
   const before = { a: 1, b: { c: 'x', d: [1, 2] }, gone: true };
@@ -43,8 +43,12 @@ test('an HL7 tree is read by position', () => {
 });
 
 test('an HL7 parse and an HL7 edit show HL7 positions', () => {
+  // Text that is no HL7 message goes whole; an HL7 one is compared position by position.
+  const fromText = diffScope('body', 'not hl7', adt);
+  assert.deepEqual(fromText[0], { path: 'body', kind: 'removed', before: 'not hl7' });
+  assert.ok(fromText.some((c) => c.path === 'body PID-5.1' && c.kind === 'added' && c.after === '张'));
   const parsed = diffScope('body', 'MSH|^~\\&|HIS', adt);
-  assert.deepEqual(parsed[0], { path: 'body', kind: 'removed', before: 'MSH|^~\\&|HIS' });
+  assert.ok(!parsed.some((c) => c.path === 'body' || c.path === 'body MSH-3'), JSON.stringify(parsed));
   assert.ok(parsed.some((c) => c.path === 'body PID-5.1' && c.kind === 'added' && c.after === '张'));
   const edited = structuredClone(adt);
   edited.segments[1][5][1] = '李';
@@ -57,4 +61,25 @@ test('each step sees the scopes the steps before it left', () => {
   assert.deepEqual(states[0].before, { body: 'raw' });
   assert.deepEqual(states[1].before, { body: { a: 1 } });
   assert.deepEqual(states[2].after, { body: { a: 1 }, vars: { x: 1 } });
+});
+
+test('an MLLP body before the steps is its ER7 text, compared by position with the tree a step made', () => {
+  const er7 = 'MSH|^~\\&|HIS\rPID|1||P1^^^H~BA1||张^三||19800101|M\rOBX|1||||6.5\rOBX|2||||7.1';
+  const positions = er7Positions(er7);
+  assert.equal(positions['MSH-1'], '|');
+  assert.equal(positions['MSH-2'], '^~\\&');
+  assert.equal(positions['PID-3[1].1'], 'P1');
+  assert.equal(positions['PID-3[2]'], 'BA1');
+  assert.equal(positions['PID-5.1'], '张');
+  assert.equal(positions['PID-8'], 'M');
+  assert.equal(positions['OBX[2]-5'], '7.1');
+  const tree = {
+    segments: [
+      { segment: 'MSH', 1: '|', 2: '^~\\&', 3: 'HIS' },
+      { segment: 'PID', 1: '1', 2: '', 3: [{ 1: 'P1', 2: '', 3: '', 4: 'H' }, 'BA1'], 4: '', 5: { 1: '李', 2: '三' }, 6: '', 7: '19800101', 8: 'M' },
+      { segment: 'OBX', 1: '1', 5: '6.5' },
+      { segment: 'OBX', 1: '2', 5: '7.1' },
+    ],
+  };
+  assert.deepEqual(diffScope('body', er7, tree), [{ path: 'body PID-5.1', kind: 'changed', before: '张', after: '李' }]);
 });

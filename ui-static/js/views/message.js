@@ -4,10 +4,11 @@
 // attempts; reprocess of the message or of one delivery.
 
 import { get, post } from '../api.js';
-import { h, replace, toast } from '../dom.js';
+import { append, h, replace, toast } from '../dom.js';
 import { t, statusText, formatTime, formatMicros } from '../i18n.js';
 import { bodyView, prettyJson } from '../format.js';
 import { diffScope, statesOfTrace } from '../diff.js';
+import { looksLikeHl7 } from '../hl7.js';
 import { statusBadge, keysText } from './messages.js';
 
 function operatorButton(session, label, attributes, action) {
@@ -90,14 +91,14 @@ function stepDetail(entry, state) {
   };
   const diffButton = h('button', { type: 'button', id: 'show-diff', onclick: () => show('diff') }, t('view.changed'));
   const outputButton = h('button', { type: 'button', id: 'show-output', onclick: () => show('output') }, t('view.output'));
-  // A source that decodes the message itself (SOAP parameters, HL7 over MLLP) leaves no record
-  // of the body before the first step that changes it: there is nothing to compare with.
+  // A source that decodes the message itself into another shape (SOAP parameters) leaves no
+  // record of the body before the first step that changes it: there is nothing to compare with.
   const unknown = scopes.filter((scope) => !(scope in state.before));
-  holder.append(
+  append(holder, [
     h('div', { class: 'section-head' }, h('h3', {}, `${entry.index + 1}. ${entry.step}`), h('div', { class: 'view-switch' }, diffButton, outputButton)),
     unknown.length ? h('p', { class: 'muted' }, t('msg.before_unknown', { scopes: unknown.join(', ') })) : null,
     content,
-  );
+  ]);
   show(unknown.length ? 'output' : 'diff');
   return holder;
 }
@@ -105,10 +106,12 @@ function stepDetail(entry, state) {
 function traceSection(m) {
   const trace = m.trace ?? [];
   if (trace.length === 0) return h('p', { class: 'muted' }, t('msg.no_trace'));
-  // Before the steps the body is the raw text, unless the source decoded it (then the
-  // journal holds only what the steps made of it).
+  // Before the steps the body is the raw text: as text for a parse step to read, or an HL7
+  // message an MLLP source decoded (compared by position). Another source's decoding (SOAP
+  // parameters) leaves no record of the body before the first step that changes it.
   const firstBodyWriter = trace.find((entry) => entry.output && 'body' in entry.output);
-  const rawBody = firstBodyWriter?.step === 'parse' && m.raw_encoding === 'utf-8' && m.raw !== null;
+  const rawText = m.raw_encoding === 'utf-8' && typeof m.raw === 'string' && !m.pruned_at;
+  const rawBody = rawText && (firstBodyWriter?.step === 'parse' || looksLikeHl7(m.raw));
   const initial = { vars: {}, headers: m.source ?? {}, ...(rawBody ? { body: m.raw } : {}) };
   const states = statesOfTrace(trace, initial);
   const detail = h('div', { class: 'panel' });
