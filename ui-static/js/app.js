@@ -6,6 +6,7 @@ import { get, post, onUnauthorized, ApiError } from './api.js';
 import { h, replace, toast } from './dom.js';
 import { t, lang, setLang } from './i18n.js';
 import { reloadDialog } from './reload.js';
+import { operatorButton } from './actions.js';
 import * as dashboard from './views/dashboard.js';
 import * as messages from './views/messages.js';
 import * as message from './views/message.js';
@@ -75,21 +76,10 @@ function renderHeader() {
     h('a', { href: '#/callers', dataset: { section: 'callers' } }, t('nav.callers')),
     session.may('admin') ? h('a', { href: '#/users', dataset: { section: 'users' } }, t('nav.users')) : null,
   );
-  const operator = session.may('operator');
   const actions = document.getElementById('top-actions');
   replace(
     actions,
-    h(
-      'button',
-      {
-        type: 'button',
-        id: 'reload-button',
-        disabled: !operator,
-        title: operator ? null : t('needs.operator'),
-        onclick: () => reloadDialog(),
-      },
-      t('reload'),
-    ),
+    operatorButton(session, t('reload'), { id: 'reload-button' }, () => reloadDialog()),
     h('button', { type: 'button', id: 'lang-button', onclick: switchLanguage }, t('lang.switch')),
     h('span', { class: 'who', id: 'who' }, `${session.me.name} · ${t(`role.${session.me.role}`)}`),
     session.me.via === 'session'

@@ -32,8 +32,9 @@ function labeller(buckets) {
 
 /** Stacks of processed, filtered and errors (rejected + failed) per bucket of GET /api/stats. */
 export function throughputChart(buckets, width = 1000, unit = t('chart.per_minute')) {
-  const [left, bottom, top] = [3 * rem(), 1.4 * rem(), 0.6 * rem()];
-  const height = Math.round(13 * rem());
+  const em = rem();
+  const [left, bottom, top] = [3 * em, 1.4 * em, 0.6 * em];
+  const height = Math.round(13 * em);
   const fullWidth = Math.max(320, Math.round(width));
   const series = [
     { name: 'processed', value: (b) => b.processed },
@@ -50,7 +51,7 @@ export function throughputChart(buckets, width = 1000, unit = t('chart.per_minut
   for (const value of Number.isInteger(max / 2) ? [0, max / 2, max] : [0, max]) {
     axis.append(
       svg('line', { x1: left, x2: fullWidth, y1: y(value), y2: y(value) }),
-      svg('text', { x: left - 4, y: y(value) + rem() * 0.25, 'text-anchor': 'end' }, formatNumber(value)),
+      svg('text', { x: left - 4, y: y(value) + em * 0.25, 'text-anchor': 'end' }, formatNumber(value)),
     );
   }
   const labelEvery = Math.max(1, Math.ceil(buckets.length / 6));
@@ -58,7 +59,7 @@ export function throughputChart(buckets, width = 1000, unit = t('chart.per_minut
   buckets.forEach((bucket, index) => {
     const x = left + index * slot;
     if (index % labelEvery === 0) {
-      axis.append(svg('text', { x: x + slot / 2, y: height - rem() * 0.25, 'text-anchor': 'middle' }, clock(bucket.start)));
+      axis.append(svg('text', { x: x + slot / 2, y: height - em * 0.25, 'text-anchor': 'middle' }, clock(bucket.start)));
     }
     let base = 0;
     const group = svg('g', { class: 'stack' });

@@ -82,40 +82,33 @@ export function hl7Positions(tree) {
   return positions;
 }
 
+const numbered = (items) => Object.fromEntries(items.map((item, i) => [String(i + 1), item]));
+
+/** An ER7 message as the engine's value tree of it (docs/value-model-hl7.md). */
+function er7Tree(text) {
+  const component = (subcomponents) => (subcomponents.length === 1 ? subcomponents[0] : numbered(subcomponents));
+  const repetition = (components) => (components.length === 1 ? component(components[0]) : numbered(components.map(component)));
+  const segments = parseEr7(text)
+    .segments.filter((segment) => segment.id !== '?')
+    .map((segment) => {
+      const header = segment.id === 'MSH' || segment.id === 'FHS' || segment.id === 'BHS';
+      const tree = { segment: segment.id };
+      for (const field of segment.fields) {
+        const repetitions = field.repetitions;
+        if (header && field.number <= 2) tree[field.number] = field.value;
+        else tree[field.number] = repetitions.length === 1 ? repetition(repetitions[0]) : repetitions.map(repetition);
+      }
+      return tree;
+    });
+  return { segments };
+}
+
 /**
  * An ER7 message's positions, named as `hl7Positions` names its tree's: what an MLLP
  * source's body was before the first step, which the journal keeps only as text.
  */
 export function er7Positions(text) {
-  const positions = {};
-  const occurrences = {};
-  for (const segment of parseEr7(text).segments) {
-    if (segment.id === '?') continue;
-    occurrences[segment.id] = (occurrences[segment.id] ?? 0) + 1;
-    const count = occurrences[segment.id];
-    const name = count > 1 ? `${segment.id}[${count}]` : segment.id;
-    const header = segment.id === 'MSH' || segment.id === 'FHS' || segment.id === 'BHS';
-    for (const field of segment.fields) {
-      const base = `${name}-${field.number}`;
-      if (header && field.number <= 2) {
-        if (field.value !== '') positions[base] = field.value;
-        continue;
-      }
-      const repeated = field.repetitions.length > 1;
-      field.repetitions.forEach((components, r) => {
-        const at = repeated ? `${base}[${r + 1}]` : base;
-        const single = components.length === 1 && components[0].length === 1;
-        components.forEach((subcomponents, c) => {
-          subcomponents.forEach((value, s) => {
-            if (value === '') return;
-            const path = single ? at : subcomponents.length === 1 ? `${at}.${c + 1}` : `${at}.${c + 1}.${s + 1}`;
-            positions[path] = value;
-          });
-        });
-      });
-    }
-  }
-  return positions;
+  return hl7Positions(er7Tree(text));
 }
 
 const positionsOf = (value) => {

@@ -9,16 +9,8 @@ import { t, statusText, formatTime, formatMicros } from '../i18n.js';
 import { bodyView, prettyJson } from '../format.js';
 import { diffScope, statesOfTrace } from '../diff.js';
 import { looksLikeHl7 } from '../hl7.js';
+import { operatorButton } from '../actions.js';
 import { statusBadge, keysText } from './messages.js';
-
-function operatorButton(session, label, attributes, action) {
-  const allowed = session.may('operator');
-  return h(
-    'button',
-    { type: 'button', ...attributes, disabled: !allowed, title: allowed ? null : t('needs.operator'), onclick: action },
-    label,
-  );
-}
 
 function facts(m) {
   const row = (label, value) => (value === null || value === undefined || value === '' ? null : [h('dt', {}, label), h('dd', {}, value)]);

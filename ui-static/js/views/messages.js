@@ -5,6 +5,7 @@
 import { get, post, withQuery } from '../api.js';
 import { h, replace, toast } from '../dom.js';
 import { t, statusText, formatTime, formatMicros } from '../i18n.js';
+import { operatorButton } from '../actions.js';
 
 const STATUSES = ['processed', 'filtered', 'rejected', 'failed'];
 const PAGE = 50;
@@ -132,11 +133,8 @@ export function render(main, { params }, session) {
   const tbody = h('tbody', {});
   const more = h('button', { type: 'button', id: 'more-button', hidden: true }, t('msgs.more'));
   const note = h('p', { class: 'muted', id: 'search-note' });
-  const operator = session.may('operator');
-  const bulk = h(
-    'button',
-    { type: 'button', id: 'bulk-button', disabled: !operator, title: operator ? t('msgs.bulk_needs') : t('needs.operator'), onclick: () => bulkReprocess(query) },
-    t('msgs.bulk'),
+  const bulk = operatorButton(session, t('msgs.bulk'), { id: 'bulk-button', title: t('msgs.bulk_needs') }, () =>
+    bulkReprocess(query),
   );
   const formHolder = h('div', {});
   main.append(

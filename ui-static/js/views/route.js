@@ -7,6 +7,7 @@ import { t, formatTime } from '../i18n.js';
 import { throughputChart } from '../chart.js';
 import { poll } from '../poll.js';
 import { LiveBuckets } from '../live.js';
+import { operatorButton } from '../actions.js';
 import { listenerText, stateBadge, routesTable, lastHour, chartWidth } from './dashboard.js';
 
 const EVERY_MS = 3000;
@@ -18,7 +19,6 @@ export function render(main, { id }, session) {
   const chart = h('div', { class: 'panel' }, h('h3', {}, t('route.chart')));
   const config = h('div', {});
   main.append(head, counters, chart, config);
-  const operator = session.may('operator');
 
   const act = async (action) => {
     try {
@@ -40,17 +40,11 @@ export function render(main, { id }, session) {
     }
     if (live.add(route.counters)) drawChart();
     const paused = route.state.state === 'paused';
-    const toggle = h(
-      'button',
-      {
-        type: 'button',
-        id: paused ? 'resume-button' : 'pause-button',
-        class: paused ? 'primary' : 'danger',
-        disabled: !operator,
-        title: operator ? null : t('needs.operator'),
-        onclick: () => act(paused ? 'resume' : 'pause'),
-      },
+    const toggle = operatorButton(
+      session,
       t(paused ? 'route.resume' : 'route.pause'),
+      { id: paused ? 'resume-button' : 'pause-button', class: paused ? 'primary' : 'danger' },
+      () => act(paused ? 'resume' : 'pause'),
     );
     replace(
       head,

@@ -14,8 +14,8 @@ use std::net::IpAddr;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-pub const MAX_ATTEMPTS: usize = 10;
-pub const WINDOW: Duration = Duration::from_secs(15 * 60);
+const MAX_ATTEMPTS: usize = 10;
+const WINDOW: Duration = Duration::from_secs(15 * 60);
 /// Addresses remembered at most; beyond, those whose attempts all left the
 /// window are forgotten first, then the quietest.
 const MAX_ADDRESSES: usize = 10_000;
