@@ -27,6 +27,20 @@ pub fn free_port() -> u16 {
         .port()
 }
 
+/// The files a `file` destination has finished writing in `dir`: its
+/// in-progress `.medbus-*.tmp` files (renamed into place when complete) and
+/// other hidden files left out. Empty when `dir` does not exist yet.
+pub fn written_files(dir: &std::path::Path) -> Vec<std::fs::DirEntry> {
+    std::fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .flatten()
+                .filter(|e| !e.file_name().to_string_lossy().starts_with('.'))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 /// A PostgreSQL database of its own for one test, dropped by `drop_database`.
 pub async fn create_postgres_database() -> String {
     use sqlx::Executor;

@@ -3,7 +3,7 @@
 //! file being read when medbus stopped is read again without repeating the
 //! messages the journal already holds.
 
-use medbus_tests::{Medbus, Setup};
+use medbus_tests::{written_files, Medbus, Setup};
 use sqlx::{Connection, Row};
 use std::path::Path;
 use std::time::Duration;
@@ -97,7 +97,7 @@ async fn a_batch_becomes_its_messages_and_the_file_moves_to_done() {
         [Some(0), Some(1), Some(2)]
     );
     let out = medbus.data_dir.join("out");
-    wait_until("three deliveries", || names(&out).len() == 3).await;
+    wait_until("three deliveries", || written_files(&out).len() == 3).await;
     assert_eq!(
         std::fs::read_to_string(out.join("P2.hl7")).unwrap(),
         "MSH|^~\\&|HIS|XMZSYY|EMPI|P|20261122090100||ADT^A04|B2|P|2.5\rPID|1||P2||李^四\r"

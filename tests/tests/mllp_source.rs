@@ -5,7 +5,7 @@
 //! crash under load).
 
 use medbus_tests::hl7::mllp_send;
-use medbus_tests::{free_port, Medbus, Setup};
+use medbus_tests::{free_port, written_files, Medbus, Setup};
 use sqlx::{Connection, Row};
 use std::collections::HashSet;
 use std::time::Duration;
@@ -77,9 +77,7 @@ async fn a_sender_gets_aa_once_the_message_is_journaled_and_it_is_delivered_as_e
     let out = medbus.data_dir.join("out");
     let mut written = Vec::new();
     for _ in 0..50 {
-        written = std::fs::read_dir(&out)
-            .map(|d| d.flatten().collect())
-            .unwrap_or_default();
+        written = written_files(&out);
         if !written.is_empty() {
             break;
         }
@@ -208,9 +206,7 @@ async fn garbage_malformed_frames_enhanced_mode_and_gb18030() {
     assert_eq!(statuses[1], ("rejected".into(), Some("INVALID_HL7".into()), None));
     // The ER7 written out for the GB 18030 message holds the name decoded.
     for _ in 0..50 {
-        let files: Vec<_> = std::fs::read_dir(medbus.data_dir.join("out"))
-            .map(|d| d.flatten().collect())
-            .unwrap_or_default();
+        let files = written_files(&medbus.data_dir.join("out"));
         if files.len() == 4 {
             let texts: Vec<String> = files
                 .iter()
