@@ -13,8 +13,10 @@
 # connection, >= 15,000 on 8), which apply to the issue's route. Not part of the tests.
 #
 #   bench/his-adt-mllp.sh [seconds=10]
+# MEDBUS_BIN=path runs that medbus binary instead of the one built here (to compare builds).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. bench/cpu.sh
 seconds=${1:-10}
 warmup=1
 message=bench/fixtures/adt-a01.hl7
@@ -81,7 +83,8 @@ YAML
 MEDBUS_HTTP_ADDR="127.0.0.1:$http_port" MEDBUS_ADMIN_ADDR="127.0.0.1:$admin_port" MEDBUS_DATA_DIR="$work/data" \
 MEDBUS_LISTENER_HIS_ADT="127.0.0.1:$adt_port" MEDBUS_LISTENER_HIS_DEMO="127.0.0.1:$demo_port" \
 MEDBUS_LISTENER_ER_HUB="127.0.0.1:$hub_port" MEDBUS_LISTENER_ER_DEMO="127.0.0.1:$hub_demo_port" MEDBUS_LOG=warn MEDBUS_JOURNAL_DURABILITY="${DURABILITY:-full}" \
-  "$bin/medbus" run -c "$work/medbus.yaml" 2> "$work/medbus.log" &
+  "${MEDBUS_BIN:-$bin/medbus}" run -c "$work/medbus.yaml" 2> "$work/medbus.log" &
+medbus_pid=$!
 for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$admin_port/health" >/dev/null && break; sleep 0.1; done
 curl -sf "http://127.0.0.1:$admin_port/health" >/dev/null || {
   echo "medbus did not come up; its log:" >&2; cat "$work/medbus.log" >&2; exit 1; }
@@ -97,14 +100,18 @@ fi
 before=$(journal_totals)
 read -r route1_rate route1_p99 route1_failed < <(measure "$route_port" 1)
 after1=$(journal_totals)
+cpu_route8_before=$(cpu_snapshot "$medbus_pid")
 read -r route8_rate route8_p99 route8_failed < <(measure "$route_port" 8)
+cpu_route8_after=$(cpu_snapshot "$medbus_pid")
 after8=$(journal_totals)
 read -r route_busy1 route_batch1 < <(journal_use "$before" "$after1")
 read -r route_busy8 route_batch8 < <(journal_use "$after1" "$after8")
 before=$(journal_totals)
 read -r adt1_rate adt1_p99 adt1_failed < <(measure "$adt_port" 1)
 after1=$(journal_totals)
+cpu_adt8_before=$(cpu_snapshot "$medbus_pid")
 read -r adt8_rate adt8_p99 adt8_failed < <(measure "$adt_port" 8)
+cpu_adt8_after=$(cpu_snapshot "$medbus_pid")
 after8=$(journal_totals)
 read -r busy1 batch1 < <(journal_use "$before" "$after1")
 read -r busy8 batch8 < <(journal_use "$after1" "$after8")
@@ -123,3 +130,7 @@ awk -v m1="$route1_rate" -v b1="$bare1_rate" -v m8="$route8_rate" -v b8="$bare8_
 echo "failed messages (error or wrong control id): route $route1_failed on 1 connection, $route8_failed on 8; pack $adt1_failed, $adt8_failed; bare $bare1_failed, $bare8_failed"
 echo "journal writer busy, 1 / 8 connections: route $route_busy1 / $route_busy8 (mean commit batch $route_batch1 / $route_batch8 messages); pack $busy1 / $busy8 ($batch1 / $batch8)"
 echo "deliveries of his-adt routes by the end: $(deliveries delivered) delivered, $(deliveries failed) failed attempts, $(deliveries dead) dead"
+echo "the route on 8 connections:"
+cpu_report "$cpu_route8_before" "$cpu_route8_after"
+echo "the pack on 8 connections:"
+cpu_report "$cpu_adt8_before" "$cpu_adt8_after"

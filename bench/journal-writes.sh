@@ -10,6 +10,7 @@
 # Not part of the tests.
 #
 #   bench/journal-writes.sh [rest|hub] [seconds=5] [connections=64]
+# MEDBUS_BIN=path runs that medbus binary instead of the one built here (to compare builds).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 workload=${1:-rest}
@@ -52,7 +53,7 @@ run() { # data-dir hold(0/1) -> prints figures
   MEDBUS_LISTENER_ER_HUB=127.0.0.1:19088 MEDBUS_LISTENER_ER_DEMO=127.0.0.1:19090 \
   MEDBUS_LISTENER_HIS_ADT=127.0.0.1:19075 MEDBUS_LISTENER_HIS_DEMO=127.0.0.1:19091 \
   MEDBUS_VALUE_REGISTRY_URL=http://127.0.0.1:19100/registry MEDBUS_LOG=warn \
-  MEDBUS_JOURNAL_DURABILITY="${DURABILITY:-full}" "$bin/medbus" run -c "$work/medbus.yaml" 2> "$work/medbus.log" &
+  MEDBUS_JOURNAL_DURABILITY="${DURABILITY:-full}" "${MEDBUS_BIN:-$bin/medbus}" run -c "$work/medbus.yaml" 2> "$work/medbus.log" &
   local pid=$!
   for _ in $(seq 1 100); do curl -sf http://127.0.0.1:19081/health >/dev/null && break; sleep 0.1; done
   kill -0 "$pid" 2>/dev/null || { echo "medbus did not start:" >&2; cat "$work/medbus.log" >&2; exit 1; }

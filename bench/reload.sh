@@ -6,6 +6,7 @@
 # of the tests.
 #
 #   bench/reload.sh [rounds=20] [connections=64]
+# MEDBUS_BIN=path runs that medbus binary instead of the one built here (to compare builds).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rounds=${1:-20}
@@ -35,7 +36,7 @@ done
 echo "log: warn" > "$work/medbus.yaml"
 
 (cd "$work" && MEDBUS_HTTP_ADDR=127.0.0.1:19180 MEDBUS_ADMIN_ADDR=127.0.0.1:19181 MEDBUS_DATA_DIR="$work/data" \
-  MEDBUS_JOURNAL_DURABILITY="${DURABILITY:-full}" "$bin/medbus" run -c medbus.yaml 2> "$work/medbus.log") &
+  MEDBUS_JOURNAL_DURABILITY="${DURABILITY:-full}" "${MEDBUS_BIN:-$bin/medbus}" run -c medbus.yaml 2> "$work/medbus.log") &
 for _ in $(seq 1 100); do curl -sf http://127.0.0.1:19181/health >/dev/null && break; sleep 0.1; done
 
 echo "200 routes, journal: SQLite, durability ${DURABILITY:-full}"

@@ -5,8 +5,10 @@
 # Prints req/s and p99 of both and their ratio. Not part of the tests.
 #
 #   bench/rest-example.sh [connections=64] [seconds=15]
+# MEDBUS_BIN=path runs that medbus binary instead of the one built here (to compare builds).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. bench/cpu.sh
 connections=${1:-64}
 seconds=${2:-15}
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/medbus-target}"
@@ -41,9 +43,12 @@ MEDBUS_HTTP_ADDR=127.0.0.1:19080 MEDBUS_ADMIN_ADDR=127.0.0.1:19081 MEDBUS_DATA_D
 MEDBUS_LISTENER_ER_HUB=127.0.0.1:19088 MEDBUS_LISTENER_ER_DEMO=127.0.0.1:19090 \
 MEDBUS_LISTENER_HIS_ADT=127.0.0.1:19075 MEDBUS_LISTENER_HIS_DEMO=127.0.0.1:19091 \
 MEDBUS_VALUE_REGISTRY_URL=http://127.0.0.1:19100/registry MEDBUS_LOG=warn \
-MEDBUS_JOURNAL_DURABILITY="${DURABILITY:-full}" "$bin/medbus" run -c medbus.yaml 2> "$work/medbus.log" &
+MEDBUS_JOURNAL_DURABILITY="${DURABILITY:-full}" "${MEDBUS_BIN:-$bin/medbus}" run -c medbus.yaml 2> "$work/medbus.log" &
+medbus_pid=$!
 for _ in $(seq 1 100); do curl -sf http://127.0.0.1:19081/health >/dev/null && break; sleep 0.1; done
+cpu_before=$(cpu_snapshot "$medbus_pid")
 read -r medbus_rps medbus_p99 medbus_errors < <(measure http://127.0.0.1:19080/api/patients)
+cpu_after=$(cpu_snapshot "$medbus_pid")
 delivered=$(curl -s http://127.0.0.1:19081/metrics | awk '/^medbus_deliveries_total/ && /outcome="delivered"/ {s+=$2} END {print s+0}')
 batch=$(curl -s http://127.0.0.1:19081/metrics | awk '/^medbus_journal_commit_batch_size_sum/ {s=$2} /^medbus_journal_commit_batch_size_count/ {c=$2} END {if (c>0) printf "%.1f", s/c; else print "n/a"}')
 
@@ -54,3 +59,4 @@ printf "%-28s %12s %10s\n" "medbus examples route" "$medbus_rps" "$medbus_p99"
 echo "non-2xx answers from medbus: $medbus_errors"
 echo "mean journal commit batch: $batch messages; delivered to the registry by the end: $delivered"
 awk -v m="$medbus_rps" -v b="$bare_rps" 'BEGIN { printf "ratio medbus/bare: %.2f\n", m/b }'
+cpu_report "$cpu_before" "$cpu_after"

@@ -8,8 +8,10 @@
 # Prints calls/s and p99 of both and their ratio. Not part of the tests.
 #
 #   bench/xiamen-push.sh [connections=64] [seconds=15]
+# MEDBUS_BIN=path runs that medbus binary instead of the one built here (to compare builds).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. bench/cpu.sh
 connections=${1:-64}
 seconds=${2:-15}
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/medbus-target}"
@@ -45,12 +47,15 @@ read -r bare_rps bare_p99 _ < <(measure http://127.0.0.1:19100/hub/webservice/em
 MEDBUS_HTTP_ADDR=127.0.0.1:19080 MEDBUS_ADMIN_ADDR=127.0.0.1:19081 MEDBUS_DATA_DIR="$work/data" \
 MEDBUS_LISTENER_ER_HUB=127.0.0.1:19088 MEDBUS_LISTENER_ER_DEMO=127.0.0.1:19090 MEDBUS_LOG=warn \
 MEDBUS_LISTENER_HIS_ADT=127.0.0.1:19075 MEDBUS_LISTENER_HIS_DEMO=127.0.0.1:19091 \
-MEDBUS_JOURNAL_DURABILITY="${DURABILITY:-full}" "$bin/medbus" run -c "$work/medbus.yaml" 2> "$work/medbus.log" &
+MEDBUS_JOURNAL_DURABILITY="${DURABILITY:-full}" "${MEDBUS_BIN:-$bin/medbus}" run -c "$work/medbus.yaml" 2> "$work/medbus.log" &
+medbus_pid=$!
 for _ in $(seq 1 100); do curl -sf http://127.0.0.1:19081/health >/dev/null && break; sleep 0.1; done
 check=$(curl -s -H 'Content-Type: text/xml; charset=utf-8' --data-binary @routes/xiamen-120/tests/push-apply-record.envelope.xml \
   http://127.0.0.1:19088/hub/webservice/emergencyHub)
 case "$check" in *"<return>ok</return>"*) ;; *) echo "the hub did not answer ok: $check"; exit 1 ;; esac
+cpu_before=$(cpu_snapshot "$medbus_pid")
 read -r hub_rps hub_p99 hub_errors < <(measure http://127.0.0.1:19088/hub/webservice/emergencyHub)
+cpu_after=$(cpu_snapshot "$medbus_pid")
 metrics=$(curl -s http://127.0.0.1:19081/metrics)
 delivered() { echo "$metrics" | awk -v d="destination=\"$1\"" '/^medbus_deliveries_total/ && /route="xiamen-120.push-apply-record"/ && index($0, d) && /outcome="delivered"/ {s+=$2} END {print s+0}'; }
 busy=$(echo "$metrics" | awk -v s="$seconds" '/^medbus_journal_commit_seconds_sum/ {printf "%.0f", 100*$2/s}')
@@ -63,3 +68,4 @@ printf "%-34s %12s %10s\n" "medbus hub, pushApplyRecord" "$hub_rps" "$hub_p99"
 echo "non-2xx answers from medbus: $hub_errors"
 echo "journal writer busy: ${busy}% of the run; mean journal commit batch: $batch messages; delivered by the end: hospital $(delivered hospital), hub-db $(delivered hub-db)"
 awk -v m="$hub_rps" -v b="$bare_rps" 'BEGIN { printf "ratio medbus/bare: %.2f\n", m/b }'
+cpu_report "$cpu_before" "$cpu_after"
