@@ -9,6 +9,7 @@ use crate::outbound::{Outbound, OutboundError, OutboundRequest};
 use crate::secrets::Secrets;
 use crate::steps::BuildContext;
 use crate::templates::Template;
+use regex::Regex;
 use schemars::JsonSchema;
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -36,6 +37,16 @@ pub struct HttpDestinationConfig {
     /// Statuses that count as delivered: codes (`200`) or classes (`2xx`).
     #[serde(default = "default_success")]
     pub success: Vec<String>,
+    /// A regular expression on the body of an answer with a success status
+    /// that means "refused" (`refused` in `retry_on`), for receivers that
+    /// answer 200 with an error code, e.g. `'"code"\s*:\s*"?[1-9]'`.
+    #[serde(default)]
+    pub error_when: Option<String>,
+    /// A regular expression the body of an answer with a success status
+    /// must match to count as delivered; any other body is a refusal.
+    /// E.g. `'"code"\s*:\s*"?0"?\s*[,}]'` for `{"code":"0","msg":"成功"}`.
+    #[serde(default)]
+    pub success_when: Option<String>,
 }
 
 fn default_method() -> String {
@@ -56,6 +67,8 @@ pub struct HttpEndpoint {
     headers: Vec<(String, Template)>,
     timeout: std::time::Duration,
     success: StatusSet,
+    error_when: Option<Regex>,
+    success_when: Option<Regex>,
 }
 
 impl HttpEndpoint {
@@ -67,6 +80,8 @@ impl HttpEndpoint {
             .map(|(name, text)| compile(cx, &format!("header `{name}`"), text).map(|t| (name.clone(), t)))
             .collect();
         let success = StatusSet::parse(&config.success).map_err(|e| cx.error(e)).ok();
+        let error_when = body_rule(cx, "error_when", config.error_when.as_deref());
+        let success_when = body_rule(cx, "success_when", config.success_when.as_deref());
         if reqwest::Method::from_bytes(config.method.as_bytes()).is_err() {
             cx.error(format!(
                 "`{}` is not an HTTP method; expected e.g. POST or PUT",
@@ -80,6 +95,8 @@ impl HttpEndpoint {
             headers: headers.into_iter().collect::<Option<_>>()?,
             timeout: config.timeout.0,
             success: success?,
+            error_when: error_when?,
+            success_when: success_when?,
         })
     }
 
@@ -105,14 +122,20 @@ impl HttpEndpoint {
                     "status": response.status,
                     "body": truncate(&response.body, 4096),
                 }));
-                if self.success.contains(response.status) {
-                    Attempt::Delivered { response: summary }
-                } else {
-                    Attempt::Failed {
+                if !self.success.contains(response.status) {
+                    return Attempt::Failed {
                         error: format!("HTTP {} is not a success status", response.status),
                         failure: Failure::Status(response.status),
                         response: summary,
-                    }
+                    };
+                }
+                match self.refusal(&response.body) {
+                    None => Attempt::Delivered { response: summary },
+                    Some(error) => Attempt::Failed {
+                        error,
+                        failure: Failure::Refused,
+                        response: summary,
+                    },
                 }
             }
             Err(error) => Attempt::Failed {
@@ -125,6 +148,20 @@ impl HttpEndpoint {
                 response: None,
             },
         }
+    }
+
+    /// Why the body of an answer with a success status is a refusal, if it is.
+    fn refusal(&self, body: &str) -> Option<String> {
+        if self.error_when.as_ref().is_some_and(|regex| regex.is_match(body)) {
+            return Some(format!("the answer matches `error_when`: {}", truncate(body, 200)));
+        }
+        if self.success_when.as_ref().is_some_and(|regex| !regex.is_match(body)) {
+            return Some(format!(
+                "the answer does not match `success_when`: {}",
+                truncate(body, 200)
+            ));
+        }
+        None
     }
 
     pub fn request(&self, outgoing: &Outgoing<'_>, secrets: &Secrets) -> Result<OutboundRequest, String> {
@@ -150,6 +187,18 @@ impl HttpEndpoint {
             body: outgoing.payload.to_string(),
             timeout: self.timeout,
         })
+    }
+}
+
+/// `Some(None)` without a rule, `None` (an error noted) for a bad one.
+fn body_rule(cx: &mut BuildContext, key: &str, pattern: Option<&str>) -> Option<Option<Regex>> {
+    match pattern.map(Regex::new) {
+        None => Some(None),
+        Some(Ok(regex)) => Some(Some(regex)),
+        Some(Err(e)) => {
+            cx.error(format!("`{key}` is not a valid regular expression: {e}"));
+            None
+        }
     }
 }
 
@@ -199,6 +248,44 @@ impl StatusSet {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn endpoint(yaml: &str) -> Result<HttpEndpoint, String> {
+        crate::steps::support::build_for_test(yaml, HttpEndpoint::build)
+    }
+
+    #[test]
+    fn body_rules_decide_what_a_success_status_means() {
+        let both = endpoint(r#"{ url: "http://h/", error_when: '"code":"9', success_when: '"code":"\d' }"#).unwrap();
+        assert_eq!(both.refusal(r#"{"code":"0"}"#), None);
+        let refused = both.refusal(r#"{"code":"9","msg":"签名错误"}"#).unwrap();
+        assert!(
+            refused.contains("matches `error_when`") && refused.contains("签名错误"),
+            "{refused}"
+        );
+        let unexpected = both.refusal("<html>maintenance</html>").unwrap();
+        assert!(
+            unexpected.contains("does not match `success_when`: <html>"),
+            "{unexpected}"
+        );
+        let long = format!(r#"{{"code":"9","msg":"{}"}}"#, "错".repeat(500));
+        assert!(both.refusal(&long).unwrap().len() < 300, "the body is cut in the error");
+        assert_eq!(endpoint("{ url: 'http://h/' }").unwrap().refusal("anything"), None);
+    }
+
+    #[test]
+    fn bad_body_rules_are_configuration_errors() {
+        let error = endpoint("{ url: 'http://h/', error_when: '(', success_when: '[' }")
+            .err()
+            .unwrap();
+        assert!(
+            error.contains("`error_when` is not a valid regular expression"),
+            "{error}"
+        );
+        assert!(
+            error.contains("`success_when` is not a valid regular expression"),
+            "{error}"
+        );
+    }
 
     #[test]
     fn status_sets() {

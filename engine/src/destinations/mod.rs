@@ -67,7 +67,7 @@ pub enum Failure {
     Fault,
     /// A SOAP Fault blaming the request (`Client`, `Sender`).
     ClientFault,
-    /// A SOAP return the destination's `error_when` calls a refusal.
+    /// An answer the destination's `error_when` (SOAP, HTTP) or `success_when` (HTTP) calls a refusal.
     Refused,
     /// An HL7 ACK with AE or CE: the receiver could not process the message now.
     AckError,

@@ -49,7 +49,7 @@ fn default_max() -> DurationText {
 /// unreachable, slow or broke the connection, answered 5xx, 408, 429, a
 /// SOAP Fault of its own side, an HL7 AE/CE or an answer that is not the
 /// ACK of the message sent, or a local write failed. Other 4xx answers,
-/// SOAP faults blaming the request, refusals (`error_when`) and HL7 AR/CR
+/// SOAP faults blaming the request, refusals (`error_when`, `success_when`) and HL7 AR/CR
 /// say the request itself is wrong; sending it again cannot help.
 pub const DEFAULT_RETRY_ON: [&str; 10] = [
     "connect",
