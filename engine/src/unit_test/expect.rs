@@ -15,6 +15,20 @@ pub fn values_match(expected: &Value, actual: &Value) -> bool {
     }
 }
 
+/// Equal JSON documents, types included: the string `"6.5"` does not
+/// match the number `6.5`, since the receiver of a JSON payload tells them
+/// apart. Numbers are equal by value (`1` matches `1.0`).
+pub fn json_matches(expected: &Value, actual: &Value) -> bool {
+    match (expected, actual) {
+        (Value::Object(e), Value::Object(a)) => {
+            e.len() == a.len() && e.iter().all(|(k, v)| a.get(k).is_some_and(|av| json_matches(v, av)))
+        }
+        (Value::Array(e), Value::Array(a)) => e.len() == a.len() && e.iter().zip(a).all(|(e, a)| json_matches(e, a)),
+        (Value::Number(e), Value::Number(a)) => e == a || e.as_f64().is_some_and(|e| a.as_f64() == Some(e)),
+        (e, a) => e == a,
+    }
+}
+
 fn scalar_text(value: &Value) -> String {
     match value {
         Value::String(s) => s.clone(),
@@ -52,6 +66,20 @@ mod tests {
         assert!(values_match(&json!({"a": [1, "x"]}), &json!({"a": ["1", "x"]})));
         assert!(!values_match(&json!({"a": 1}), &json!({"a": 1, "b": 2})));
         assert!(!values_match(&json!([1]), &json!("[1]")));
+    }
+
+    #[test]
+    fn json_documents_match_with_their_types() {
+        assert!(json_matches(
+            &json!({"a": [6.5, "x"], "n": null}),
+            &json!({"a": [6.5, "x"], "n": null})
+        ));
+        assert!(json_matches(&json!({"v": 1}), &json!({"v": 1.0})), "numbers by value");
+        assert!(!json_matches(&json!({"v": 6.5}), &json!({"v": "6.5"})));
+        assert!(!json_matches(&json!({"v": "1"}), &json!({"v": 1})));
+        assert!(!json_matches(&json!({"v": true}), &json!({"v": "true"})));
+        assert!(!json_matches(&json!({"a": 1}), &json!({"a": 1, "b": 2})));
+        assert!(!json_matches(&json!([1, 2]), &json!([2, 1])));
     }
 
     #[test]

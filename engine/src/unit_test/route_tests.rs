@@ -1,6 +1,6 @@
 //! Tests written in a route file's `tests:` list.
 
-use super::expect::{text_diff, value_diff, values_match};
+use super::expect::{json_matches, text_diff, value_diff, values_match};
 use super::CaseResult;
 use crate::config::Located;
 use crate::destinations::{Endpoint, Outgoing};
@@ -469,7 +469,7 @@ fn check_text(
     }
     if let Some(json) = json {
         match serde_json::from_str::<Value>(actual) {
-            Ok(value) if values_match(json, &value) => {}
+            Ok(value) if json_matches(json, &value) => {}
             Ok(value) => failures.push(value_diff(what, json, &value)),
             Err(e) => failures.push(format!(
                 "{what}: expected JSON, got text that does not parse ({e}):\n{actual}"
@@ -584,6 +584,40 @@ tests:
             ),
             "{:?}",
             failures[4]
+        );
+    }
+
+    /// A JSON payload with a number sent as a string.
+    const TYPES: &str = r#"
+id: t.types
+source: { http: { path: /types } }
+steps:
+  - parse: { format: json }
+  - template: { inline: '{"value":"{{ body.value }}","unit":"g/L"}', content_type: application/json }
+destinations:
+  - name: platform
+    to: { http: { url: http://platform.local/results } }
+tests:
+  - name: the value leaves as text
+    input: { body: { value: 6.5 } }
+    expect:
+      values: { body.value: "6.5" }
+      sent: { platform: { json: { value: "6.5", unit: g/L } } }
+  - name: a number is expected
+    input: { body: { value: 6.5 } }
+    expect:
+      sent: { platform: { json: { value: 6.5, unit: g/L } } }
+"#;
+
+    #[tokio::test]
+    async fn json_expectations_tell_a_number_from_its_text() {
+        let results = run_route_file(TYPES).await;
+        assert!(results[0].failures.is_empty(), "{:?}", results[0].failures);
+        assert_eq!(results[1].failures.len(), 1, "{:?}", results[1].failures);
+        let failure = &results[1].failures[0];
+        assert!(
+            failure.contains("-  \"value\": 6.5") && failure.contains("+  \"value\": \"6.5\""),
+            "{failure}"
         );
     }
 
