@@ -221,6 +221,17 @@ impl Medbus {
         format!("http://{}{}", self.admin, path)
     }
 
+    /// One message whole as the admin API shows it (`GET /api/messages/{id}`),
+    /// for a configuration without users (the API open to local callers).
+    pub async fn message(&self, id: &str) -> serde_json::Value {
+        reqwest::get(self.admin_url(&format!("/api/messages/{id}")))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    }
+
     /// The admin listener's `/metrics` text.
     pub async fn metrics(&self) -> String {
         reqwest::get(self.admin_url("/metrics"))

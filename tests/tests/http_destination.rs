@@ -63,12 +63,7 @@ destinations:
 async fn settled(medbus: &Medbus, message: &str) -> Vec<(String, String, i64, String)> {
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
-        let whole: Value = reqwest::get(medbus.admin_url(&format!("/api/messages/{message}")))
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let whole = medbus.message(message).await;
         let mut deliveries: Vec<_> = whole["deliveries"]
             .as_array()
             .unwrap_or_else(|| panic!("{whole}"))

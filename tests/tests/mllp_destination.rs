@@ -148,12 +148,7 @@ async fn delivery(medbus: &Medbus, message: &str) -> Option<Delivery> {
 
 /// The error of each attempt of the `his` delivery of `message`, in order, as the admin API shows them.
 async fn attempt_errors(medbus: &Medbus, message: &str) -> Vec<String> {
-    let whole: Value = reqwest::get(medbus.admin_url(&format!("/api/messages/{message}")))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let whole = medbus.message(message).await;
     let his = whole["deliveries"]
         .as_array()
         .unwrap()
