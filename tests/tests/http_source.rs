@@ -186,3 +186,115 @@ async fn a_clean_stop_keeps_queued_deliveries_for_the_next_start() {
     let received = sink.wait_for_or(2, 10, || medbus.logs()).await;
     assert!(received.iter().all(|r| r.body == "kept"));
 }
+
+/// A GET route answering what its path's parameters held.
+fn lookup(id: &str, method: &str, path: &str, answer: &str) -> String {
+    format!(
+        "id: {id}\nsource:\n  http: {{ method: {method}, path: '{path}' }}\nkeys: {{ patientId: headers.params.patientId }}\n\
+         reply:\n  content_type: application/json\n  body: '{answer}'\n"
+    )
+}
+
+#[tokio::test]
+async fn path_parameters_are_matched_decoded_and_read_by_steps() {
+    let setup = Setup::empty();
+    setup.write(
+        "routes/patient.yaml",
+        &lookup(
+            "t.patient",
+            "GET",
+            "/api/patients/{patientId}",
+            r#"{"patientId":{{ headers.params.patientId | json }},"path":"{{ headers.path }}"}"#,
+        ),
+    );
+    setup.write(
+        "routes/report.yaml",
+        &lookup(
+            "t.report",
+            "GET",
+            "/api/patients/{patientId}/reports/{reportNo}",
+            r#"{"patientId":"{{ headers.params.patientId }}","reportNo":"{{ headers.params.reportNo }}"}"#,
+        ),
+    );
+    setup.write(
+        "routes/search.yaml",
+        "id: t.search\nsource:\n  http: { method: GET, path: /api/patients/search }\nreply:\n  body: '{\"search\":true}'\n",
+    );
+    let medbus = setup.start().await;
+    let get = |path: &str| {
+        let url = medbus.url(path);
+        async move {
+            let response = reqwest::get(url).await.unwrap();
+            let status = response.status().as_u16();
+            let text = response.text().await.unwrap();
+            (
+                status,
+                serde_json::from_str::<Value>(&text).unwrap_or(Value::String(text)),
+            )
+        }
+    };
+
+    let (status, body) = get("/api/patients/P0001").await;
+    assert_eq!(status, 200, "{body}\n{}", medbus.logs());
+    assert_eq!(
+        body,
+        serde_json::json!({"patientId": "P0001", "path": "/api/patients/P0001"})
+    );
+    let (_, body) = get("/api/patients/%E5%BC%A0%E4%B8%89").await;
+    assert_eq!(body["patientId"], "张三", "percent-decoded");
+    let (_, body) = get("/api/patients/P0001/reports/L42").await;
+    assert_eq!(body, serde_json::json!({"patientId": "P0001", "reportNo": "L42"}));
+    let (_, body) = get("/api/patients/search").await;
+    assert_eq!(
+        body,
+        serde_json::json!({"search": true}),
+        "a fixed path wins over a pattern"
+    );
+
+    let (status, body) = post(&medbus.url("/api/patients/P0001"), "application/json", "{}").await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (405, Some("METHOD_NOT_ALLOWED")),
+        "{body}"
+    );
+    let (status, _) = get("/api/patients/P0001/visits").await;
+    assert_eq!(status, 404);
+    let (status, _) = get("/api/patients/").await;
+    assert_eq!(status, 404, "an empty segment is no value");
+
+    // The parameter is a business key: the message is found by it.
+    let found: Value = reqwest::get(medbus.admin_url("/api/messages?key=patientId:%E5%BC%A0%E4%B8%89"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let items = found["messages"].as_array().unwrap_or_else(|| panic!("{found}"));
+    assert_eq!(items.len(), 1, "{found}");
+    assert_eq!(items[0]["route"], "t.patient");
+}
+
+#[test]
+fn check_refuses_patterns_it_cannot_tell_apart_and_malformed_parameters() {
+    let setup = Setup::empty();
+    setup.write("routes/a.yaml", &lookup("t.a", "GET", "/p/{id}", "{}"));
+    setup.write("routes/b.yaml", &lookup("t.b", "POST", "/p/{no}", "{}"));
+    setup.write("routes/c.yaml", &lookup("t.c", "GET", "/q/p{id}", "{}"));
+    let out = medbus_tests::process::run_cli(&["check", "-c", "medbus.yaml"], setup.path(), &[]);
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stderr),
+        String::from_utf8_lossy(&out.stdout)
+    );
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(
+        text.contains("routes/b.yaml:")
+            && text.contains("path `/p/{no}` on 127.0.0.1:")
+            && text.contains("route `t.a`"),
+        "{text}"
+    );
+    assert!(
+        text.contains("routes/c.yaml:") && text.contains("segment `p{id}` is not a parameter"),
+        "{text}"
+    );
+}

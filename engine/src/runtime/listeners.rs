@@ -13,6 +13,7 @@ use crate::sources::http::{exchange, request_headers};
 use crate::sources::soap::{self, SoapService};
 use crate::sources::ErrorAnswer;
 use crate::steps::StepError;
+use crate::value::Value;
 use axum::body::Body;
 use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{HeaderName, HeaderValue, Method, StatusCode};
@@ -117,7 +118,7 @@ async fn handle_request(
         drop(snapshot);
         return to_response(handle_soap(&engine, &service, parts, body, remote).await);
     }
-    let Some(route) = snapshot.http_route(addr, &parts.method, parts.uri.path()).cloned() else {
+    let Some((route, params)) = snapshot.http_route(addr, &parts.method, parts.uri.path()) else {
         let (status, code, message) = if snapshot.http_path_known(addr, parts.uri.path()) {
             (
                 405,
@@ -140,7 +141,10 @@ async fn handle_request(
     let Source::Http { config, .. } = &route.source else {
         unreachable!("only HTTP routes are in the listener table")
     };
-    let headers = request_headers(&parts.method, &parts.uri, &parts.headers, Some(remote));
+    let mut headers = request_headers(&parts.method, &parts.uri, &parts.headers, Some(remote));
+    if config.is_pattern() {
+        headers.insert("params".into(), Value::Object(params));
+    }
     let limit = usize::try_from(config.max_body.0).unwrap_or(usize::MAX);
     let bytes = match axum::body::to_bytes(body, limit).await {
         Ok(bytes) => bytes,

@@ -10,13 +10,14 @@ use crate::resources::Resources;
 use crate::scripting::Scripting;
 use crate::settings::Settings;
 use crate::sources::file::FileSourceConfig;
-use crate::sources::http::HttpSourceConfig;
+use crate::sources::http::{self, HttpSourceConfig};
 use crate::sources::mllp::{MessagePattern, MllpService, MllpSourceConfig};
 use crate::sources::soap::{SoapService, SoapSourceConfig};
 use crate::sources::timer::Schedule;
 use crate::sources::Listen;
 use crate::steps::reply::ReplyStep;
 use crate::steps::{BuildContext, Step, StepSpec};
+use crate::value::{Map, Value};
 use axum::http::Method;
 use std::collections::{BTreeMap, HashMap};
 use std::net::SocketAddr;
@@ -30,6 +31,9 @@ pub struct Snapshot {
     pub routes: Vec<Arc<Route>>,
     by_id: HashMap<String, Arc<Route>>,
     http: HashMap<(SocketAddr, Method, String), Arc<Route>>,
+    /// Per listener, the paths with `{name}` segments, each naming itself:
+    /// the key it has in `http`.
+    http_patterns: HashMap<SocketAddr, matchit::Router<String>>,
     /// SOAP services by listener and path.
     soap: HashMap<(SocketAddr, String), Arc<SoapService>>,
     /// MLLP listeners' route tables.
@@ -145,6 +149,7 @@ impl Snapshot {
         let mut routes = Vec::new();
         let mut by_id: HashMap<String, Arc<Route>> = HashMap::new();
         let mut http: HashMap<(SocketAddr, Method, String), Arc<Route>> = HashMap::new();
+        let mut http_patterns: HashMap<SocketAddr, matchit::Router<String>> = HashMap::new();
         let mut soap: HashMap<(SocketAddr, String), SoapService> = HashMap::new();
         let mut mllp: HashMap<SocketAddr, MllpService> = HashMap::new();
         let mut inputs: HashMap<String, RouteInputs> = HashMap::new();
@@ -219,6 +224,30 @@ impl Snapshot {
                     );
                     continue;
                 }
+                let new_pattern = config.is_pattern() && !http.keys().any(|(a, _, p)| a == addr && *p == config.path);
+                if new_pattern {
+                    let patterns = http_patterns.entry(*addr).or_default();
+                    if let Err(e) = patterns.insert(config.path.clone(), config.path.clone()) {
+                        let other = match &e {
+                            matchit::InsertError::Conflict { with } => http
+                                .iter()
+                                .find(|((a, _, p), _)| a == addr && p == with)
+                                .map(|(_, r)| format!(" of route `{}` ({})", r.id, r.file.display()))
+                                .unwrap_or_default(),
+                            _ => String::new(),
+                        };
+                        diagnostics.error(
+                            &route.file,
+                            route.spec.source.at,
+                            format!(
+                                "path `{}` on {addr} cannot be told apart from another path{other}: {e}; expected \
+                                 patterns that differ in a fixed segment, or the same parameter names",
+                                config.path
+                            ),
+                        );
+                        continue;
+                    }
+                }
                 http.insert(key, route.clone());
             }
             if let Source::Soap { addr, config } = &route.source {
@@ -272,6 +301,7 @@ impl Snapshot {
             routes,
             by_id,
             http,
+            http_patterns,
             soap,
             mllp,
             inputs,
@@ -314,13 +344,33 @@ impl Snapshot {
         self.texts.get(id)
     }
 
-    pub fn http_route(&self, addr: SocketAddr, method: &Method, path: &str) -> Option<&Arc<Route>> {
-        self.http.get(&(addr, method.clone(), path.to_string()))
+    /// The route serving `method` and `path` on `addr`, with the values of
+    /// its path's `{name}` segments: a route whose path is `path` itself
+    /// first, else one whose pattern matches it.
+    pub fn http_route(
+        &self,
+        addr: SocketAddr,
+        method: &Method,
+        path: &str,
+    ) -> Option<(Arc<Route>, Map<String, Value>)> {
+        let exact = self.http.get(&(addr, method.clone(), path.to_string()));
+        if let Some(route) = exact.filter(|route| !is_http_pattern(route)) {
+            return Some((route.clone(), Map::new()));
+        }
+        let found = self.http_patterns.get(&addr)?.at(path).ok()?;
+        let route = self.http.get(&(addr, method.clone(), found.value.clone()))?;
+        Some((route.clone(), http::path_params(found.params.iter())))
     }
 
     /// Whether some route serves `path` on `addr` with another method (405).
     pub fn http_path_known(&self, addr: SocketAddr, path: &str) -> bool {
-        self.http.keys().any(|(a, _, p)| *a == addr && p == path)
+        self.http
+            .iter()
+            .any(|((a, _, p), route)| *a == addr && p == path && !is_http_pattern(route))
+            || self
+                .http_patterns
+                .get(&addr)
+                .is_some_and(|patterns| patterns.at(path).is_ok())
     }
 
     /// The SOAP service on `path` of `addr`.
@@ -348,6 +398,10 @@ impl Snapshot {
         addrs.dedup();
         addrs
     }
+}
+
+fn is_http_pattern(route: &Route) -> bool {
+    matches!(&route.source, Source::Http { config, .. } if config.is_pattern())
 }
 
 /// The settings every compiled route may depend on: when one of them

@@ -16,7 +16,10 @@ pub struct HttpSourceConfig {
     /// HTTP method, e.g. `POST`.
     #[serde(default = "default_method")]
     pub method: String,
-    /// Exact request path, e.g. `/api/patients`.
+    /// Request path, e.g. `/api/patients`; a segment `{name}` takes any
+    /// value there (`/api/patients/{patientId}`), which the steps read as
+    /// `headers.params.patientId`. A path without `{` is matched exactly,
+    /// and wins over a pattern that also matches.
     pub path: String,
     /// `address:port` of the listener, or the name of one of the settings'
     /// `listeners`; the settings' `http_addr` (127.0.0.1:8080 by default)
@@ -50,7 +53,33 @@ impl HttpSourceConfig {
         if !self.path.starts_with('/') || self.path.contains(char::is_whitespace) {
             return Err(format!("path `{}` must start with `/` and hold no spaces", self.path));
         }
+        let mut names = Vec::new();
+        for segment in self.path.split('/') {
+            if !segment.contains(['{', '}']) {
+                continue;
+            }
+            let name = segment
+                .strip_prefix('{')
+                .and_then(|s| s.strip_suffix('}'))
+                .filter(|name| is_param_name(name))
+                .ok_or_else(|| {
+                    format!(
+                        "path `{}`: segment `{segment}` is not a parameter; expected a whole segment \
+                         `{{name}}` with a name of letters, digits and `_`",
+                        self.path
+                    )
+                })?;
+            if names.contains(&name) {
+                return Err(format!("path `{}` names the parameter `{name}` twice", self.path));
+            }
+            names.push(name);
+        }
         Ok(())
+    }
+
+    /// Whether the path has `{name}` segments.
+    pub fn is_pattern(&self) -> bool {
+        self.path.contains('{')
     }
 
     /// Is this content type one the route takes?
@@ -65,13 +94,31 @@ impl HttpSourceConfig {
     }
 }
 
+fn is_param_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    chars.next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
+/// The values of a path's `{name}` segments, percent-decoded, as the
+/// exchange's `headers.params`.
+pub fn path_params<'a>(params: impl Iterator<Item = (&'a str, &'a str)>) -> Map<String, Value> {
+    params
+        .map(|(name, raw)| {
+            let value = percent_encoding::percent_decode_str(raw).decode_utf8_lossy();
+            (name.to_string(), Value::String(value.into_owned()))
+        })
+        .collect()
+}
+
 /// `application/json; charset=utf-8` -> `application/json`.
 pub fn media_type(content_type: &str) -> String {
     content_type.split(';').next().unwrap_or("").trim().to_ascii_lowercase()
 }
 
 /// The exchange's `headers` scope for a request: lower-cased headers plus
-/// `method`, `path`, `query` (decoded pairs) and `remote`.
+/// `method`, `path`, `query` (decoded pairs) and `remote`; the listener
+/// adds `params` for a route whose path has `{name}` segments.
 pub fn request_headers(
     method: &Method,
     uri: &axum::http::Uri,
@@ -120,6 +167,42 @@ mod tests {
         assert!(config.accepts(Some("Application/JSON; charset=utf-8")));
         assert!(!config.accepts(Some("text/xml")));
         assert!(!config.accepts(None));
+    }
+
+    fn path(path: &str) -> Result<(), String> {
+        serde_json::from_value::<HttpSourceConfig>(serde_json::json!({ "path": path }))
+            .unwrap()
+            .check_path()
+    }
+
+    #[test]
+    fn paths_with_parameters_are_checked() {
+        assert!(path("/api/patients").is_ok());
+        assert!(path("/api/patients/{patientId}/reports/{report_no}").is_ok());
+        for bad in [
+            "/api/{}",
+            "/api/p{id}",
+            "/api/{id",
+            "/api/{1id}",
+            "/api/{*rest}",
+            "/api/{a-b}",
+        ] {
+            let error = path(bad).unwrap_err();
+            assert!(
+                error.contains("is not a parameter; expected a whole segment `{name}`"),
+                "{bad}: {error}"
+            );
+        }
+        assert!(path("/a/{id}/b/{id}")
+            .unwrap_err()
+            .contains("names the parameter `id` twice"));
+    }
+
+    #[test]
+    fn path_parameters_are_percent_decoded() {
+        let params = path_params([("name", "%E5%BC%A0%E4%B8%89"), ("no", "a+b%2Fc")].into_iter());
+        assert_eq!(params["name"], "张三");
+        assert_eq!(params["no"], "a+b/c", "`+` is a plus sign in a path");
     }
 
     #[test]
