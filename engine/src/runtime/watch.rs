@@ -126,21 +126,25 @@ fn watch(
     changed: mpsc::UnboundedSender<()>,
 ) -> anyhow::Result<Debouncer<RecommendedWatcher, RecommendedCache>> {
     let filter = set.clone();
-    let mut debouncer = new_debouncer(DEBOUNCE, Some(DEBOUNCE_TICK), move |result: DebounceEventResult| match result {
-        Ok(events) => {
-            let relevant = events
-                .iter()
-                .any(|e| changes_content(&e.kind) && e.paths.iter().any(|p| filter.concerns(p)));
-            if relevant {
-                let _ = changed.send(());
+    let mut debouncer = new_debouncer(
+        DEBOUNCE,
+        Some(DEBOUNCE_TICK),
+        move |result: DebounceEventResult| match result {
+            Ok(events) => {
+                let relevant = events
+                    .iter()
+                    .any(|e| changes_content(&e.kind) && e.paths.iter().any(|p| filter.concerns(p)));
+                if relevant {
+                    let _ = changed.send(());
+                }
             }
-        }
-        Err(errors) => {
-            for error in errors {
-                tracing::warn!("file watching: {error}");
+            Err(errors) => {
+                for error in errors {
+                    tracing::warn!("file watching: {error}");
+                }
             }
-        }
-    })?;
+        },
+    )?;
     for dir in set.dirs.iter().filter(|d| d.is_dir()) {
         debouncer.watch(dir, RecursiveMode::Recursive)?;
     }
