@@ -36,6 +36,20 @@ pub fn run_cli(args: &[&str], dir: &Path, env: &[(&str, &str)]) -> Output {
     command.output().expect("run the medbus binary")
 }
 
+impl Setup {
+    /// `medbus check` on this configuration: its exit code, and what it
+    /// printed (standard error, then standard output).
+    pub fn check(&self) -> (Option<i32>, String) {
+        let out = run_cli(&["check", "-c", "medbus.yaml"], self.path(), &[]);
+        let printed = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stderr),
+            String::from_utf8_lossy(&out.stdout)
+        );
+        (out.status.code(), printed)
+    }
+}
+
 /// The argon2id hash `medbus passwd` prints for `password` (given on a pipe).
 pub fn hash_password(password: &str) -> String {
     use std::io::Write;

@@ -146,13 +146,8 @@ fn check_points_at_a_bad_body_rule() {
         "routes/bad.yaml",
         "id: t.bad\ndescription: d\nsource:\n  http: { method: POST, path: /x }\ndestinations:\n  - name: p\n    to:\n      http: { url: 'http://127.0.0.1:1/', error_when: '(' }\n",
     );
-    let out = medbus_tests::process::run_cli(&["check", "-c", "medbus.yaml"], setup.path(), &[]);
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stderr),
-        String::from_utf8_lossy(&out.stdout)
-    );
-    assert_eq!(out.status.code(), Some(1), "{text}");
+    let (code, text) = setup.check();
+    assert_eq!(code, Some(1), "{text}");
     assert!(
         text.contains("routes/bad.yaml:") && text.contains("`error_when` is not a valid regular expression"),
         "{text}"

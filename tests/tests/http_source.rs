@@ -280,13 +280,8 @@ fn check_refuses_patterns_it_cannot_tell_apart_and_malformed_parameters() {
     setup.write("routes/a.yaml", &lookup("t.a", "GET", "/p/{id}", "{}"));
     setup.write("routes/b.yaml", &lookup("t.b", "POST", "/p/{no}", "{}"));
     setup.write("routes/c.yaml", &lookup("t.c", "GET", "/q/p{id}", "{}"));
-    let out = medbus_tests::process::run_cli(&["check", "-c", "medbus.yaml"], setup.path(), &[]);
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stderr),
-        String::from_utf8_lossy(&out.stdout)
-    );
-    assert_eq!(out.status.code(), Some(1), "{text}");
+    let (code, text) = setup.check();
+    assert_eq!(code, Some(1), "{text}");
     assert!(
         text.contains("routes/b.yaml:")
             && text.contains("path `/p/{no}` on 127.0.0.1:")
