@@ -7,7 +7,7 @@ use super::{truncate, Attempt, Failure, Outgoing};
 use crate::config::DurationText;
 use crate::outbound::{Outbound, OutboundError, OutboundRequest};
 use crate::secrets::Secrets;
-use crate::steps::BuildContext;
+use crate::steps::{support, BuildContext};
 use crate::templates::Template;
 use regex::Regex;
 use schemars::JsonSchema;
@@ -80,8 +80,8 @@ impl HttpEndpoint {
             .map(|(name, text)| compile(cx, &format!("header `{name}`"), text).map(|t| (name.clone(), t)))
             .collect();
         let success = StatusSet::parse(&config.success).map_err(|e| cx.error(e)).ok();
-        let error_when = body_rule(cx, "error_when", config.error_when.as_deref());
-        let success_when = body_rule(cx, "success_when", config.success_when.as_deref());
+        let error_when = support::optional_regex(cx, "`error_when`", config.error_when.as_deref());
+        let success_when = support::optional_regex(cx, "`success_when`", config.success_when.as_deref());
         if reqwest::Method::from_bytes(config.method.as_bytes()).is_err() {
             cx.error(format!(
                 "`{}` is not an HTTP method; expected e.g. POST or PUT",
@@ -187,18 +187,6 @@ impl HttpEndpoint {
             body: outgoing.payload.to_string(),
             timeout: self.timeout,
         })
-    }
-}
-
-/// `Some(None)` without a rule, `None` (an error noted) for a bad one.
-fn body_rule(cx: &mut BuildContext, key: &str, pattern: Option<&str>) -> Option<Option<Regex>> {
-    match pattern.map(Regex::new) {
-        None => Some(None),
-        Some(Ok(regex)) => Some(Some(regex)),
-        Some(Err(e)) => {
-            cx.error(format!("`{key}` is not a valid regular expression: {e}"));
-            None
-        }
     }
 }
 

@@ -230,17 +230,7 @@ impl SoapCall {
             cx.error(format!("{what} `timeout` is 0; expected e.g. `30s`"));
             ok = false;
         }
-        let error_when = match config.error_when.as_deref().map(Regex::new) {
-            None => Some(None),
-            Some(Ok(regex)) => Some(Some(regex)),
-            Some(Err(e)) => {
-                cx.error(format!(
-                    "{what} `error_when` is not a valid regular expression: {}",
-                    support::one_line(&e.to_string())
-                ));
-                None
-            }
-        };
+        let error_when = support::optional_regex(cx, &format!("{what} `error_when`"), config.error_when.as_deref());
         if !ok {
             return None;
         }

@@ -142,7 +142,7 @@ async fn handle_request(
         unreachable!("only HTTP routes are in the listener table")
     };
     let mut headers = request_headers(&parts.method, &parts.uri, &parts.headers, Some(remote));
-    if config.is_pattern() {
+    if let Some(params) = params {
         headers.insert("params".into(), Value::Object(params));
     }
     let limit = usize::try_from(config.max_body.0).unwrap_or(usize::MAX);

@@ -344,22 +344,22 @@ impl Snapshot {
         self.texts.get(id)
     }
 
-    /// The route serving `method` and `path` on `addr`, with the values of
-    /// its path's `{name}` segments: a route whose path is `path` itself
-    /// first, else one whose pattern matches it.
+    /// The route serving `method` and `path` on `addr`: a route whose path
+    /// is `path` itself first, else one whose pattern matches it, with the
+    /// values of the pattern's `{name}` segments.
     pub fn http_route(
         &self,
         addr: SocketAddr,
         method: &Method,
         path: &str,
-    ) -> Option<(Arc<Route>, Map<String, Value>)> {
+    ) -> Option<(Arc<Route>, Option<PathParams>)> {
         let exact = self.http.get(&(addr, method.clone(), path.to_string()));
         if let Some(route) = exact.filter(|route| !is_http_pattern(route)) {
-            return Some((route.clone(), Map::new()));
+            return Some((route.clone(), None));
         }
         let found = self.http_patterns.get(&addr)?.at(path).ok()?;
         let route = self.http.get(&(addr, method.clone(), found.value.clone()))?;
-        Some((route.clone(), http::path_params(found.params.iter())))
+        Some((route.clone(), Some(http::path_params(found.params.iter()))))
     }
 
     /// Whether some route serves `path` on `addr` with another method (405).
@@ -399,6 +399,9 @@ impl Snapshot {
         addrs
     }
 }
+
+/// The values of a matched pattern's `{name}` segments, by name.
+pub type PathParams = Map<String, Value>;
 
 fn is_http_pattern(route: &Route) -> bool {
     matches!(&route.source, Source::Http { config, .. } if config.is_pattern())

@@ -6,6 +6,7 @@ use super::BuildContext;
 use crate::templates::Template;
 use crate::value::{Path, Scope};
 use indexmap::IndexMap;
+use regex::Regex;
 use serde::de::value::{MapAccessDeserializer, SeqAccessDeserializer};
 use serde::de::{Deserialize, Deserializer, IntoDeserializer, MapAccess, SeqAccess, Visitor};
 use std::fmt;
@@ -29,6 +30,23 @@ fn compiled(cx: &mut BuildContext, what: &str, result: Result<Template, String>)
     result
         .map_err(|error| cx.error(format!("{what} is not a valid template: {}", one_line(&error))))
         .ok()
+}
+
+/// Compiles an optional regular expression written at `what` (e.g. "soap
+/// `q` `error_when`"): `Some(None)` when none is given, `None` when it does
+/// not compile (the error recorded).
+pub(crate) fn optional_regex(cx: &mut BuildContext, what: &str, pattern: Option<&str>) -> Option<Option<Regex>> {
+    match pattern.map(Regex::new) {
+        None => Some(None),
+        Some(Ok(regex)) => Some(Some(regex)),
+        Some(Err(e)) => {
+            cx.error(format!(
+                "{what} is not a valid regular expression: {}",
+                one_line(&e.to_string())
+            ));
+            None
+        }
+    }
 }
 
 /// Compiles header templates, checking each name is a valid HTTP header name.

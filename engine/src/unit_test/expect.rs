@@ -5,27 +5,33 @@ use serde_json::Value;
 /// Equal values, or scalars equal as text (YAML's `1` matches the string
 /// `"1"`: XML-derived values are all strings).
 pub fn values_match(expected: &Value, actual: &Value) -> bool {
-    match (expected, actual) {
-        (Value::Object(e), Value::Object(a)) => {
-            e.len() == a.len() && e.iter().all(|(k, v)| a.get(k).is_some_and(|av| values_match(v, av)))
-        }
-        (Value::Array(e), Value::Array(a)) => e.len() == a.len() && e.iter().zip(a).all(|(e, a)| values_match(e, a)),
-        (Value::Object(_) | Value::Array(_), _) | (_, Value::Object(_) | Value::Array(_)) => false,
-        (e, a) => e == a || scalar_text(e) == scalar_text(a),
-    }
+    same_shape(expected, actual, &|e, a| e == a || scalar_text(e) == scalar_text(a))
 }
 
 /// Equal JSON documents, types included: the string `"6.5"` does not
 /// match the number `6.5`, since the receiver of a JSON payload tells them
 /// apart. Numbers are equal by value (`1` matches `1.0`).
 pub fn json_matches(expected: &Value, actual: &Value) -> bool {
-    match (expected, actual) {
-        (Value::Object(e), Value::Object(a)) => {
-            e.len() == a.len() && e.iter().all(|(k, v)| a.get(k).is_some_and(|av| json_matches(v, av)))
-        }
-        (Value::Array(e), Value::Array(a)) => e.len() == a.len() && e.iter().zip(a).all(|(e, a)| json_matches(e, a)),
+    same_shape(expected, actual, &|e, a| match (e, a) {
         (Value::Number(e), Value::Number(a)) => e == a || e.as_f64().is_some_and(|e| a.as_f64() == Some(e)),
         (e, a) => e == a,
+    })
+}
+
+/// Objects with the same keys and arrays of the same length, all the way
+/// down, whose scalars `scalars_match`.
+fn same_shape(expected: &Value, actual: &Value, scalars_match: &dyn Fn(&Value, &Value) -> bool) -> bool {
+    match (expected, actual) {
+        (Value::Object(e), Value::Object(a)) => {
+            e.len() == a.len()
+                && e.iter()
+                    .all(|(k, v)| a.get(k).is_some_and(|av| same_shape(v, av, scalars_match)))
+        }
+        (Value::Array(e), Value::Array(a)) => {
+            e.len() == a.len() && e.iter().zip(a).all(|(e, a)| same_shape(e, a, scalars_match))
+        }
+        (Value::Object(_) | Value::Array(_), _) | (_, Value::Object(_) | Value::Array(_)) => false,
+        (e, a) => scalars_match(e, a),
     }
 }
 
