@@ -18,6 +18,7 @@ mod shared;
 mod size;
 mod sql;
 mod sqlite;
+mod sqlite_writer;
 pub mod stats;
 mod store;
 mod writer;
@@ -35,6 +36,7 @@ use stats::{StatsRow, Tally};
 use std::collections::BTreeMap;
 
 use crate::settings::{Durability, JournalLocation};
+use anyhow::Context;
 use batch::Op;
 use chrono::{DateTime, Utc};
 use rows::{MessageRow, UpdateRow};
@@ -42,8 +44,7 @@ use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use store::Store;
 use tokio::sync::{mpsc, oneshot};
-use tokio::task::JoinHandle;
-use writer::{Command, Counters, Request};
+use writer::{BatchWriter, Command, Counters, Request};
 
 /// A handle on the journal; cheap to clone, all clones share one writer.
 #[derive(Clone)]
@@ -55,19 +56,8 @@ struct Inner {
     commands: mpsc::Sender<Command>,
     store: Store,
     counters: Arc<Counters>,
-    writer: Mutex<Option<JoinHandle<()>>>,
-    /// The writer's own runtime thread. Under load the engine's worker
-    /// threads are busy with requests; a writer queued behind them would
-    /// wait at every statement, and every caller with it.
-    writer_runtime: Option<tokio::runtime::Runtime>,
-}
-
-impl Drop for Inner {
-    fn drop(&mut self) {
-        if let Some(runtime) = self.writer_runtime.take() {
-            runtime.shutdown_background();
-        }
-    }
+    /// The writer's thread; it ends when every handle is dropped.
+    writer: Mutex<Option<std::thread::JoinHandle<()>>>,
 }
 
 /// Why a journal operation did not succeed.
@@ -84,7 +74,7 @@ pub enum JournalError {
     UnknownDelivery(String),
     /// The transaction holding this write failed; nothing of it was committed.
     #[error("the journal could not commit: {0}")]
-    Write(Arc<sqlx::Error>),
+    Write(Arc<dyn std::error::Error + Send + Sync>),
     #[error("the journal could not be read: {0}")]
     Read(Arc<sqlx::Error>),
     /// A stored row does not decode.
@@ -125,21 +115,28 @@ impl Journal {
     /// needed), applies pending migrations and starts the writer.
     pub async fn open(location: &JournalLocation, durability: Durability) -> anyhow::Result<Journal> {
         let store = Store::open(location, durability).await?;
+        let batch_writer = match &store {
+            Store::Sqlite(sqlite) => {
+                let path = sqlite.path.clone();
+                let opened =
+                    tokio::task::spawn_blocking(move || sqlite_writer::SqliteBatchWriter::open(&path, durability))
+                        .await?;
+                BatchWriter::Sqlite(opened.context("cannot open the journal for writing")?)
+            }
+            Store::Postgres(postgres) => BatchWriter::postgres(postgres.clone())?,
+        };
         let (commands, receiver) = mpsc::channel(writer::QUEUE_CAPACITY);
         let counters = Arc::new(Counters::default());
-        let writer_runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(1)
-            .thread_name("medbus-journal")
-            .enable_all()
-            .build()?;
-        let handle = writer_runtime.spawn(writer::run(store.clone(), receiver, counters.clone()));
+        let handle = std::thread::Builder::new().name("medbus-journal".into()).spawn({
+            let counters = counters.clone();
+            move || writer::run(batch_writer, receiver, counters)
+        })?;
         Ok(Journal {
             inner: Arc::new(Inner {
                 commands,
                 store,
                 counters,
                 writer: Mutex::new(Some(handle)),
-                writer_runtime: Some(writer_runtime),
             }),
         })
     }
@@ -313,8 +310,10 @@ impl Journal {
         }
         let handle = self.inner.writer.lock().map(|mut h| h.take()).unwrap_or(None);
         if let Some(handle) = handle {
-            if let Err(e) = handle.await {
-                tracing::error!(error = %e, "the journal writer stopped abnormally");
+            // The writer answered the shutdown as its last act; joining is short.
+            let joined = tokio::task::spawn_blocking(move || handle.join()).await;
+            if !matches!(joined, Ok(Ok(()))) {
+                tracing::error!("the journal writer stopped abnormally");
             }
         }
         self.inner.store.close().await;

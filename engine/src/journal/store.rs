@@ -1,6 +1,5 @@
 //! The database behind the journal, whichever backend it is.
 
-use super::batch::Batch;
 use super::postgres::PostgresStore;
 use super::records::{
     DueKind, MessageFilter, PendingDelivery, PruneCursor, PruneCutoffs, ReprocessSelection, RouteState, SearchPage,
@@ -35,6 +34,8 @@ pub(super) enum Store {
 pub(super) enum WriteError {
     #[error(transparent)]
     Database(#[from] sqlx::Error),
+    #[error(transparent)]
+    Sqlite(#[from] rusqlite::Error),
     /// An update named a delivery the journal does not hold.
     #[error("an update names an unknown delivery")]
     UnknownDelivery,
@@ -48,6 +49,10 @@ impl WriteError {
             WriteError::UnknownDelivery => true,
             WriteError::Database(sqlx::Error::Database(e)) => !matches!(e.kind(), ErrorKind::Other),
             WriteError::Database(_) => false,
+            WriteError::Sqlite(rusqlite::Error::SqliteFailure(e, _)) => {
+                e.code == rusqlite::ErrorCode::ConstraintViolation
+            }
+            WriteError::Sqlite(_) => false,
         }
     }
 }
@@ -58,13 +63,6 @@ impl Store {
             JournalLocation::Sqlite(path) => Store::Sqlite(SqliteStore::open(path, durability).await?),
             JournalLocation::Postgres(url) => Store::Postgres(PostgresStore::open(url, durability).await?),
         })
-    }
-
-    pub async fn write(&self, batch: &Batch<'_>) -> Result<(), WriteError> {
-        match self {
-            Store::Sqlite(s) => s.write(batch).await,
-            Store::Postgres(s) => s.write(batch).await,
-        }
     }
 
     pub async fn due_deliveries(&self, query: &DueQuery<'_>) -> Result<Vec<PendingDelivery>, JournalError> {

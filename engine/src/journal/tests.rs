@@ -924,9 +924,14 @@ async fn durability_reaches_the_writer(fixture: Fixture) {
     for (durability, sqlite, postgres) in [(Durability::Full, "2", "on"), (Durability::Normal, "1", "off")] {
         let journal = Journal::open(&fixture.location, durability).await.unwrap();
         let store = &journal.inner.store;
-        if fixture.is_sqlite() {
-            assert_eq!(store.writer_setting("synchronous").await, sqlite);
-            assert_eq!(store.writer_setting("journal_mode").await, "wal");
+        if let store::Store::Sqlite(sqlite_store) = store {
+            assert_eq!(sqlite_store.writer_setting("synchronous").await, sqlite);
+            assert_eq!(sqlite_store.writer_setting("journal_mode").await, "wal");
+            // The group commit's own connection, opened as the journal opens it.
+            let group_commit = sqlite_writer::SqliteBatchWriter::open(&sqlite_store.path, durability).unwrap();
+            assert_eq!(group_commit.setting("synchronous"), sqlite);
+            assert_eq!(group_commit.setting("journal_mode"), "wal");
+            assert_eq!(group_commit.setting("foreign_keys"), "1");
         } else {
             assert_eq!(store.writer_setting("synchronous_commit").await, postgres);
         }

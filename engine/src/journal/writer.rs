@@ -1,10 +1,15 @@
-//! The group-commit writer. One task owns the writing connection; callers
+//! The group-commit writer. One thread owns the writing connection; callers
 //! queue their writes and wait. Each turn takes everything queued (up to a
 //! cap), writes it in one transaction and answers every caller: while one
-//! commit waits for the disk, the next batch gathers.
+//! commit waits for the disk, the next batch gathers. The writer has a
+//! thread of its own because under load the engine's worker threads are
+//! busy with requests: a writer queued behind them would wait at every
+//! commit, and every caller with it.
 
 use super::batch::{Batch, Op};
-use super::store::{Store, WriteError};
+use super::postgres::PostgresStore;
+use super::sqlite_writer::SqliteBatchWriter;
+use super::store::WriteError;
 use super::JournalError;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -41,10 +46,41 @@ pub(super) struct Counters {
     pub failed: AtomicU64,
 }
 
-/// Runs until a shutdown command arrives or every sender is gone.
-pub(super) async fn run(store: Store, mut commands: mpsc::Receiver<Command>, counters: Arc<Counters>) {
+/// What writes one batch in one transaction, on the writer's thread.
+pub(super) enum BatchWriter {
+    Sqlite(SqliteBatchWriter),
+    /// sqlx's PostgreSQL driver is async: the writer thread waits for each
+    /// commit on a runtime of its own, whose one worker keeps what the pool
+    /// runs in the background going between commits.
+    Postgres {
+        store: PostgresStore,
+        runtime: tokio::runtime::Runtime,
+    },
+}
+
+impl BatchWriter {
+    pub fn postgres(store: PostgresStore) -> std::io::Result<BatchWriter> {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .thread_name("medbus-journal-pg")
+            .enable_all()
+            .build()?;
+        Ok(BatchWriter::Postgres { store, runtime })
+    }
+
+    fn write(&mut self, batch: &Batch<'_>) -> Result<(), WriteError> {
+        match self {
+            BatchWriter::Sqlite(writer) => writer.write(batch),
+            BatchWriter::Postgres { store, runtime } => runtime.block_on(store.write(batch)),
+        }
+    }
+}
+
+/// Runs, blocking the calling thread, until a shutdown command arrives or
+/// every sender is gone.
+pub(super) fn run(mut writer: BatchWriter, mut commands: mpsc::Receiver<Command>, counters: Arc<Counters>) {
     let mut requests = Vec::new();
-    while let Some(first) = commands.recv().await {
+    while let Some(first) = commands.blocking_recv() {
         let mut shutdown = None;
         let mut bytes = 0;
         let mut next = Some(first);
@@ -64,7 +100,7 @@ pub(super) async fn run(store: Store, mut commands: mpsc::Receiver<Command>, cou
             }
         }
         if !requests.is_empty() {
-            commit(&store, std::mem::take(&mut requests), &counters).await;
+            commit(&mut writer, std::mem::take(&mut requests), &counters);
         }
         if let Some(ack) = shutdown {
             // Whatever was queued after the shutdown is dropped with the
@@ -78,8 +114,8 @@ pub(super) async fn run(store: Store, mut commands: mpsc::Receiver<Command>, cou
 /// Commits the requests together and answers each one. When one write
 /// spoils the batch (a duplicate id, an unknown delivery), the rest are
 /// written one by one so that only the faulty one fails.
-async fn commit(store: &Store, requests: Vec<Request>, counters: &Counters) {
-    match write(store, &requests, counters).await {
+fn commit(writer: &mut BatchWriter, requests: Vec<Request>, counters: &Counters) {
+    match write(writer, &requests, counters) {
         Ok(()) => {
             for request in requests {
                 answer(request, Ok(()), counters);
@@ -92,7 +128,7 @@ async fn commit(store: &Store, requests: Vec<Request>, counters: &Counters) {
                 "journal batch refused by one of its writes; writing them one by one"
             );
             for request in requests {
-                let result = write(store, std::slice::from_ref(&request), counters).await;
+                let result = write(writer, std::slice::from_ref(&request), counters);
                 let result = result.map_err(|e| request_error(e, &request.op));
                 answer(request, result, counters);
             }
@@ -108,10 +144,10 @@ async fn commit(store: &Store, requests: Vec<Request>, counters: &Counters) {
 }
 
 /// Writes one transaction, timing it.
-async fn write(store: &Store, requests: &[Request], counters: &Counters) -> Result<(), WriteError> {
+fn write(writer: &mut BatchWriter, requests: &[Request], counters: &Counters) -> Result<(), WriteError> {
     let batch = Batch::new(requests.iter().map(|r| &r.op));
     let started = Instant::now();
-    let result = store.write(&batch).await;
+    let result = writer.write(&batch);
     let outcome = if result.is_ok() { "ok" } else { "error" };
     metrics::counter!("medbus_journal_commits_total", "outcome" => outcome).increment(1);
     if result.is_ok() {
@@ -137,6 +173,7 @@ fn answer(request: Request, result: Result<(), JournalError>, counters: &Counter
 fn request_error(error: WriteError, op: &Op) -> JournalError {
     match error {
         WriteError::Database(e) => JournalError::Write(Arc::new(e)),
+        WriteError::Sqlite(e) => JournalError::Write(Arc::new(e)),
         WriteError::UnknownDelivery => JournalError::UnknownDelivery(op.id().to_string()),
     }
 }
