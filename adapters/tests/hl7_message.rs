@@ -132,6 +132,21 @@ fn unusual_escapes_and_trailing_delimiters_round_trip_exactly() {
 }
 
 #[test]
+fn subcomponents_without_components_keep_their_text() {
+    // `a&b` alone reads as components, so the writer would give `a^b`: the segment keeps its
+    // text. `x^a&b` and `y^z~a&b^c` read back as they are.
+    let text = "MSH|^~\\&|A|B|C|D|20240101||ADT^A01|1|P|2.5\r\
+                PID|1||x^a&b~a&b\r\
+                PV1|1||y^z~a&b^c|q&r^s\r";
+    let message = Message::parse(text.as_bytes()).unwrap();
+    let value = message.to_value();
+    assert_eq!(value["segments"][1]["er7"], json!(message.segment(1).unwrap()));
+    assert!(value["segments"][2].get("er7").is_none());
+    let again = Message::from_value(&value, &ParseOptions::default()).unwrap();
+    assert_eq!(again.to_bytes().unwrap(), text.as_bytes());
+}
+
+#[test]
 fn the_value_tree_has_the_documented_shape() {
     let message = Message::parse(
         "MSH|^~\\&|HIS|H|LIS|L|20240101||ADT^A01|7|P|2.5\rPID|1||123^^^H^MR~456^^^B||DOE^JOHN&J||\"\"\r".as_bytes(),

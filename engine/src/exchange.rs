@@ -40,6 +40,9 @@ pub struct Exchange {
     /// requests rendered as they are sent. No scope, trace or journal row
     /// reads it: the values stay out of what the exchange keeps.
     pub secrets: Arc<crate::secrets::Secrets>,
+    /// The HL7 v2 message an MLLP listener read, kept to build its ACK
+    /// without reading the frame again. Steps read and change `body`.
+    pub hl7: Option<Arc<medbus_adapters::hl7::Message>>,
 }
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -100,6 +103,7 @@ impl Exchange {
             config: Arc::default(),
             caller: None,
             secrets: Arc::default(),
+            hl7: None,
         }
     }
 

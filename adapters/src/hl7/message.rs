@@ -530,13 +530,11 @@ fn undecodable(charset: Charset, named: Option<String>, body: &[u8], at: usize) 
 pub(crate) fn lines(bytes: &[u8]) -> Vec<Range<usize>> {
     let mut lines = Vec::with_capacity(bytes.len() / 64 + 1);
     let mut start = 0;
-    for (at, &b) in bytes.iter().enumerate() {
-        if b == b'\r' || b == b'\n' {
-            if at > start {
-                lines.push(start..at);
-            }
-            start = at + 1;
+    for at in memchr::memchr2_iter(b'\r', b'\n', bytes) {
+        if at > start {
+            lines.push(start..at);
         }
+        start = at + 1;
     }
     if bytes.len() > start {
         lines.push(start..bytes.len());

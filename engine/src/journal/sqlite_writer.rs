@@ -18,6 +18,16 @@ use std::time::Duration;
 /// How long a commit waits for another connection's write to finish.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// WAL pages past which a commit copies the log into the database file
+/// (SQLite's default is 1,000). A checkpoint writes each page it holds once
+/// however often commits changed it, and syncs the database file: the
+/// rightmost pages of the messages' indexes change at every commit, so a
+/// larger log costs fewer writes and syncs per message. On the ADT^A01
+/// benchmark, 8 MLLP connections: about 10,400 messages a second against
+/// 9,000, and half the p99. The log then grows to about 40 MB between
+/// checkpoints.
+const CHECKPOINT_PAGES: i64 = 10_000;
+
 /// Statements the connection keeps prepared: the eight a batch uses.
 const STATEMENT_CACHE: usize = 16;
 
@@ -72,6 +82,7 @@ impl SqliteBatchWriter {
             Durability::Normal => "NORMAL",
         };
         connection.pragma_update(None, "synchronous", synchronous)?;
+        connection.pragma_update(None, "wal_autocheckpoint", CHECKPOINT_PAGES)?;
         Ok(SqliteBatchWriter { connection })
     }
 

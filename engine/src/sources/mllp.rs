@@ -279,7 +279,7 @@ pub fn scan_message_type(frame: &[u8]) -> Option<(String, String)> {
 
 /// The exchange of a message a route takes: the value tree of its message,
 /// and headers naming the connection and the message's MSH.
-pub fn exchange(route: &Route, frame: bytes::Bytes, message: &Message, peer: &Peer) -> Exchange {
+pub fn exchange(route: &Route, frame: bytes::Bytes, message: &Arc<Message>, peer: &Peer) -> Exchange {
     let mut ex = Exchange::new(&route.id, frame, Some(CONTENT_TYPE.into()), peer.headers());
     let (kind, event) = message_type(message);
     let header = |ex: &mut Exchange, name: &str, value: Option<String>| {
@@ -291,6 +291,7 @@ pub fn exchange(route: &Route, frame: bytes::Bytes, message: &Message, peer: &Pe
     header(&mut ex, "version", message.version().map(|v| v.to_string()));
     ex.body = message.to_value();
     ex.body_format = BodyFormat::Hl7;
+    ex.hl7 = Some(message.clone());
     ex
 }
 
@@ -329,7 +330,7 @@ pub fn test_exchange(route: &Route, raw: &[u8]) -> (Exchange, Option<StepError>)
         _ => None,
     };
     match refusal.map_or_else(|| read(route, raw), Err) {
-        Ok(message) => (exchange(route, frame, &message, &peer), None),
+        Ok(message) => (exchange(route, frame, &Arc::new(message), &peer), None),
         Err(refusal) => (refused_exchange(route, frame, &peer), Some(refusal.into_error())),
     }
 }
@@ -357,13 +358,15 @@ pub struct Acknowledger {
 }
 
 impl Acknowledger {
-    /// For the exchange's raw message, read again with the route's options
-    /// (a frame that cannot be read is answered from a bare MSH).
+    /// For the exchange's message as the listener read it, else its raw
+    /// message read again with the route's options (a frame that cannot be
+    /// read is answered from a bare MSH).
     pub fn for_exchange(ex: &Exchange, options: &hl7::ParseOptions, timezone: chrono_tz::Tz) -> Acknowledger {
-        Acknowledger {
-            original: Message::parse_with(&ex.raw, options).ok().map(Arc::new),
-            timezone,
-        }
+        let original = match &ex.hl7 {
+            Some(message) => Some(message.clone()),
+            None => Message::parse_with(&ex.raw, options).ok().map(Arc::new),
+        };
+        Acknowledger { original, timezone }
     }
 
     /// For a message already read.
