@@ -233,10 +233,14 @@ macro_rules! shared_queries {
                     rows::micros(selection.received_before),
                 );
                 let limit = i64::from(selection.limit);
+                let by_status;
                 let query = match (selection.status, &selection.destination) {
-                    (SelectedStatus::Message(status), _) => sqlx::query(sql::SELECT_BY_STATUS)
-                        .bind(selection.route.as_str())
-                        .bind(status.as_str()),
+                    (SelectedStatus::Message(status), _) => {
+                        by_status = sql::select_by_status(status);
+                        sqlx::query(&by_status)
+                            .bind(selection.route.as_str())
+                            .bind(status.as_str())
+                    }
                     (SelectedStatus::Dead, None) => sqlx::query(sql::SELECT_DEAD).bind(selection.route.as_str()),
                     (SelectedStatus::Dead, Some(destination)) => sqlx::query(sql::SELECT_DEAD_TO)
                         .bind(selection.route.as_str())

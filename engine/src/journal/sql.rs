@@ -3,7 +3,7 @@
 //! `CAST(.. AS TEXT)`, which PostgreSQL needs for its `json` type and SQLite
 //! passes through.
 
-use super::records::{MessageFilter, TEXT_SCAN_LIMIT};
+use super::records::{MessageFilter, MessageStatus, TEXT_SCAN_LIMIT};
 use super::rows::micros;
 
 /// `$1` route, `$2` destination, `$3` now, `$4` limit, `$5` the fewest
@@ -79,11 +79,22 @@ pub(super) const COUNT_BY_STATUS: &str = "\
 pub(super) const COUNT_BY_STATUS_OF_ROUTE: &str = "\
     SELECT status, COUNT(*) AS n FROM messages WHERE route = $1 GROUP BY status ORDER BY status";
 
+/// The condition of SQLite's partial status indexes (migration 0009): a
+/// query for another status names it, so that the planner may use them.
+pub(super) const NOT_PROCESSED: &str = "status <> 'processed'";
+
 /// `$1` route, `$2` status, `$3` received from, `$4` received before, `$5` limit.
-pub(super) const SELECT_BY_STATUS: &str = "\
-    SELECT id FROM messages \
-    WHERE route = $1 AND status = $2 AND received_at_us >= $3 AND received_at_us < $4 \
-    ORDER BY received_at_us, id LIMIT $5";
+pub(super) fn select_by_status(status: MessageStatus) -> String {
+    let not_processed = match status {
+        MessageStatus::Processed => String::new(),
+        _ => format!("AND {NOT_PROCESSED} "),
+    };
+    format!(
+        "SELECT id FROM messages \
+         WHERE route = $1 AND status = $2 {not_processed}AND received_at_us >= $3 AND received_at_us < $4 \
+         ORDER BY received_at_us, id LIMIT $5"
+    )
+}
 
 /// `$1` route, `$2` received from, `$3` received before, `$4` limit. A
 /// delivery is created when its message was received, so `created_at_us`
@@ -188,13 +199,15 @@ pub(super) const DEAD_BY_ROUTE: &str = "\
     SELECT route, COUNT(*) AS n FROM deliveries WHERE status = 'dead' GROUP BY route";
 
 /// The last rejected or failed message of route `$1`: one step down each
-/// status of `messages_by_route_status`.
+/// status of `messages_by_route_status` (whose condition each names).
 pub(super) const LAST_ERROR: &str = "\
     SELECT received_at_us, CAST(error AS TEXT) AS error FROM ( \
-        SELECT * FROM (SELECT received_at_us, error FROM messages WHERE route = $1 AND status = 'rejected' \
+        SELECT * FROM (SELECT received_at_us, error FROM messages \
+                       WHERE route = $1 AND status = 'rejected' AND status <> 'processed' \
                        ORDER BY received_at_us DESC LIMIT 1) AS r \
         UNION ALL \
-        SELECT * FROM (SELECT received_at_us, error FROM messages WHERE route = $1 AND status = 'failed' \
+        SELECT * FROM (SELECT received_at_us, error FROM messages \
+                       WHERE route = $1 AND status = 'failed' AND status <> 'processed' \
                        ORDER BY received_at_us DESC LIMIT 1) AS f \
     ) AS last ORDER BY received_at_us DESC LIMIT 1";
 
@@ -325,6 +338,9 @@ fn from_and_where(filter: &MessageFilter, args: &mut Vec<SearchArg>) -> String {
     }
     if let Some(status) = filter.status {
         conditions.push(format!("m.status = {}", bind(SearchArg::Text(status.as_str().into()))));
+        if status != MessageStatus::Processed {
+            conditions.push(format!("m.{NOT_PROCESSED}"));
+        }
     }
     if let Some(caller) = &filter.caller {
         conditions.push(format!("m.caller = {}", bind(SearchArg::Text(caller.clone()))));
@@ -358,7 +374,7 @@ fn from_and_where(filter: &MessageFilter, args: &mut Vec<SearchArg>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::journal::{MessageStatus, SearchCursor};
+    use crate::journal::SearchCursor;
 
     #[test]
     fn search_numbers_only_the_conditions_set() {
@@ -371,7 +387,8 @@ mod tests {
         let (sql, args) = search.page;
         assert!(
             sql.ends_with(
-                "WHERE m.status = $1 AND m.received_at_us <= $2 ORDER BY m.received_at_us DESC, m.id DESC LIMIT $3"
+                "WHERE m.status = $1 AND m.status <> 'processed' AND m.received_at_us <= $2 \
+                 ORDER BY m.received_at_us DESC, m.id DESC LIMIT $3"
             ),
             "{sql}"
         );
