@@ -3,7 +3,7 @@
 # answering a fixed ACK (bare-mllp) in the same run, into two routes of one
 # medbus: the issue's route (frame read, HL7 v2 parsed, validated, sex mapped
 # through two tables, journal at `full` durability, ACK answered; written here
-# as routes/bench/adt-a01.yaml on a listener of its own), and the shipped
+# from bench/fixtures/adt-a01-route.yaml on a listener of its own), and the shipped
 # pack's `his-adt` listener (the same plus two scripts, the JSON request
 # rendered and delivered, ordered per patient, to the demo platform, which
 # journals and writes it too, all in the same process). mllp-load sends as
@@ -70,16 +70,7 @@ cp -r routes scripts templates mappings medbus.yaml secrets.example.yaml "$work/
 # The demo platform on a free port, not the default a medbus already running may hold.
 sed -i "s#127.0.0.1:18091#127.0.0.1:$demo_port#g" "$work"/routes/his-adt/*.yaml "$work/medbus.yaml"
 mkdir -p "$work/routes/bench"
-cat > "$work/routes/bench/adt-a01.yaml" <<YAML
-id: bench.adt-a01
-description: The issue's benchmark route; ADT^A01 read, checked, sex mapped, journaled, ACK.
-source:
-  mllp: { listen: 127.0.0.1:$route_port, messages: [ADT^A01] }
-steps:
-  - validate: { required: [PID-3.1, PID-5.1, PID-7, PID-8] }
-  - map: { path: PID-8, table: his-adt/hl7-sex, by: hl7, to: code, as: vars.genderCode }
-  - map: { path: vars.genderCode, table: sex, to: name, as: vars.genderName }
-YAML
+sed "s/__PORT__/$route_port/" bench/fixtures/adt-a01-route.yaml > "$work/routes/bench/adt-a01.yaml"
 MEDBUS_HTTP_ADDR="127.0.0.1:$http_port" MEDBUS_ADMIN_ADDR="127.0.0.1:$admin_port" MEDBUS_DATA_DIR="$work/data" \
 MEDBUS_LISTENER_HIS_ADT="127.0.0.1:$adt_port" MEDBUS_LISTENER_HIS_DEMO="127.0.0.1:$demo_port" \
 MEDBUS_LISTENER_ER_HUB="127.0.0.1:$hub_port" MEDBUS_LISTENER_ER_DEMO="127.0.0.1:$hub_demo_port" MEDBUS_LOG=warn MEDBUS_JOURNAL_DURABILITY="${DURABILITY:-full}" \
