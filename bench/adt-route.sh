@@ -10,19 +10,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds=${1:-6}
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/medbus-target}"
-cargo build --release -q -p medbus -p medbus-bench
-bin="$CARGO_TARGET_DIR/release"
-
-work=$(mktemp -d)
-trap 'kill $(jobs -p) 2>/dev/null; wait 2>/dev/null; rm -rf "$work"' EXIT
-listening() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-while :; do # three ports in a row that nobody listens on
-  port=$((20000 + RANDOM % 20000))
-  listening "$port" || listening $((port + 1)) || listening $((port + 2)) || break
-done
-admin_port=$((port + 1))
-http_port=$((port + 2))
+. bench/common.sh
+read -r port admin_port http_port < <(free_ports 3)
 
 mkdir -p "$work/routes/bench"
 cp -r mappings "$work/"

@@ -20,22 +20,7 @@ cd "$(dirname "$0")/.."
 seconds=${1:-10}
 warmup=1
 message=bench/fixtures/adt-a01.hl7
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/medbus-target}"
-cargo build --release -q -p medbus -p medbus-bench
-bin="$CARGO_TARGET_DIR/release"
-
-work=$(mktemp -d)
-trap 'kill $(jobs -p) 2>/dev/null; wait 2>/dev/null; rm -rf "$work"' EXIT
-
-listening() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-free_ports() { # count -> that many distinct ports nobody listens on
-  local picked=() port
-  while ((${#picked[@]} < $1)); do
-    port=$((20000 + RANDOM % 20000))
-    [[ " ${picked[*]} " == *" $port "* ]] || listening "$port" || picked+=("$port")
-  done
-  echo "${picked[@]}"
-}
+. bench/common.sh
 read -r bare_port http_port admin_port adt_port route_port hub_port hub_demo_port demo_port < <(free_ports 8)
 
 measure() { # port connections -> "msg/s p99_ms failed"
