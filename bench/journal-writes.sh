@@ -16,11 +16,7 @@ cd "$(dirname "$0")/.."
 workload=${1:-rest}
 seconds=${2:-5}
 connections=${3:-64}
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/medbus-target}"
-cargo build --release -q -p medbus -p medbus-bench
-bin="$CARGO_TARGET_DIR/release"
-work=$(mktemp -d)
-trap 'kill $(jobs -p) 2>/dev/null; wait 2>/dev/null; [ -n "${KEEP:-}" ] || rm -rf "$work"' EXIT
+. bench/common.sh
 
 cp -r routes scripts templates mappings medbus.yaml secrets.example.yaml "$work/"
 case "$workload" in

@@ -11,13 +11,8 @@ cd "$(dirname "$0")/.."
 . bench/cpu.sh
 connections=${1:-64}
 seconds=${2:-15}
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/medbus-target}"
 command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
-cargo build --release -q -p medbus -p medbus-bench
-bin="$CARGO_TARGET_DIR/release"
-
-work=$(mktemp -d)
-trap 'kill $(jobs -p) 2>/dev/null; wait 2>/dev/null; rm -rf "$work"' EXIT
+. bench/common.sh
 cat > "$work/post.lua" <<'LUA'
 wrk.method = "POST"
 wrk.headers["Content-Type"] = "application/json"

@@ -14,13 +14,8 @@ cd "$(dirname "$0")/.."
 . bench/cpu.sh
 connections=${1:-64}
 seconds=${2:-15}
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/medbus-target}"
 command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
-cargo build --release -q -p medbus -p medbus-bench
-bin="$CARGO_TARGET_DIR/release"
-
-work=$(mktemp -d)
-trap 'kill $(jobs -p) 2>/dev/null; wait 2>/dev/null; rm -rf "$work"' EXIT
+. bench/common.sh
 # The shipped configuration, with every hospital at the bare server.
 cp -r routes scripts templates mappings medbus.yaml secrets.example.yaml "$work/"
 sed -i 's#http://127.0.0.1:18090/demo/hospital#http://127.0.0.1:19100/hospital#' "$work/mappings/xiamen-120/hospitals.csv"
