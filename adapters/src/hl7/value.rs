@@ -114,12 +114,12 @@ fn writes_back_as_read(segment: &str, d: &Delimiters, charset: Charset) -> bool 
     }
     let mut written = String::new();
     for field in split_at(rest, d.field) {
-        for repetition in pieces(field, d.repetition) {
+        for repetition in split_at(field, d.repetition) {
             if has(repetition, d.subcomponent) && !has(repetition, d.component) {
                 return false;
             }
-            for component in pieces(repetition, d.component) {
-                for text in pieces(component, d.subcomponent) {
+            for component in split_at(repetition, d.component) {
+                for text in split_at(component, d.subcomponent) {
                     if !has(text, d.escape) && !has(text, d.truncation) {
                         continue;
                     }
@@ -136,31 +136,23 @@ fn writes_back_as_read(segment: &str, d: &Delimiters, charset: Charset) -> bool 
 }
 
 /// Whether every repetition with subcomponents also has components, in one pass over the
-/// bytes: the check of [`writes_back_as_read`] for a segment without escapes.
+/// bytes: the check of [`writes_back_as_read`] for a segment without escapes. (An undeclared
+/// separator is [`ABSENT`], which no segment holds.)
 fn every_subcomponent_has_components(text: &str, d: &Delimiters) -> bool {
     let (mut components, mut subcomponents) = (false, false);
     for &b in text.as_bytes() {
-        if b == d.field || (b == d.repetition && d.repetition != ABSENT) {
+        if b == d.field || b == d.repetition {
             if subcomponents && !components {
                 return false;
             }
             (components, subcomponents) = (false, false);
-        } else if b == d.component && d.component != ABSENT {
+        } else if b == d.component {
             components = true;
         } else if b == d.subcomponent {
             subcomponents = true;
         }
     }
     !subcomponents || components
-}
-
-/// `text` split at `separator` (whole when the message declares no such separator).
-fn pieces(text: &str, separator: u8) -> impl Iterator<Item = &str> {
-    let (whole, split) = match separator {
-        ABSENT => (Some(text), None),
-        separator => (None, Some(split_at(text, separator))),
-    };
-    whole.into_iter().chain(split.into_iter().flatten())
 }
 
 /// One segment's value: `segment`, then its fields by number, read in one pass.
@@ -259,6 +251,8 @@ fn split(raw: &str, separator: u8) -> Option<impl Iterator<Item = &str>> {
 
 /// `text` split at an ASCII `separator`, found with memchr: faster than
 /// `str::split` on the short pieces of a message, of which there are hundreds.
+/// A separator the message does not declare is [`ABSENT`], the segment
+/// terminator, which never stands inside a segment: the text comes whole.
 fn split_at(text: &str, separator: u8) -> impl Iterator<Item = &str> {
     let mut rest = Some(text);
     std::iter::from_fn(move || {
