@@ -108,7 +108,8 @@ fn writes_back_as_read(segment: &str, d: &Delimiters, charset: Charset) -> bool 
     let Some(rest) = segment.get(after_delimiters..) else {
         return false;
     };
-    let has = |text: &str, separator: u8| separator != ABSENT && text.as_bytes().contains(&separator);
+    // An undeclared separator is [`ABSENT`], which no segment holds.
+    let has = |text: &str, separator: u8| memchr::memchr(separator, text.as_bytes()).is_some();
     if !has(rest, d.escape) && !has(rest, d.truncation) {
         return !has(rest, d.subcomponent) || every_subcomponent_has_components(rest, d);
     }
@@ -246,7 +247,7 @@ fn text_value(raw: &str, d: &Delimiters, charset: Charset) -> Value {
 
 /// The pieces of `raw` if it has the separator at all.
 fn split(raw: &str, separator: u8) -> Option<impl Iterator<Item = &str>> {
-    (separator != ABSENT && memchr::memchr(separator, raw.as_bytes()).is_some()).then(|| split_at(raw, separator))
+    memchr::memchr(separator, raw.as_bytes()).map(|_| split_at(raw, separator))
 }
 
 /// `text` split at an ASCII `separator`, found with memchr: faster than
