@@ -18,13 +18,23 @@ pub fn repo_root() -> PathBuf {
         .to_path_buf()
 }
 
-/// A TCP port free at the time of asking, on 127.0.0.1.
+/// A TCP port free at the time of asking, on 127.0.0.1, and not handed out
+/// before in this process: the system may give a port it just gave again
+/// once its probe is closed, and two listeners of one medbus would then
+/// share it.
 pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+    static HANDED_OUT: std::sync::Mutex<std::collections::BTreeSet<u16>> =
+        std::sync::Mutex::new(std::collections::BTreeSet::new());
+    loop {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        if HANDED_OUT.lock().unwrap().insert(port) {
+            return port;
+        }
+    }
 }
 
 /// The files a `file` destination has finished writing in `dir`: its
