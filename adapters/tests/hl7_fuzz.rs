@@ -1,7 +1,7 @@
 //! Random and mutated input: the HL7 reader never panics, and whatever it accepts is written
 //! back to the same bytes and the same structure, through ER7 and through the value tree.
 
-use medbus_adapters::hl7::{Batch, Charset, Message, ParseOptions, Path};
+use medbus_adapters::hl7::{value_path, Batch, Charset, Message, ParseOptions, Path};
 
 mod support;
 use support::Rng;
@@ -56,6 +56,8 @@ const PATHS: &[&str] = &[
     "ZPD-1",
     "PID-3[*].1.2",
     "MSH-2",
+    "MSH-1",
+    "PID[2]-3[*].2",
 ];
 
 /// Whatever parses must write back exactly (canonical form), survive the value tree, and
@@ -91,6 +93,15 @@ fn check(case: usize, bytes: &[u8], options: &ParseOptions) {
     assert_eq!(from_value.to_value(), value, "case {case}: {shown:?}");
     for path in PATHS {
         let path = Path::parse(path).unwrap();
+        let from_tree: Vec<_> = value_path::places(&value, &path)
+            .into_iter()
+            .map(|(at, found)| (at, found.cloned()))
+            .collect();
+        assert_eq!(
+            value_path::places_in_message(&message, &path),
+            from_tree,
+            "case {case}: {shown:?} {path}"
+        );
         assert_eq!(
             message.get_all(&path),
             again.get_all(&path),

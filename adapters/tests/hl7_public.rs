@@ -2,7 +2,7 @@
 //! tests/hl7/fetch-samples.sh, never committed): each is read, written back byte for byte,
 //! converted to the value tree and back, and read by path.
 
-use medbus_adapters::hl7::{Batch, Message, ParseOptions, Path};
+use medbus_adapters::hl7::{value_path, Batch, Message, ParseOptions, Path};
 use std::path::PathBuf;
 
 fn samples_dir() -> PathBuf {
@@ -153,6 +153,44 @@ fn check_message(message: &Message, expected: &[u8]) -> Result<(), String> {
         };
         if !agrees {
             return Err(format!("{path} reads {read:?}, the value tree holds {held}"));
+        }
+    }
+    reads_by_path_as_its_tree(message, &value)
+}
+
+/// Every part of every segment, and a part past each end, reads the same from the message as
+/// from its value tree (`value_path::places_in_message` against `value_path::places`).
+fn reads_by_path_as_its_tree(message: &Message, value: &serde_json::Value) -> Result<(), String> {
+    let count = |text: &str, separator: Option<char>| separator.map_or(0, |c| text.matches(c).count());
+    let d = message.delimiters();
+    for (index, segment) in message.segments().enumerate() {
+        let name = &segment[..3];
+        let occurrence = message.segment_names().take(index + 1).filter(|n| *n == name).count();
+        let components = count(segment, d.component()).min(12) + 2;
+        let repetitions = count(segment, d.repetition()).min(3) + 2;
+        for field in 1..=count(segment, Some(d.field())) + 1 {
+            let mut paths = vec![format!("{name}[{occurrence}]-{field}"), format!("{name}[*]-{field}[*]")];
+            for repetition in 1..=repetitions {
+                paths.push(format!("{name}[{occurrence}]-{field}[{repetition}]"));
+            }
+            for component in 1..=components {
+                paths.push(format!("{name}[{occurrence}]-{field}.{component}"));
+                paths.push(format!("{name}-{field}[*].{component}.1"));
+                paths.push(format!("{name}[{occurrence}]-{field}[2].{component}.2"));
+            }
+            for path in paths {
+                let path = Path::parse(&path).map_err(|e| format!("{path}: {e}"))?;
+                let from_tree: Vec<_> = value_path::places(value, &path)
+                    .into_iter()
+                    .map(|(at, found)| (at, found.cloned()))
+                    .collect();
+                let from_message = value_path::places_in_message(message, &path);
+                if from_message != from_tree {
+                    return Err(format!(
+                        "{path} reads {from_message:?} from the message, {from_tree:?} from its tree"
+                    ));
+                }
+            }
         }
     }
     Ok(())

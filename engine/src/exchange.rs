@@ -1,6 +1,10 @@
 //! One message on its way through a route: what came in, what the steps
 //! made of it, what goes out and what is answered.
 
+mod body;
+
+pub use body::Body;
+
 use crate::value::{Map, Path, Scope, Value};
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
@@ -19,8 +23,9 @@ pub struct Exchange {
     pub raw: Bytes,
     pub content_type: Option<String>,
     /// The message as the steps see it. Starts as the raw body's text; the
-    /// `parse` step turns it into a tree.
-    pub body: Value,
+    /// `parse` step turns it into a tree (an MLLP listener's message is
+    /// one already).
+    pub body: Body,
     /// How `body` was parsed: a body destinations send without a template
     /// is written back in the same format.
     pub body_format: BodyFormat,
@@ -86,7 +91,7 @@ pub struct TraceEntry {
 
 impl Exchange {
     pub fn new(route: &str, raw: Bytes, content_type: Option<String>, headers: Map<String, Value>) -> Self {
-        let body = Value::String(String::from_utf8_lossy(&raw).into_owned());
+        let body = Body::new(Value::String(String::from_utf8_lossy(&raw).into_owned()));
         Exchange {
             id: uuid::Uuid::now_v7().to_string(),
             route: route.to_string(),
@@ -125,7 +130,12 @@ impl Exchange {
     /// The value at `path`, borrowed where it can be.
     pub fn lookup_ref(&self, path: &Path) -> Option<Cow<'_, Value>> {
         let map = match path.scope {
-            Scope::Body => return path.lookup(&self.body).map(Cow::Borrowed),
+            Scope::Body => {
+                if let Some(places) = path.hl7().and_then(|hl7| self.body.unbuilt_places(hl7)) {
+                    return places.into_iter().find_map(|(_, value)| value).map(Cow::Owned);
+                }
+                return path.lookup(&self.body).map(Cow::Borrowed);
+            }
             Scope::Msg => return path.lookup(&self.msg_value()).cloned().map(Cow::Owned),
             Scope::Vars => &self.vars,
             Scope::Headers => &self.headers,
@@ -149,6 +159,9 @@ impl Exchange {
     }
 
     pub fn lookup_all(&self, path: &Path) -> Vec<Value> {
+        if let Some(places) = path.hl7().and_then(|hl7| self.body.unbuilt_places(hl7)) {
+            return places.into_iter().filter_map(|(_, value)| value).collect();
+        }
         path.lookup_all(&self.scope_root(path.scope))
             .into_iter()
             .cloned()
@@ -175,7 +188,7 @@ impl Exchange {
     pub fn context_for(&self, wanted: impl Fn(&str) -> bool) -> Value {
         let mut context = Map::new();
         if wanted("body") {
-            context.insert("body".into(), self.body.clone());
+            context.insert("body".into(), self.body.value().clone());
         }
         if wanted("vars") {
             context.insert("vars".into(), Value::Object(self.vars.clone()));
@@ -204,7 +217,7 @@ impl Exchange {
             content_type: "application/json".into(),
             body: body.to_string(),
         };
-        Ok(match (&self.body, self.body_format) {
+        Ok(match (self.body.value(), self.body_format) {
             (Value::String(text), BodyFormat::Text) => Payload {
                 content_type: "text/plain; charset=utf-8".into(),
                 body: text.clone(),

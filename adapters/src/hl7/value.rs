@@ -178,6 +178,26 @@ fn segment_value(segment: &str, d: &Delimiters, charset: Charset) -> Map<String,
     value
 }
 
+/// Field `number` of one segment's text, as [`segment_value`] would hold it, without reading
+/// the other fields; `None` where the segment has no such field.
+pub(super) fn field_of(segment: &str, number: usize, d: &Delimiters, charset: Charset) -> Option<Value> {
+    let mut pieces = split_at(segment, d.field);
+    if !read::is_header(segment) {
+        // Piece 0 is the segment's name, piece n field n.
+        return (number > 0)
+            .then(|| pieces.nth(number))
+            .flatten()
+            .map(|raw| field_value(raw, d, charset));
+    }
+    // In a header the field separator is field 1 and the encoding characters, piece 1, field 2.
+    match number {
+        0 => None,
+        1 => Some(Value::String((d.field as char).to_string())),
+        2 => Some(Value::String(pieces.nth(1).unwrap_or_default().to_string())),
+        n => pieces.nth(n - 1).map(|raw| field_value(raw, d, charset)),
+    }
+}
+
 fn field_value(raw: &str, d: &Delimiters, charset: Charset) -> Value {
     match split(raw, d.repetition) {
         Some(repetitions) => Value::Array(

@@ -9,6 +9,8 @@
 //! repetitions.
 
 use super::path::{Index, Path};
+use super::value::field_of;
+use super::Message;
 use serde_json::{Map, Value};
 
 const SEGMENTS: &str = "segments";
@@ -46,43 +48,85 @@ pub fn places<'a>(root: &'a Value, path: &Path) -> Vec<(Path, Option<&'a Value>)
     }
     let mut found = Vec::new();
     for (occurrence, segment) in segments {
-        let occurrence = match path.occurrence {
-            Some(Index::All) => Some(Index::Nth(occurrence)),
-            other => other,
-        };
-        let at = |repetition| Path {
-            occurrence,
-            repetition,
-            ..path.clone()
-        };
-        let Some(field) = segment.get(&path.field.to_string()) else {
-            found.push((at(path.repetition), None));
-            continue;
-        };
-        let repetitions: Vec<(Option<Index>, Option<&Value>)> = match (path.repetition, path.component) {
-            (None, None) => vec![(None, Some(field))],
-            (None, Some(_)) => vec![(None, first_repetition(field))],
-            (Some(Index::Nth(n)), _) => vec![(Some(Index::Nth(n)), repetition(field, n))],
-            (Some(Index::All), _) => all_repetitions(field)
-                .into_iter()
-                .enumerate()
-                .map(|(i, r)| (Some(Index::Nth(i + 1)), Some(r)))
-                .collect(),
-        };
-        for (repetition, value) in repetitions {
-            let value = match path.component {
-                None => value,
-                Some(component) => value
-                    .and_then(|v| part(v, component))
-                    .and_then(|c| match path.subcomponent {
-                        None => Some(c),
-                        Some(sub) => part(c, sub),
-                    }),
-            };
-            found.push((at(repetition), value));
-        }
+        places_in_field(path, occurrence, segment.get(&path.field.to_string()), &mut found);
     }
     found
+}
+
+/// [`places`] read from a message rather than from its value tree: only the field the path
+/// names is turned into a value, so that reading a few fields of a message costs those fields,
+/// not the whole tree. The same places and values as `places(&message.to_value(), path)`.
+pub fn places_in_message(message: &Message, path: &Path) -> Vec<(Path, Option<Value>)> {
+    let named = message
+        .segments()
+        .filter(|segment| segment.get(..3) == Some(path.segment.as_str()))
+        .enumerate()
+        .map(|(i, segment)| (i + 1, segment));
+    let selected: Vec<(usize, &str)> = match path.occurrence {
+        None => named.take(1).collect(),
+        Some(Index::Nth(n)) => named.skip(n.saturating_sub(1)).take(1).collect(),
+        Some(Index::All) => named.collect(),
+    };
+    if selected.is_empty() {
+        return vec![(path.clone(), None)];
+    }
+    let fields: Vec<(usize, Option<Value>)> = selected
+        .into_iter()
+        .map(|(occurrence, segment)| {
+            let field = field_of(segment, path.field, message.delimiters(), message.charset());
+            (occurrence, field)
+        })
+        .collect();
+    let mut found = Vec::new();
+    for (occurrence, field) in &fields {
+        places_in_field(path, *occurrence, field.as_ref(), &mut found);
+    }
+    found.into_iter().map(|(at, value)| (at, value.cloned())).collect()
+}
+
+/// The places `path` names in one segment's field (`None` where the segment lacks it), the
+/// segment being occurrence `occurrence` of its name.
+fn places_in_field<'a>(
+    path: &Path,
+    occurrence: usize,
+    field: Option<&'a Value>,
+    found: &mut Vec<(Path, Option<&'a Value>)>,
+) {
+    let occurrence = match path.occurrence {
+        Some(Index::All) => Some(Index::Nth(occurrence)),
+        other => other,
+    };
+    let at = |repetition| Path {
+        occurrence,
+        repetition,
+        ..path.clone()
+    };
+    let Some(field) = field else {
+        found.push((at(path.repetition), None));
+        return;
+    };
+    let repetitions: Vec<(Option<Index>, Option<&Value>)> = match (path.repetition, path.component) {
+        (None, None) => vec![(None, Some(field))],
+        (None, Some(_)) => vec![(None, first_repetition(field))],
+        (Some(Index::Nth(n)), _) => vec![(Some(Index::Nth(n)), repetition(field, n))],
+        (Some(Index::All), _) => all_repetitions(field)
+            .into_iter()
+            .enumerate()
+            .map(|(i, r)| (Some(Index::Nth(i + 1)), Some(r)))
+            .collect(),
+    };
+    for (repetition, value) in repetitions {
+        let value = match path.component {
+            None => value,
+            Some(component) => value
+                .and_then(|v| part(v, component))
+                .and_then(|c| match path.subcomponent {
+                    None => Some(c),
+                    Some(sub) => part(c, sub),
+                }),
+        };
+        found.push((at(repetition), value));
+    }
 }
 
 /// Writes `new` where the path names, creating the segment (at the end of the message), the

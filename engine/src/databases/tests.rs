@@ -202,7 +202,7 @@ impl Drop for Fixture {
 
 fn exchange(body: Value) -> Exchange {
     let mut ex = Exchange::new("r", Default::default(), None, Default::default());
-    ex.body = body;
+    ex.body = body.into();
     ex.headers.insert("caller".into(), json!("his"));
     ex
 }

@@ -296,7 +296,7 @@ mod tests {
     fn a_trace_entry_holds_only_the_scopes_its_step_changed() {
         let mut ex = Exchange::new("r", bytes::Bytes::new(), None, serde_json::Map::new());
         let mut seen = Outputs::default();
-        ex.body = json!({"a": 1});
+        ex.body = json!({"a": 1}).into();
         let body_and_vars = Writes {
             body: true,
             vars: true,
@@ -317,7 +317,7 @@ mod tests {
         ex.vars.insert("x".into(), json!("y"));
         assert_eq!(changed_by(body_and_vars, &ex), Some(json!({"vars": {"x": "y"}})));
         assert_eq!(changed_by(body_and_vars, &ex), None, "nothing changed");
-        ex.body = json!({"a": 2});
+        ex.body = json!({"a": 2}).into();
         ex.vars.insert("x".into(), json!("z"));
         assert_eq!(
             changed_by(vars_only, &ex),

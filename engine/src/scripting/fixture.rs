@@ -115,7 +115,7 @@ pub fn exchange(body: Value) -> Exchange {
         Some("application/json".into()),
         Default::default(),
     );
-    ex.body = body;
+    ex.body = body.into();
     ex
 }
 

@@ -247,7 +247,7 @@ impl Scripting {
             }
         }
         if let Some(body) = body {
-            ex.body = body;
+            ex.body = body.into();
         }
         if let Some(vars) = vars {
             ex.vars = vars;

@@ -5,7 +5,7 @@
 //! docs/mllp.md has the rules.
 
 use crate::config::{ByteSize, DurationText};
-use crate::exchange::{BodyFormat, Exchange, Reply};
+use crate::exchange::{Body, BodyFormat, Exchange, Reply};
 use crate::runtime::snapshot::{Route, Source};
 use crate::steps::StepError;
 use crate::value::{Map, Value};
@@ -289,7 +289,7 @@ pub fn exchange(route: &Route, frame: bytes::Bytes, message: &Arc<Message>, peer
     header(&mut ex, "trigger_event", Some(event));
     header(&mut ex, "control_id", message.control_id().map(|c| c.into_owned()));
     header(&mut ex, "version", message.version().map(|v| v.to_string()));
-    ex.body = message.to_value();
+    ex.body = Body::hl7(message.clone());
     ex.body_format = BodyFormat::Hl7;
     ex.hl7 = Some(message.clone());
     ex

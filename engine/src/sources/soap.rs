@@ -338,7 +338,7 @@ pub fn exchange(
     }
     let content_type = headers.get("content-type").and_then(Value::as_str).map(str::to_string);
     let mut ex = Exchange::new(&route.id, raw, content_type, headers);
-    ex.body = Value::Object(body);
+    ex.body = Value::Object(body).into();
     ex.body_format = BodyFormat::Xml;
     (ex, error)
 }
@@ -565,7 +565,7 @@ mod tests {
             bytes::Bytes::new(),
             Map::new(),
         );
-        assert_eq!((ex.body, error), (json!({"a": ["1", "2"]}), None));
+        assert_eq!((ex.body.into_value(), error), (json!({"a": ["1", "2"]}), None));
         let (ex, error) = exchange(
             &route,
             request("q", &[("a", "<r>\n<x></r>")], None),

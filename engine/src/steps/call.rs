@@ -484,7 +484,7 @@ mod tests {
 
     fn exchange(body: Value) -> Exchange {
         let mut ex = Exchange::new("r", Default::default(), None, Default::default());
-        ex.body = body;
+        ex.body = body.into();
         ex
     }
 

@@ -24,7 +24,7 @@ use crate::exchange::Exchange;
 use crate::mappings::Mappings;
 use crate::value::path::{kind, Segment};
 use crate::value::{Map, Path, Scope, Value};
-use medbus_adapters::hl7::value_path;
+use medbus_adapters::hl7::{self, value_path};
 use schemars::JsonSchema;
 use serde::Deserialize;
 use std::borrow::Cow;
@@ -197,7 +197,17 @@ impl MapStep {
         let mut indices = Vec::new();
         let all = &self.path.segments[..];
         match self.path.scope {
-            Scope::Body => walk(&ex.body, all, &mut segments, &mut indices, &mut found),
+            Scope::Body => {
+                // An HL7 path over a message whose tree is not built reads the message.
+                let unbuilt = self
+                    .path
+                    .hl7()
+                    .and_then(|path| Some((path, ex.body.unbuilt_places(path)?)));
+                match unbuilt {
+                    Some((path, places)) => found = found_in_message(path, places),
+                    None => walk(ex.body.value(), all, &mut segments, &mut indices, &mut found),
+                }
+            }
             Scope::Vars => walk_map(&ex.vars, all, &mut segments, &mut indices, &mut found),
             Scope::Headers => walk_map(&ex.headers, all, &mut segments, &mut indices, &mut found),
             Scope::Msg => walk(&ex.msg_value(), all, &mut segments, &mut indices, &mut found),
@@ -361,6 +371,19 @@ fn walk(
     }
 }
 
+/// What `walk` finds for an HL7 path, from the places read off the message.
+fn found_in_message(path: &hl7::Path, places: Vec<(hl7::Path, Option<Value>)>) -> Vec<Found> {
+    let present = places.into_iter().filter_map(|(at, value)| Some((at, value?)));
+    present
+        .enumerate()
+        .map(|(i, (at, value))| Found {
+            segments: vec![Segment::Hl7(Box::new(at))],
+            indices: if path.is_multiple() { vec![Some(i)] } else { Vec::new() },
+            value,
+        })
+        .collect()
+}
+
 /// As `walk`, for a scope held as a map (vars, headers).
 fn walk_map(
     map: &Map<String, Value>,
@@ -430,6 +453,7 @@ fn describe(scope: Scope, segments: &[Segment]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::exchange::Body;
     use crate::scripting::fixture::{code_blocks, exchange, repo_file, Fixture};
     use crate::steps::StepSpec;
     use serde_json::json;
@@ -444,6 +468,41 @@ mod tests {
 
     fn build(f: &Fixture, yaml: &str) -> Result<MapStep, Vec<String>> {
         f.build(yaml, MapStep::build)
+    }
+
+    #[test]
+    fn hl7_paths_map_alike_from_the_message_and_from_its_tree() {
+        let f = fixture();
+        let text = "MSH|^~\\&|LIS|H|P|P|20260101||ORU^R01|1|P|2.5\rPID|1||P1||王^丽||19850712|2\r\
+                    OBX|1|ST|SEX||1\rOBX|2|ST|SEX||9\r";
+        let message = Arc::new(medbus_adapters::hl7::Message::parse(text.as_bytes()).unwrap());
+        let run = |yaml: &str, body: Body| {
+            let mut ex = exchange(Value::Null);
+            ex.body = body;
+            let result = build(&f, yaml).unwrap().run(&mut ex).map_err(|e| e.message);
+            (result, ex.body.into_value(), ex.vars)
+        };
+        for yaml in [
+            "{ path: PID-8, table: sex, to: name, as: vars.sexName }",
+            "{ path: PID-8, table: sex, to: hl7 }",
+            "{ path: 'OBX[*]-5', table: sex, to: hl7 }",
+            "{ path: 'OBX[*]-5', table: sex, to: name, as: 'OBX[*]-6' }",
+            "{ path: 'OBX[*]-5', table: sex, to: name, as: vars.names }",
+            "{ path: PID-5, table: sex, to: hl7 }",
+            "{ path: PV1-2, table: sex, to: hl7 }",
+        ] {
+            let from_message = run(yaml, Body::hl7(message.clone()));
+            let from_tree = run(yaml, Body::new(message.to_value()));
+            assert_eq!(from_message, from_tree, "{yaml}");
+        }
+        let (_, _, vars) = run(
+            "{ path: 'OBX[*]-5', table: sex, to: name, as: vars.names }",
+            Body::hl7(message.clone()),
+        );
+        assert_eq!(vars["names"], json!(["男", "未说明的性别"]));
+        let (result, _, _) = run("{ path: PID-5, table: sex, to: hl7 }", Body::hl7(message));
+        let error = result.unwrap_err();
+        assert!(error.contains("`PID-5` holds"), "{error}");
     }
 
     #[test]

@@ -546,7 +546,7 @@ mod tests {
         assert_eq!(ex.body, json!({"root": {"a": {"@x": "1", "#text": "t"}}}));
 
         let mut ex = exchange("", None);
-        ex.body = json!({"Envelope": {"Body": {"push": {"applyData": "<root><applyNo>A1</applyNo></root>"}}}});
+        ex.body = json!({"Envelope": {"Body": {"push": {"applyData": "<root><applyNo>A1</applyNo></root>"}}}}).into();
         run(
             "{ format: xml, from: body.Envelope.Body.push.applyData, to: vars.apply }",
             &mut ex,

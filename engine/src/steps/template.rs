@@ -122,7 +122,7 @@ pub(crate) fn render(template: &Template, ex: &mut Exchange, extra: Vec<(&str, V
         unreachable!("rendering gives the context back as it took it")
     };
     if let Some(body) = context.get_mut("body") {
-        ex.body = body.take();
+        ex.body = body.take().into();
     }
     if let Some(Value::Object(vars)) = context.get_mut("vars") {
         ex.vars = std::mem::take(vars);

@@ -314,7 +314,19 @@ impl ValidateStep {
     pub fn run(&self, ex: &mut Exchange) -> Result<Flow, StepError> {
         let roots = Roots::new(ex);
         for rule in &self.rules {
-            if let Some(failure) = rule.check(roots.get(rule.path.scope)) {
+            // An HL7 path over a message whose tree is not built reads the message.
+            let unbuilt = rule.path.hl7().and_then(|path| ex.body.unbuilt_places(path));
+            let reached = match &unbuilt {
+                Some(places) => places
+                    .iter()
+                    .map(|(at, value)| Reached {
+                        path: at.to_string(),
+                        value: value.as_ref(),
+                    })
+                    .collect(),
+                None => reach(roots.get(rule.path.scope), &rule.path),
+            };
+            if let Some(failure) = rule.check(reached) {
                 return Err(self.answer(rule, &failure, ex));
             }
         }
@@ -431,7 +443,7 @@ impl<'a> Roots<'a> {
 
     fn get(&self, scope: Scope) -> &Value {
         let cell = match scope {
-            Scope::Body => return &self.ex.body,
+            Scope::Body => return self.ex.body.value(),
             Scope::Vars => &self.vars,
             Scope::Headers => &self.headers,
             Scope::Msg => &self.msg,
@@ -468,8 +480,7 @@ impl Found {
 }
 
 impl Rule {
-    fn check(&self, root: &Value) -> Option<Failure> {
-        let reached = reach(root, &self.path);
+    fn check(&self, reached: Vec<Reached>) -> Option<Failure> {
         match &self.check {
             Check::Required => {
                 if reached.is_empty() {
@@ -612,9 +623,11 @@ fn last_key(path: &Path) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::exchange::Body;
     use crate::steps::support::build_for_test;
     use crate::steps::ErrorKind;
     use serde_json::json;
+    use std::sync::Arc;
 
     fn step(yaml: &str) -> ValidateStep {
         build_for_test(yaml, ValidateStep::build).unwrap()
@@ -628,7 +641,7 @@ mod tests {
 
     fn exchange(body: Value) -> Exchange {
         let mut ex = Exchange::new("r", Default::default(), None, Default::default());
-        ex.body = body;
+        ex.body = body.into();
         ex
     }
 
@@ -645,23 +658,35 @@ mod tests {
     #[test]
     fn hl7_paths_name_the_occurrence_that_fails() {
         let message = "MSH|^~\\&|LIS|H|P|P|20260101||ORU^R01|1|P|2.5\rOBX|1|NM|GLU||5.2||||||F\rOBX|2|NM|WBC||6.1\r";
-        let body = medbus_adapters::hl7::Message::parse(message.as_bytes())
-            .unwrap()
-            .to_value();
-        assert_eq!(
-            check("required: ['OBX[*]-5', MSH-9.2]", body.clone()),
-            Ok(Flow::Continue)
-        );
-        let (code, text) = rejected("required: ['OBX[*]-11']", body.clone());
-        assert_eq!(
-            (code.as_str(), text.as_str()),
-            ("MISSING_FIELD", "`OBX[2]-11` is required")
-        );
-        let (_, text) = rejected("required: [PV1-2]", body.clone());
-        assert_eq!(text, "`PV1-2` is required");
-        let (code, text) = rejected("patterns: { 'OBX[*]-5': '^\\d+$' }", body);
-        assert_eq!(code, "BAD_FORMAT");
-        assert!(text.contains("`OBX[1]-5`"), "{text}");
+        let message = Arc::new(medbus_adapters::hl7::Message::parse(message.as_bytes()).unwrap());
+        // The same answers from the message as read by a listener (its tree
+        // not built) and from its value tree.
+        for body in [Body::hl7(message.clone()), Body::new(message.to_value())] {
+            let check = |yaml: &str| {
+                let mut ex = exchange(Value::Null);
+                ex.body = body.clone();
+                step(yaml).run(&mut ex)
+            };
+            let rejected = |yaml: &str| {
+                let err = check(yaml).unwrap_err();
+                assert_eq!(err.kind, ErrorKind::Rejected);
+                (err.code, err.message)
+            };
+            assert_eq!(check("required: ['OBX[*]-5', MSH-9.2]"), Ok(Flow::Continue));
+            let (code, text) = rejected("required: ['OBX[*]-11']");
+            assert_eq!(
+                (code.as_str(), text.as_str()),
+                ("MISSING_FIELD", "`OBX[2]-11` is required")
+            );
+            let (_, text) = rejected("required: [PV1-2]");
+            assert_eq!(text, "`PV1-2` is required");
+            let (code, text) = rejected("patterns: { 'OBX[*]-5': '^\\d+$' }");
+            assert_eq!(code, "BAD_FORMAT");
+            assert!(text.contains("`OBX[1]-5`"), "{text}");
+            assert!(text.contains("5.2"), "{text}");
+            let (code, _) = rejected("allowed: { MSH-9.1: [ADT] }");
+            assert_eq!(code, "NOT_ALLOWED");
+        }
     }
 
     #[test]

@@ -90,7 +90,7 @@ pub fn run(snapshot: &Snapshot, file: &Path) -> Vec<CaseResult> {
         .into_iter()
         .map(|case| {
             let mut ex = Exchange::new("(script test)", bytes::Bytes::new(), None, case.given.headers);
-            ex.body = case.given.body;
+            ex.body = case.given.body.into();
             ex.vars = case.given.vars;
             let mut failures = Vec::new();
             match (scripting.run(&script, &mut ex), &case.error) {
