@@ -1,7 +1,7 @@
 # Where a load run's CPU went: sourced by the load benchmarks.
 #
 #   before=$(cpu_snapshot "$pid"); <load>; after=$(cpu_snapshot "$pid")
-#   cpu_report "$before" "$after"
+#   cpu_report "$before" "$after" [messages]
 #
 # prints the machine's busy share (all processes, from /proc/stat) and, for
 # each group of the process's threads (named by their thread name without
@@ -9,7 +9,9 @@
 # CPU it used and the time it waited for a CPU while runnable (from
 # /proc/<pid>/task/*/schedstat), as percentages of one CPU. A thread that
 # is busy in the benchmark's own figures but waited long for a CPU is held
-# back by the machine, not by its own work.
+# back by the machine, not by its own work. Given how many messages the
+# process took in between, it also prints the CPU time of all its threads per
+# message: unlike the rates, this hardly moves with the machine's load.
 
 cpu_snapshot() { # pid -> one line per thread: "name run_ns wait_ns", then "machine busy total"
   local pid=$1 task name
@@ -21,8 +23,8 @@ cpu_snapshot() { # pid -> one line per thread: "name run_ns wait_ns", then "mach
   date +"wall %s%N"
 }
 
-cpu_report() { # before after
-  awk '
+cpu_report() { # before after [messages]
+  awk -v messages="${3:-0}" '
     FNR == 1 { file++ }
     $1 == "wall" { wall[file] = $2; next }
     $1 == "machine" { busy[file] = $2; total[file] = $3; next }
@@ -36,6 +38,8 @@ cpu_report() { # before after
         used = (run[2, name] - run[1, name]) / 1e9 / seconds
         waited = (wait[2, name] - wait[1, name]) / 1e9 / seconds
         if (used >= 0.005) printf "  %-24s %5.0f%% / %5.0f%%\n", name, 100 * used, 100 * waited
+        all += run[2, name] - run[1, name]
       }
+      if (messages > 0) printf "  CPU per message, all threads: %.1f us (%d messages)\n", all / 1e3 / messages, messages
     }' <(echo "$1") <(echo "$2")
 }

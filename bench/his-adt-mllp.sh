@@ -10,7 +10,9 @@
 # MLLP senders do, one message at a time per connection, the next after the
 # ACK, with its own MSH-10, over 1 and then 8 connections. Prints msg/s and p99,
 # the ratios to the bare server and the targets (>= 2,500 msg/s on 1
-# connection, >= 15,000 on 8), which apply to the issue's route. Not part of the tests.
+# connection, >= 15,000 on 8), which apply to the issue's route, and the CPU medbus
+# used per message of the route on 8 connections (steadier than the rates on
+# a noisy machine). Not part of the tests.
 #
 #   bench/his-adt-mllp.sh [seconds=10]
 # MEDBUS_BIN=path runs that medbus binary instead of the one built here (to compare builds).
@@ -40,6 +42,10 @@ journal_totals() { # -> "commit seconds, batch size sum, commits"
   m=$(curl -s "http://127.0.0.1:$admin_port/metrics")
   echo "$(metric "$m" medbus_journal_commit_seconds_sum) $(metric "$m" medbus_journal_commit_batch_size_sum)" \
     "$(metric "$m" medbus_journal_commit_batch_size_count)"
+}
+received() { # route -> messages it has received so far
+  curl -s "http://127.0.0.1:$admin_port/metrics" |
+    awk -v r="route=\"$1\"" '/^medbus_messages_total/ && index($0, r) && /outcome="received"/ { s += $2 } END { print s + 0 }'
 }
 journal_use() { # totals-before totals-after -> "busy% mean-batch" over one load run
   awk -v b="$1" -v a="$2" -v s="$((seconds + warmup))" 'BEGIN { split(b, x, " "); split(a, y, " "); n = y[3] - x[3]
@@ -77,7 +83,9 @@ before=$(journal_totals)
 read -r route1_rate route1_p99 route1_failed < <(measure "$route_port" 1)
 after1=$(journal_totals)
 cpu_route8_before=$(cpu_snapshot "$medbus_pid")
+route8_received=$(received bench.adt-a01)
 read -r route8_rate route8_p99 route8_failed < <(measure "$route_port" 8)
+route8_received=$(( $(received bench.adt-a01) - route8_received ))
 cpu_route8_after=$(cpu_snapshot "$medbus_pid")
 after8=$(journal_totals)
 read -r route_busy1 route_batch1 < <(journal_use "$before" "$after1")
@@ -107,6 +115,6 @@ echo "failed messages (error or wrong control id): route $route1_failed on 1 con
 echo "journal writer busy, 1 / 8 connections: route $route_busy1 / $route_busy8 (mean commit batch $route_batch1 / $route_batch8 messages); pack $busy1 / $busy8 ($batch1 / $batch8)"
 echo "deliveries of his-adt routes by the end: $(deliveries delivered) delivered, $(deliveries failed) failed attempts, $(deliveries dead) dead"
 echo "the route on 8 connections:"
-cpu_report "$cpu_route8_before" "$cpu_route8_after"
+cpu_report "$cpu_route8_before" "$cpu_route8_after" "$route8_received"
 echo "the pack on 8 connections:"
 cpu_report "$cpu_adt8_before" "$cpu_adt8_after"

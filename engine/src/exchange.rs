@@ -90,8 +90,20 @@ pub struct TraceEntry {
 }
 
 impl Exchange {
+    /// An exchange whose body is the raw bytes' text.
     pub fn new(route: &str, raw: Bytes, content_type: Option<String>, headers: Map<String, Value>) -> Self {
         let body = Body::new(Value::String(String::from_utf8_lossy(&raw).into_owned()));
+        Exchange::with_body(route, raw, content_type, headers, body)
+    }
+
+    /// An exchange whose body a source read already.
+    pub fn with_body(
+        route: &str,
+        raw: Bytes,
+        content_type: Option<String>,
+        headers: Map<String, Value>,
+        body: Body,
+    ) -> Self {
         Exchange {
             id: uuid::Uuid::now_v7().to_string(),
             route: route.to_string(),

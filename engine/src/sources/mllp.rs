@@ -280,7 +280,8 @@ pub fn scan_message_type(frame: &[u8]) -> Option<(String, String)> {
 /// The exchange of a message a route takes: the value tree of its message,
 /// and headers naming the connection and the message's MSH.
 pub fn exchange(route: &Route, frame: bytes::Bytes, message: &Arc<Message>, peer: &Peer) -> Exchange {
-    let mut ex = Exchange::new(&route.id, frame, Some(CONTENT_TYPE.into()), peer.headers());
+    let body = Body::hl7(message.clone());
+    let mut ex = Exchange::with_body(&route.id, frame, Some(CONTENT_TYPE.into()), peer.headers(), body);
     let (kind, event) = message_type(message);
     let header = |ex: &mut Exchange, name: &str, value: Option<String>| {
         ex.headers.insert(name.into(), value.map_or(Value::Null, Value::String));
@@ -289,7 +290,6 @@ pub fn exchange(route: &Route, frame: bytes::Bytes, message: &Arc<Message>, peer
     header(&mut ex, "trigger_event", Some(event));
     header(&mut ex, "control_id", message.control_id().map(|c| c.into_owned()));
     header(&mut ex, "version", message.version().map(|v| v.to_string()));
-    ex.body = Body::hl7(message.clone());
     ex.body_format = BodyFormat::Hl7;
     ex.hl7 = Some(message.clone());
     ex

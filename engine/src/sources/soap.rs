@@ -337,8 +337,7 @@ pub fn exchange(
         }
     }
     let content_type = headers.get("content-type").and_then(Value::as_str).map(str::to_string);
-    let mut ex = Exchange::new(&route.id, raw, content_type, headers);
-    ex.body = Value::Object(body).into();
+    let mut ex = Exchange::with_body(&route.id, raw, content_type, headers, Value::Object(body).into());
     ex.body_format = BodyFormat::Xml;
     (ex, error)
 }
