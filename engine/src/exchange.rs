@@ -143,10 +143,10 @@ impl Exchange {
     pub fn lookup_ref(&self, path: &Path) -> Option<Cow<'_, Value>> {
         let map = match path.scope {
             Scope::Body => {
-                if let Some(places) = path.hl7().and_then(|hl7| self.body.unbuilt_places(hl7)) {
-                    return places.into_iter().find_map(|(_, value)| value).map(Cow::Owned);
+                return match path.hl7() {
+                    Some(hl7) => self.body.places(hl7).into_iter().find_map(|(_, value)| value),
+                    None => path.lookup(&self.body).map(Cow::Borrowed),
                 }
-                return path.lookup(&self.body).map(Cow::Borrowed);
             }
             Scope::Msg => return path.lookup(&self.msg_value()).cloned().map(Cow::Owned),
             Scope::Vars => &self.vars,
@@ -171,8 +171,13 @@ impl Exchange {
     }
 
     pub fn lookup_all(&self, path: &Path) -> Vec<Value> {
-        if let Some(places) = path.hl7().and_then(|hl7| self.body.unbuilt_places(hl7)) {
-            return places.into_iter().filter_map(|(_, value)| value).collect();
+        if let Some(hl7) = path.hl7() {
+            return self
+                .body
+                .places(hl7)
+                .into_iter()
+                .filter_map(|(_, value)| value.map(Cow::into_owned))
+                .collect();
         }
         path.lookup_all(&self.scope_root(path.scope))
             .into_iter()

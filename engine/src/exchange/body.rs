@@ -7,6 +7,7 @@
 
 use crate::value::Value;
 use medbus_adapters::hl7::{self, value_path, Message};
+use std::borrow::Cow;
 use std::ops::{Deref, DerefMut};
 use std::sync::{Arc, OnceLock};
 
@@ -55,15 +56,20 @@ impl Body {
         self.tree.take().expect("the tree was just built")
     }
 
-    /// The places an HL7 path names with the values there, read from the
-    /// message while its tree is not built; `None` once it is (read the
-    /// tree then, with `value_path::places`).
-    pub fn unbuilt_places(&self, path: &hl7::Path) -> Option<Vec<(hl7::Path, Option<Value>)>> {
-        if self.tree.get().is_some() {
-            return None;
+    /// The places an HL7 path names with the values there: read from the
+    /// message while the tree is not built, from the tree once it is (the
+    /// same either way: `value_path::places_in_message`).
+    pub fn places(&self, path: &hl7::Path) -> Vec<(hl7::Path, Option<Cow<'_, Value>>)> {
+        match (self.tree.get(), &self.message) {
+            (None, Some(message)) => value_path::places_in_message(message, path)
+                .into_iter()
+                .map(|(at, value)| (at, value.map(Cow::Owned)))
+                .collect(),
+            _ => value_path::places(self.value(), path)
+                .into_iter()
+                .map(|(at, value)| (at, value.map(Cow::Borrowed)))
+                .collect(),
         }
-        let message = self.message.as_deref()?;
-        Some(value_path::places_in_message(message, path))
     }
 }
 
@@ -119,12 +125,21 @@ mod tests {
     fn an_hl7_body_is_read_by_path_without_its_tree() {
         let body = Body::hl7(adt());
         let path = hl7::Path::parse("PID-3[*]").unwrap();
-        let places = body.unbuilt_places(&path).unwrap();
-        let values: Vec<_> = places.into_iter().map(|(_, v)| v).collect();
-        assert_eq!(values, vec![Some(json!("P1")), Some(json!("P2"))]);
+        let values = |body: &Body| -> Vec<_> {
+            body.places(&path)
+                .into_iter()
+                .map(|(_, v)| v.map(Cow::into_owned))
+                .collect()
+        };
+        assert_eq!(values(&body), vec![Some(json!("P1")), Some(json!("P2"))]);
         assert!(body.tree.get().is_none(), "no tree was built");
         assert_eq!(body["segments"][1]["5"], json!({"1": "王", "2": "丽"}));
-        assert!(body.unbuilt_places(&path).is_none(), "once built, the tree is read");
+        let read = body.places(&path);
+        assert!(
+            read.iter().all(|(_, v)| matches!(v, Some(Cow::Borrowed(_)))),
+            "once built, the tree is read"
+        );
+        assert_eq!(values(&body), vec![Some(json!("P1")), Some(json!("P2"))]);
     }
 
     #[test]

@@ -197,17 +197,17 @@ impl MapStep {
         let mut indices = Vec::new();
         let all = &self.path.segments[..];
         match self.path.scope {
-            Scope::Body => {
-                // An HL7 path over a message whose tree is not built reads the message.
-                let unbuilt = self
-                    .path
-                    .hl7()
-                    .and_then(|path| Some((path, ex.body.unbuilt_places(path)?)));
-                match unbuilt {
-                    Some((path, places)) => found = found_in_message(path, places),
-                    None => walk(ex.body.value(), all, &mut segments, &mut indices, &mut found),
+            Scope::Body => match self.path.hl7() {
+                // The body reads an HL7 path without building its tree.
+                Some(path) => {
+                    let places = ex.body.places(path);
+                    let present = places
+                        .iter()
+                        .filter_map(|(at, value)| Some((at.clone(), value.as_deref()?)));
+                    walk_hl7(path, present, &[], &mut segments, &mut indices, &mut found);
                 }
-            }
+                None => walk(ex.body.value(), all, &mut segments, &mut indices, &mut found),
+            },
             Scope::Vars => walk_map(&ex.vars, all, &mut segments, &mut indices, &mut found),
             Scope::Headers => walk_map(&ex.headers, all, &mut segments, &mut indices, &mut found),
             Scope::Msg => walk(&ex.msg_value(), all, &mut segments, &mut indices, &mut found),
@@ -354,34 +354,38 @@ fn walk(
             walk(single, rest, segments, indices, out);
             indices.pop();
         }
-        (Segment::Hl7(path), value) => {
-            for (i, (concrete, child)) in value_path::expand(value, path).into_iter().enumerate() {
-                segments.push(Segment::Hl7(Box::new(concrete)));
-                if path.is_multiple() {
-                    indices.push(Some(i));
-                }
-                walk(child, rest, segments, indices, out);
-                if path.is_multiple() {
-                    indices.pop();
-                }
-                segments.pop();
-            }
-        }
+        (Segment::Hl7(path), value) => walk_hl7(
+            path,
+            value_path::expand(value, path).into_iter(),
+            rest,
+            segments,
+            indices,
+            out,
+        ),
         _ => {}
     }
 }
 
-/// What `walk` finds for an HL7 path, from the places read off the message.
-fn found_in_message(path: &hl7::Path, places: Vec<(hl7::Path, Option<Value>)>) -> Vec<Found> {
-    let present = places.into_iter().filter_map(|(at, value)| Some((at, value?)));
-    present
-        .enumerate()
-        .map(|(i, (at, value))| Found {
-            segments: vec![Segment::Hl7(Box::new(at))],
-            indices: if path.is_multiple() { vec![Some(i)] } else { Vec::new() },
-            value,
-        })
-        .collect()
+/// `walk` on from each place an HL7 path names, with the value there.
+fn walk_hl7<'a>(
+    path: &hl7::Path,
+    places: impl Iterator<Item = (hl7::Path, &'a Value)>,
+    rest: &[Segment],
+    segments: &mut Vec<Segment>,
+    indices: &mut Vec<Option<usize>>,
+    out: &mut Vec<Found>,
+) {
+    for (i, (concrete, child)) in places.enumerate() {
+        segments.push(Segment::Hl7(Box::new(concrete)));
+        if path.is_multiple() {
+            indices.push(Some(i));
+        }
+        walk(child, rest, segments, indices, out);
+        if path.is_multiple() {
+            indices.pop();
+        }
+        segments.pop();
+    }
 }
 
 /// As `walk`, for a scope held as a map (vars, headers).

@@ -23,7 +23,7 @@ use crate::templates::Template;
 use crate::value::path::Segment;
 use crate::value::{Path, Scope, Value};
 use indexmap::IndexMap;
-use medbus_adapters::hl7::value_path;
+use medbus_adapters::hl7::{self, value_path};
 use regex::Regex;
 use schemars::JsonSchema;
 use serde::{Deserialize, Deserializer};
@@ -314,15 +314,12 @@ impl ValidateStep {
     pub fn run(&self, ex: &mut Exchange) -> Result<Flow, StepError> {
         let roots = Roots::new(ex);
         for rule in &self.rules {
-            // An HL7 path over a message whose tree is not built reads the message.
-            let unbuilt = rule.path.hl7().and_then(|path| ex.body.unbuilt_places(path));
-            let reached = match &unbuilt {
+            // The body reads an HL7 path without building its tree.
+            let places = rule.path.hl7().map(|path| ex.body.places(path));
+            let reached = match &places {
                 Some(places) => places
                     .iter()
-                    .map(|(at, value)| Reached {
-                        path: at.to_string(),
-                        value: value.as_ref(),
-                    })
+                    .map(|(at, value)| reached_at(at, value.as_deref()))
                     .collect(),
                 None => reach(roots.get(rule.path.scope), &rule.path),
             };
@@ -579,25 +576,29 @@ fn reach<'a>(root: &'a Value, path: &Path) -> Vec<Reached<'a>> {
                 }
                 (Segment::Wildcard, None | Some(Value::Null)) => next.push(at("[*]".into(), None)),
                 (Segment::Wildcard, Some(single)) => next.push(at("[0]".into(), Some(single))),
-                (Segment::Hl7(hl7), value) => {
-                    match value {
-                        Some(value) => next.extend(value_path::places(value, hl7).into_iter().map(
-                            |(concrete, value)| Reached {
-                                path: concrete.to_string(),
-                                value,
-                            },
-                        )),
-                        None => next.push(Reached {
-                            path: hl7.to_string(),
-                            value: None,
-                        }),
+                (Segment::Hl7(hl7), value) => match value {
+                    Some(value) => {
+                        let places = value_path::places(value, hl7);
+                        next.extend(places.iter().map(|(at, value)| reached_at(at, *value)));
                     }
-                }
+                    None => next.push(Reached {
+                        path: hl7.to_string(),
+                        value: None,
+                    }),
+                },
             }
         }
         current = next;
     }
     current
+}
+
+/// A place an HL7 path reached, named by its concrete path.
+fn reached_at<'a>(at: &hl7::Path, value: Option<&'a Value>) -> Reached<'a> {
+    Reached {
+        path: at.to_string(),
+        value,
+    }
 }
 
 fn key_text(key: &str) -> String {
